@@ -1,0 +1,3 @@
+"""esante — plateforme ouverte du virage numérique en santé."""
+
+__version__ = "0.1.0"

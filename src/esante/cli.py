@@ -1,0 +1,253 @@
+"""The ``esante`` command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from esante.core.errors import DomainError
+
+app = typer.Typer(help="esante — plateforme ouverte du virage numérique en santé.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Base de données : migrations.", no_args_is_help=True)
+user_app = typer.Typer(help="Comptes utilisateurs.", no_args_is_help=True)
+token_app = typer.Typer(help="Jetons d'API.", no_args_is_help=True)
+audit_app = typer.Typer(help="Piste d'audit.", no_args_is_help=True)
+keys_app = typer.Typer(help="Clés de chiffrement au repos.", no_args_is_help=True)
+backup_app = typer.Typer(help="Sauvegardes (base + fichiers chiffrés ; clés à part).",
+                         no_args_is_help=True)
+for sub, name in ((db_app, "db"), (user_app, "user"), (token_app, "token"),
+                  (audit_app, "audit"), (keys_app, "keys"), (backup_app, "backup")):
+    app.add_typer(sub, name=name)
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]erreur :[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _run(fn):  # type: ignore[no-untyped-def]
+    """Run a unit of work; domain errors become one clear line and a non-zero exit."""
+    from esante.core.db import transaction
+
+    try:
+        with transaction() as session:
+            return fn(session)
+    except DomainError as exc:
+        fail(exc.fr)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+# --- serving -------------------------------------------------------------------------------
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(help="processus web")] = 1) -> None:
+    """Démarre le serveur web (sans le worker)."""
+    import uvicorn
+
+    uvicorn.run("esante.web.main:app", host=host, port=port, workers=workers,
+                proxy_headers=False, server_header=False, access_log=False)
+
+
+@app.command()
+def worker() -> None:
+    """Démarre le worker des tâches de fond (envoi des courriels, purges)."""
+    from huey.consumer import Consumer
+
+    from esante.worker import huey
+
+    Consumer(huey, workers=1, periodic=True, check_worker_health=True).run()
+
+
+@app.command("run")
+def run_all(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Démarre le worker puis le serveur web ; Ctrl-C arrête les deux."""
+    exe = [sys.executable, "-m", "esante.cli"]
+    worker_proc = subprocess.Popen([*exe, "worker"])  # noqa: S603
+    console.print(f"esante : http://{host}:{port}/  (worker pid {worker_proc.pid})")
+    try:
+        serve(host=host, port=port, workers=1)
+    finally:
+        worker_proc.send_signal(signal.SIGINT)
+        worker_proc.wait(timeout=15)
+
+
+# --- database ------------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Applique les migrations (crée la base au besoin)."""
+    from esante.core import migrate
+    from esante.core.db import get_engine
+
+    migrate.upgrade(get_engine(), revision)
+    console.print(f"base à jour : {migrate.current_revision(get_engine())}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="révision cible, ex. base")) -> None:
+    """Annule des migrations jusqu'à la révision donnée."""
+    from esante.core import migrate
+    from esante.core.db import get_engine
+
+    migrate.downgrade(get_engine(), revision)
+    console.print(f"base à la révision : {migrate.current_revision(get_engine())}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Affiche la révision de la base."""
+    from esante.core import migrate
+    from esante.core.db import get_engine
+
+    console.print(migrate.current_revision(get_engine()) or "(vide)")
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+@app.command()
+def demo() -> None:
+    """Remplit la base de démonstration (idempotent) et affiche les comptes de démo."""
+    from esante.core import demo as demo_data
+    from esante.core.settings import get_settings
+
+    if get_settings().mode == "production":
+        fail("les données de démonstration sont refusées en production")
+
+    def seed(session):  # type: ignore[no-untyped-def]
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("Établissements", total=demo_data.ESTABLISHMENTS)
+            created = demo_data.seed_establishments(
+                session, progress=lambda n: bar.advance(task, n))
+        return created, demo_data.seed_personas(session)
+
+    created, people = _run(seed)
+    console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
+    table = Table(title=f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")
+    for col in ("rôle", "identifiant", "portée", "secret TOTP"):
+        table.add_column(col)
+    for persona, _user, _ in people:
+        secret = "" if persona.role == "citizen" else demo_data.totp_secret_for(persona.email)
+        table.add_row(persona.role.value, persona.email,
+                      f"{persona.scope_kind} {persona.scope_ref}".strip(), secret)
+    console.print(table)
+
+
+# --- users and tokens ----------------------------------------------------------------------
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="adresse électronique (identifiant)")],
+    password: Annotated[str, typer.Option(help="mot de passe (12 caractères au moins)",
+                                          prompt=True, hide_input=True)],
+    role: Annotated[list[str], typer.Option(help="rôle, répétable : admin, citizen, ...")],
+    scope: Annotated[list[str] | None, typer.Option(
+        help="portée de chaque rôle, dans l'ordre : nation, region:11, establishment:FINESS")] = None,
+    name: Annotated[str | None, typer.Option(help="nom affiché")] = None,
+    rpps: Annotated[str | None, typer.Option(help="numéro RPPS (professionnels)")] = None,
+) -> None:
+    """Crée un compte avec ses rôles."""
+    from esante.core.accounts import service
+    from esante.core.accounts.service import ROLE_SCOPES
+    from esante.core.accounts.models import Role
+    from esante.core.audit import Actor
+
+    scopes = list(scope or [])
+
+    def create(session):  # type: ignore[no-untyped-def]
+        actor = Actor.system("cli")
+        user = service.create_user(session, actor=actor, email=email, password=password,
+                                   display_name=name or email.split("@")[0], rpps=rpps)
+        for i, r in enumerate(role):
+            if r not in Role.__members__.values():
+                raise DomainError(f"rôle inconnu : {r} (attendu : {', '.join(x.value for x in Role)})")
+            spec = scopes[i] if i < len(scopes) else ROLE_SCOPES[Role(r)][0].value
+            kind, _, ref = spec.partition(":")
+            service.grant_role(session, actor=actor, user=user, role=r, scope_kind=kind,
+                               scope_ref=ref)
+        return user.id
+
+    user_id = _run(create)
+    console.print(f"compte créé : {email} (id {user_id})")
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Option(help="adresse du compte")],
+    scope: Annotated[list[str] | None, typer.Option(help="read et/ou write")] = None,
+    name: str = "cli",
+    days: Annotated[int, typer.Option(help="validité en jours (1 à 365)")] = 30,
+) -> None:
+    """Crée un jeton d'API et l'affiche (une seule fois)."""
+    from esante.core.accounts import service
+    from esante.core.audit import Actor
+
+    def create(session):  # type: ignore[no-untyped-def]
+        account = service.get_user_by_email(session, user)
+        if account is None:
+            raise DomainError(f"aucun compte pour {user}")
+        _, raw = service.create_token(session, actor=Actor.system("cli"), user=account,
+                                      name=name, scopes=scope or ["read"], days=days)
+        return raw
+
+    typer.echo(_run(create))
+
+
+# --- audit, keys ---------------------------------------------------------------------------
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Vérifie la chaîne d'empreintes de la piste d'audit."""
+    from esante.core.audit import verify_chain
+
+    report = _run(verify_chain)
+    if report.ok:
+        console.print(f"piste d'audit intacte : {report.checked} enregistrement(s) vérifié(s)")
+        return
+    fail(f"piste d'audit altérée à l'enregistrement {report.first_bad_id} : {report.reason} "
+         f"({report.checked} enregistrement(s) intacts avant lui)", code=2)
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Crée le trousseau de clés maîtres s'il n'existe pas."""
+    from esante.core.crypto import KeyRing
+    from esante.core.settings import get_settings
+
+    path = get_settings().resolved_keyring_path
+    if path.exists():
+        console.print(f"trousseau déjà présent : {path}")
+        return
+    KeyRing.create(path)
+    console.print(f"trousseau créé : {path} (à sauvegarder à part des données)")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Ajoute une clé maître et re-chiffre toutes les clés de données avec elle."""
+    from esante.core.crypto import rotate_master_key
+
+    new_id, count = _run(rotate_master_key)
+    console.print(f"nouvelle clé maître {new_id} ; {count} clé(s) de données re-chiffrée(s)")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Append-only, hash-chained audit trail.
+
+Each record's hash covers its own fields and the previous record's hash, so altering,
+inserting or deleting a record breaks the chain from that point; ``verify_chain`` names
+the first record that does not match. Writers take a lock before reading the chain head
+(PostgreSQL advisory lock; SQLite already serialises writers with BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Integer, String, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from esante.core.db import Base, utcnow
+
+GENESIS = "0" * 64
+_PG_LOCK_KEY = 0x65_73_61_6E_74_65  # "esante"
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(index=True)
+    actor_label: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    object_type: Mapped[str] = mapped_column(String(60))
+    object_id: Mapped[str] = mapped_column(String(120))
+    # The person whose data was touched, when there is one: drives "who saw my data".
+    subject_user_id: Mapped[int | None] = mapped_column(index=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    justification: Mapped[str] = mapped_column(String(500), default="")
+    outcome: Mapped[str] = mapped_column(String(20), default="success")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, as the audit trail names them."""
+
+    user_id: int | None
+    label: str
+    ip: str = ""
+
+    @classmethod
+    def system(cls, label: str = "système") -> Actor:
+        return cls(user_id=None, label=label)
+
+
+def _digest(ev: AuditEvent) -> str:
+    body = {
+        "at": ev.at.isoformat(timespec="microseconds"),
+        "actor_id": ev.actor_id,
+        "actor_label": ev.actor_label,
+        "action": ev.action,
+        "object_type": ev.object_type,
+        "object_id": ev.object_id,
+        "subject_user_id": ev.subject_user_id,
+        "ip": ev.ip,
+        "justification": ev.justification,
+        "outcome": ev.outcome,
+        "details": ev.details,
+        "prev_hash": ev.prev_hash,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    subject_user_id: int | None = None,
+    justification: str = "",
+    outcome: str = "success",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    head = session.execute(
+        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    ev = AuditEvent(
+        at=utcnow(),
+        actor_id=actor.user_id,
+        actor_label=actor.label[:200],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id)[:120],
+        subject_user_id=subject_user_id,
+        ip=actor.ip[:64],
+        justification=justification[:500],
+        outcome=outcome,
+        details=details or {},
+        prev_hash=head or GENESIS,
+    )
+    ev.hash = _digest(ev)
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+@dataclass
+class ChainReport:
+    checked: int
+    first_bad_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad_id is None
+
+
+def iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+        session.expunge_all()
+
+
+def verify_chain(session: Session) -> ChainReport:
+    prev = GENESIS
+    count = 0
+    for ev in iter_events(session):
+        if ev.prev_hash != prev:
+            return ChainReport(count, ev.id, "maillon précédent rompu (enregistrement supprimé ou inséré)")
+        if _digest(ev) != ev.hash:
+            return ChainReport(count, ev.id, "contenu modifié (empreinte différente)")
+        prev = ev.hash
+        count += 1
+    return ChainReport(count)

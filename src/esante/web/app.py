@@ -1,0 +1,86 @@
+"""The app factory: API, pages, static assets, middleware and error translation."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import JSONResponse
+
+from esante import __version__
+from esante.core.db import session_factory
+from esante.core.settings import Settings, get_settings
+from esante.web import errors
+from esante.web.middleware import (
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+    TransactionMiddleware,
+)
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("esante.web")
+
+
+def create_app(
+    settings: Settings | None = None, factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="esante API",
+        version=__version__,
+        description="API de la plateforme esante. Authentification : `Authorization: Bearer "
+                    "<jeton>` (jeton créé par `esante token create` ou la page Mon compte). "
+                    "Erreurs au format problem+json (RFC 9457), message en français et en anglais.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.session_factory = factory or session_factory()
+    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates.env.globals["version"] = __version__
+
+    errors.install(app)
+    app.add_middleware(TransactionMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.mode == "production")
+
+    app.mount("/static", StaticFiles(directory=str(HERE / "static"), check_dir=False),
+              name="static")
+    _include_routers(app)
+
+    @app.get("/health", tags=["platform"], summary="État de la plateforme et de la base")
+    def health() -> JSONResponse:
+        try:
+            with app.state.session_factory() as s:
+                s.execute(text("SELECT 1"))
+            db = "ok"
+        except Exception:
+            log.exception("health check: database unreachable")
+            db = "unreachable"
+        status = 200 if db == "ok" else 503
+        return JSONResponse({"status": "ok" if status == 200 else "degraded",
+                             "database": db, "version": __version__}, status_code=status)
+
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from esante.core.accounts.api import router as accounts_api
+    from esante.core.accounts.pages import router as accounts_pages
+    from esante.core.audit_api import router as audit_api
+    from esante.core.notifications.api import router as notifications_api
+    from esante.core.notifications.pages import router as notifications_pages
+    from esante.core.orgs.api import router as orgs_api
+    from esante.core.orgs.pages import router as orgs_pages
+    from esante.web.pages import router as shell_pages
+
+    for router in (accounts_api, orgs_api, notifications_api, audit_api):
+        app.include_router(router, prefix="/api")
+    for router in (shell_pages, accounts_pages, notifications_pages, orgs_pages):
+        app.include_router(router)

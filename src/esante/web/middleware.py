@@ -1,0 +1,134 @@
+"""ASGI middleware: one database transaction per request, security headers, body limit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("esante.web")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class TransactionMiddleware(BaseHTTPMiddleware):
+    """Commits the request's session before the answer leaves: a success answer means
+    the write is durable. 4xx/5xx answers roll back, unless the route asked to keep what
+    it wrote (a failed login's counter, for instance)."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        request.state.db = None
+        request.state.commit_anyway = False
+        try:
+            response = await call_next(request)
+        except BaseException:
+            await self._end(request, commit=False)
+            raise
+        ok = response.status_code < 400 or request.state.commit_anyway
+        try:
+            await self._end(request, commit=ok)
+        except Exception:
+            log.exception("commit failed")
+            return _problem(500, "l'enregistrement a échoué, rien n'a été modifié",
+                            "the write failed, nothing was changed")
+        return response
+
+    @staticmethod
+    async def _end(request: Request, *, commit: bool) -> None:
+        db = getattr(request.state, "db", None)
+        if db is None:
+            return
+        try:
+            await run_in_threadpool(db.commit if commit else db.rollback)
+        finally:
+            request.state.db = None
+            await run_in_threadpool(db.close)
+
+
+def _problem(status: int, fr: str, en: str) -> Response:
+    body = {"type": "about:blank", "title": en, "status": status, "detail": fr, "detail_en": en}
+    return Response(json.dumps(body), status_code=status, media_type="application/problem+json")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                extra: list[tuple[bytes, bytes]] = [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                ]
+                if self.hsts:
+                    extra.append((b"strict-transport-security", b"max-age=63072000"))
+                if scope["path"].startswith(("/api", "/login", "/account")):
+                    extra.append((b"cache-control", b"no-store"))
+                headers += [(k, v) for k, v in extra if k not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over the limit with 413, whether announced or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", []):
+            if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await _too_large(self.max_bytes)(scope, receive, send)
+                return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _BodyTooLarge:
+            await _too_large(self.max_bytes)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> Any:
+    return _problem(413, f"requête trop volumineuse (limite : {limit} octets)",
+                    f"request body too large (limit: {limit} bytes)")

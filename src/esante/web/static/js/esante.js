@@ -1,0 +1,5 @@
+// Sends the page's CSRF token with every htmx request (no inline script: strict CSP).
+document.addEventListener("htmx:configRequest", function (event) {
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta) { event.detail.headers["X-CSRF-Token"] = meta.content; }
+});

@@ -1,0 +1,39 @@
+"""Background work, run by ``esante worker`` (huey): outbound mail, purges.
+
+The queue lives in Redis when ``ESANTE_REDIS_URL`` is set, in a SQLite file otherwise.
+Tasks only read the database's outbox, so a lost queue message loses nothing: the
+periodic sweep finds what is due.
+"""
+
+from __future__ import annotations
+
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+
+from esante.core.accounts.service import purge_expired
+from esante.core.db import transaction
+from esante.core.notifications.service import deliver_pending
+from esante.core.settings import get_settings
+
+
+def make_huey() -> Huey:
+    s = get_settings()
+    if s.redis_url:
+        return RedisHuey("esante", url=s.redis_url)
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("esante", filename=str(s.data_dir / "queue.db"))
+
+
+huey = make_huey()
+
+
+@huey.periodic_task(crontab(minute="*"))
+def send_mail() -> int:
+    with transaction() as session:
+        return deliver_pending(session)
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def purge_sessions() -> int:
+    with transaction() as session:
+        return purge_expired(session)
