@@ -245,6 +245,35 @@ def keys_rotate() -> None:
     console.print(f"nouvelle clé maître {new_id} ; {count} clé(s) de données re-chiffrée(s)")
 
 
+@backup_app.command("create")
+def backup_create(path: Annotated[Path, typer.Argument(help="fichier .tar.gz à écrire")]) -> None:
+    """Sauvegarde la base et les fichiers chiffrés (sans les clés maîtres)."""
+    from esante.core import backup
+
+    try:
+        report = backup.create_backup(path)
+    except DomainError as exc:
+        fail(exc.fr)
+    console.print(report.summary_fr())
+
+
+@backup_app.command("restore")
+def backup_restore(
+    path: Annotated[Path, typer.Argument(help="sauvegarde .tar.gz à restaurer")],
+    yes: Annotated[bool, typer.Option("--yes", help="remplacer les données sans confirmer")] = False,
+) -> None:
+    """Restaure une sauvegarde : remplace toutes les données de la base et les fichiers."""
+    from esante.core import backup
+
+    if not yes:
+        typer.confirm("Toutes les données actuelles seront remplacées. Continuer ?", abort=True)
+    try:
+        report = backup.restore_backup(path)
+    except DomainError as exc:
+        fail(exc.fr)
+    console.print(report.summary_fr())
+
+
 def main() -> None:
     app()
 
