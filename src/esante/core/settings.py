@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = True
     smtp_cafile: Path | None = None
+    smtp_timeout: float = 20.0
     mail_from: str = "ne-pas-repondre@esante.localhost"
 
     redis_url: str = ""

@@ -22,14 +22,15 @@ MAX_ATTEMPTS = 8
 
 def notify(
     session: Session, *, user: User, title: str, body: str = "", link: str = "",
-    level: str = "info", email: bool = True,
+    level: str = "info", email: bool = True, settings: Settings | None = None,
 ) -> Notification:
+    settings = settings or get_settings()
     note = Notification(user_id=user.id, title=title[:200], body=body, link=link[:300],
                         level=level)
     session.add(note)
-    if email and get_settings().smtp_host:
+    if email and settings.smtp_host:
         session.add(OutboundMail(to_addr=user.email, subject=f"[esante] {title}"[:200],
-                                 body=f"{body}\n\n{get_settings().base_url}{link}".strip()))
+                                 body=f"{body}\n\n{settings.base_url}{link}".strip()))
     session.flush()
     return note
 
@@ -92,7 +93,7 @@ class SmtpRelay:
         msg["Subject"] = mail.subject
         msg["Message-ID"] = f"<outbox-{mail.id}@{s.mail_from.split('@')[-1]}>"
         msg.set_content(mail.body)
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=20) as smtp:
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
             if s.smtp_starttls:
                 ctx = ssl.create_default_context(
                     cafile=str(s.smtp_cafile) if s.smtp_cafile else None)
@@ -102,12 +103,13 @@ class SmtpRelay:
             smtp.send_message(msg)
 
 
-def deliver_pending(session: Session, *, relay: SmtpRelay | None = None, limit: int = 100) -> int:
+def deliver_pending(session: Session, *, settings: Settings | None = None,
+                    relay: SmtpRelay | None = None, limit: int = 100) -> int:
     """Send due mails; failures are retried with exponential backoff. Returns sent count.
 
     The message id is stable per outbox row, so a crash between sending and recording
     can at worst repeat a mail, never lose one."""
-    settings = get_settings()
+    settings = settings or get_settings()
     if not settings.smtp_host:
         return 0
     relay = relay or SmtpRelay(settings)
