@@ -17,7 +17,7 @@ from esante.core.identifiers import finess_key
 from esante.core.orgs import service as orgs
 from esante.core.orgs.models import Establishment
 
-PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105
+PASSWORD = "correct-horse-battery-staple-42"
 
 
 def finess(head: str) -> str:

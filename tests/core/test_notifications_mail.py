@@ -71,7 +71,7 @@ def test_notification_is_mailed_over_starttls(db, personas, smtp):
 
     assert sent == 1
     assert len(inbox.messages) == 1
-    mail_from, rcpts, raw = inbox.messages[0]
+    _, rcpts, raw = inbox.messages[0]
     assert rcpts == ["rssi_a@test.esante.fr"]
     msg = message_from_bytes(raw, policy=policy.default)
     assert msg["Subject"] == "[esante] Alerte de vulnérabilité"

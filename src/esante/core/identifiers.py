@@ -69,10 +69,10 @@ def validate_rpps(value: str) -> str:
     return value
 
 
-def _pydantic(check):  # type: ignore[no-untyped-def]
+def _pydantic(check):
     def run(value: str) -> str:
         try:
-            return check(value)  # type: ignore[no-any-return]
+            return check(value)
         except Invalid as exc:
             # Pydantic reports ValueError as a field error with this text.
             raise ValueError(f"{exc.fr} / {exc.en}") from None

@@ -22,7 +22,7 @@ SESSION_COOKIE = "esante_session"
 def get_db(request: Request) -> Session:
     if request.state.db is None:
         request.state.db = request.app.state.session_factory()
-    return request.state.db  # type: ignore[no-any-return]
+    return request.state.db
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
@@ -55,7 +55,7 @@ def web_session(request: Request, session: SessionDep) -> WebSession | None:
     if "web_session" not in request.state._state:
         request.state.web_session = accounts.load_web_session(
             session, request.cookies.get(SESSION_COOKIE))
-    return request.state.web_session  # type: ignore[no-any-return]
+    return request.state.web_session
 
 
 WebSessionDep = Annotated[WebSession | None, Depends(web_session)]

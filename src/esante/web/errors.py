@@ -47,7 +47,7 @@ def install(app: FastAPI) -> None:
                        **{k: v for k, v in exc.extra.items() if isinstance(v, str | int)})
 
     @app.exception_handler(LoginRequired)
-    async def login_required(request: Request, exc: LoginRequired) -> Response:
+    async def login_required(request: Request, _exc: LoginRequired) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
     @app.exception_handler(RequestValidationError)

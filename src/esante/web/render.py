@@ -32,7 +32,7 @@ def render(
     if principal is not None and request.state.db is not None:
         ctx["unread"] = notifications.unread_count(request.state.db, user=principal.user)
     ctx.update(context or {})
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+    return request.app.state.templates.TemplateResponse(
         request, template, ctx, status_code=status_code)
 
 

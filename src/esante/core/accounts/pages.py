@@ -47,7 +47,7 @@ def _ensure_session(request: Request, session: SessionDep, ws: WebSession | None
 
 @router.get("/login")
 def login_form(request: Request, session: SessionDep, ws: WebSessionDep,
-               next: str | None = None) -> Response:  # noqa: A002
+               next: str | None = None) -> Response:
     if ws is not None and ws.stage == "authenticated":
         return RedirectResponse(_safe_next(next), status_code=303)
     ws, raw = _ensure_session(request, session, ws)
@@ -59,7 +59,7 @@ def login_form(request: Request, session: SessionDep, ws: WebSessionDep,
 
 @router.post("/login", dependencies=[Csrf])
 def login(request: Request, session: SessionDep, ws: WebSessionDep,
-          email: Text, password: Text, next: Annotated[str, Form(max_length=300)] = "/",  # noqa: A002
+          email: Text, password: Text, next: Annotated[str, Form(max_length=300)] = "/",
           ) -> Response:
     assert ws is not None  # CSRF check guarantees a session
     try:
@@ -81,7 +81,7 @@ def login(request: Request, session: SessionDep, ws: WebSessionDep,
     else:
         ws.stage = "enrol"  # the role requires a second factor that is not set up yet
         target = "/login/enrol"
-    new_ws, raw = service.rotate_web_session(session, ws)
+    _, raw = service.rotate_web_session(session, ws)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, raw)
     return response
@@ -91,7 +91,7 @@ def _actor(request: Request, user_id: int, label: str) -> Actor:
     return Actor(user_id=user_id, label=label, ip=client_ip(request))
 
 
-def _pending_user(session: SessionDep, ws: WebSession | None, stage: str):  # type: ignore[no-untyped-def]
+def _pending_user(session: SessionDep, ws: WebSession | None, stage: str):
     if ws is None or ws.stage != stage or ws.user_id is None:
         return None
     return service.get_user(session, ws.user_id)
@@ -99,7 +99,7 @@ def _pending_user(session: SessionDep, ws: WebSession | None, stage: str):  # ty
 
 @router.get("/login/otp")
 def otp_form(request: Request, session: SessionDep, ws: WebSessionDep,
-             next: str | None = None) -> Response:  # noqa: A002
+             next: str | None = None) -> Response:
     if _pending_user(session, ws, "password_ok") is None:
         return RedirectResponse("/login", status_code=303)
     return render(request, "accounts/otp.html", {"next": _safe_next(next)}, ws=ws)
@@ -108,7 +108,7 @@ def otp_form(request: Request, session: SessionDep, ws: WebSessionDep,
 @router.post("/login/otp", dependencies=[Csrf])
 def otp(request: Request, session: SessionDep, ws: WebSessionDep,
         code: Annotated[str, Form(max_length=20)],
-        next: Annotated[str, Form(max_length=300)] = "/") -> Response:  # noqa: A002
+        next: Annotated[str, Form(max_length=300)] = "/") -> Response:
     user = _pending_user(session, ws, "password_ok")
     if user is None or ws is None:
         return RedirectResponse("/login", status_code=303)

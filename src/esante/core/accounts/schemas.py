@@ -49,7 +49,7 @@ class UserCreate(Strict):
 
 class TokenCreate(Strict):
     name: str = Field(default="api", min_length=1, max_length=100)
-    scopes: list[Literal["read", "write"]] = Field(default_factory=lambda: ["read"],
+    scopes: list[Literal["read", "write"]] = Field(default=["read"],
                                                    max_length=2)
     days: int = Field(default=30, ge=1, le=365)
 

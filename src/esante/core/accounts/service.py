@@ -38,7 +38,7 @@ from esante.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Una
 from esante.core.identifiers import validate_rpps
 from esante.core.settings import get_settings
 
-TOKEN_PREFIX = "esk_"
+TOKEN_PREFIX = "esk_"  # noqa: S105 - a public prefix, not a secret
 TOKEN_SCOPES = ("read", "write")
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 
@@ -431,6 +431,6 @@ def rotate_web_session(session: Session, old: WebSession | None) -> tuple[WebSes
 
 def purge_expired(session: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
-    n = session.execute(delete(WebSession).where(WebSession.expires_at <= now)).rowcount
+    n = getattr(session.execute(delete(WebSession).where(WebSession.expires_at <= now)), "rowcount", 0)
     session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - timedelta(days=1)))
     return int(n or 0)

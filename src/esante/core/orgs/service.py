@@ -96,12 +96,12 @@ def create_establishment(
 def update_establishment(
     session: Session, *, actor: Actor, est: Establishment, changes: dict[str, str | None]
 ) -> Establishment:
-    if "name" in changes and changes["name"]:
-        est.name = changes["name"].strip()[:200]
-    if "category" in changes and changes["category"]:
-        if changes["category"] not in CATEGORIES:
+    if name := changes.get("name"):
+        est.name = name.strip()[:200]
+    if category := changes.get("category"):
+        if category not in CATEGORIES:
             raise Invalid("catégorie inconnue", "unknown category", code="category")
-        est.category = changes["category"]
+        est.category = category
     if "town" in changes and changes["town"] is not None:
         est.town = changes["town"][:100]
     if "ght_name" in changes:
