@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from esante.core.accounts.models import ApiToken, User
-from esante.core.demo import DEMO_PASSWORD, ESTABLISHMENTS
+from esante.core.demo import DEMO_PASSWORD, ESTABLISHMENTS, totp_secret_for
 from esante.core.orgs.models import Establishment, Region
 from tests.freshdb import fresh_database_url
 
@@ -68,7 +68,9 @@ def test_demo_is_idempotent_and_prints_the_logins(cli: Cli) -> None:
     cli("db", "upgrade")
     first = cli("demo").stdout
     assert DEMO_PASSWORD in first
-    assert "rssi" in first  # the security officer's login
+    # Each login and its TOTP secret printed whole, ready to copy.
+    assert "rssi@chu-paris.demo.esante.fr" in first
+    assert totp_secret_for("rssi@chu-paris.demo.esante.fr") in first
     second = cli("demo").stdout
     assert "0 établissement(s) créé(s)" in second
     assert cli.scalar(select(func.count()).select_from(Establishment)) == ESTABLISHMENTS

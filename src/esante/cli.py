@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from esante.core.errors import DomainError
 
@@ -137,14 +136,15 @@ def demo() -> None:
 
     created, people = _run(seed)
     console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
-    table = Table(title=f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")
-    for col in ("rôle", "identifiant", "portée", "secret TOTP"):
-        table.add_column(col)
+    # One plain line per account: logins and secrets must be copied whole, never truncated
+    # to the width of the terminal.
+    console.print(f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")
     for persona, _user, _ in people:
         secret = "" if persona.role == "citizen" else demo_data.totp_secret_for(persona.email)
-        table.add_row(persona.role.value, persona.email,
-                      f"{persona.scope_kind} {persona.scope_ref}".strip(), secret)
-    console.print(table)
+        scope = f"{persona.scope_kind} {persona.scope_ref}".strip()
+        line = f"  {persona.role.value:<17} {persona.email:<40} {scope:<25}"
+        console.print(line + (f" TOTP {secret}" if secret else " (sans TOTP)"),
+                      soft_wrap=True, highlight=False)
 
 
 # --- users and tokens ----------------------------------------------------------------------
