@@ -28,6 +28,7 @@ def render(
         "csrf_token": ws.csrf_token if ws else "",
         "role_labels": ROLE_LABELS_FR,
         "unread": 0,
+        "header_scope": scope_label(principal),
     }
     if principal is not None and request.state.db is not None:
         ctx["unread"] = notifications.unread_count(request.state.db, user=principal.user)
