@@ -21,3 +21,15 @@ def test_me_without_token_is_problem_json(client):
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "authentification requise" in r.json()["detail"]
+
+
+def test_national_cell_and_agencies_are_in_the_directory(client, personas) -> None:
+    cell = client.get("/api/national-cell", headers=personas.auth("rssi_b"))
+    assert cell.status_code == 200
+    body = cell.json()
+    assert body["name"] == "CERT Santé"
+    assert body["analysts"] >= 1  # the analyst persona
+    regions = client.get("/api/regions", headers=personas.auth("rssi_b")).json()
+    assert len(regions) == 18
+    assert all(r["agency_name"].startswith("ARS ") for r in regions)
+    assert client.get("/api/national-cell").status_code == 401

@@ -14,6 +14,7 @@ from esante.core.orgs.schemas import (
     EstablishmentOut,
     EstablishmentPage,
     EstablishmentUpdate,
+    NationalCellOut,
     RegionOut,
     StaffMember,
 )
@@ -26,6 +27,13 @@ def establishment_out(session: SessionDep, est: Establishment) -> EstablishmentO
     return EstablishmentOut(finess=est.finess, name=est.name, category=est.category,
                             region_code=est.region_code, department=est.department,
                             town=est.town, ght=service.ght_name(session, est))
+
+
+@router.get("/national-cell", summary="La cellule nationale cyber (CERT Santé)")
+def national_cell(p: ApiPrincipal, session: SessionDep) -> NationalCellOut:
+    policy.authorize(p, "organisation.read")
+    cell = service.national_cell(session)
+    return NationalCellOut(name=cell.name, description=cell.description, analysts=cell.analysts)
 
 
 @router.get("/regions", summary="Les 18 régions et leur ARS")

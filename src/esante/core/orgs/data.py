@@ -3,6 +3,14 @@ and establishment categories."""
 
 from __future__ import annotations
 
+# The national cyber cell: it triages incidents, publishes advisories and shares indicators.
+# Its members hold the ``cyber_analyst`` role with a national scope.
+NATIONAL_CELL = (
+    "CERT Santé",
+    "Cellule nationale de cybersécurité des structures de santé, opérée par l'Agence du "
+    "numérique en santé",
+)
+
 REGIONS: dict[str, tuple[str, str]] = {
     "01": ("Guadeloupe", "ARS Guadeloupe, Saint-Martin et Saint-Barthélemy"),
     "02": ("Martinique", "ARS Martinique"),

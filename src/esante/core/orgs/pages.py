@@ -27,6 +27,7 @@ def directory(
                                                 limit=PAGE, offset=(page - 1) * PAGE)
     return render(request, "orgs/directory.html", {
         "regions": service.list_regions(session), "rows": rows, "total": total,
+        "cell": service.national_cell(session),
         "region": region or "", "q": q or "", "page": page,
         "pages": max(1, (total + PAGE - 1) // PAGE), "categories": CATEGORIES,
     }, principal=p, ws=ws)

@@ -7,6 +7,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from esante.core.identifiers import Finess
 
 
+class NationalCellOut(BaseModel):
+    name: str
+    description: str
+    analysts: int
+
+
 class RegionOut(BaseModel):
     code: str
     name: str

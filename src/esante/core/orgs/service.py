@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -9,7 +11,7 @@ from esante.core import audit
 from esante.core.audit import Actor
 from esante.core.errors import Conflict, Invalid, NotFound
 from esante.core.identifiers import validate_finess
-from esante.core.orgs.data import CATEGORIES, REGIONS, region_of_department
+from esante.core.orgs.data import CATEGORIES, NATIONAL_CELL, REGIONS, region_of_department
 from esante.core.orgs.models import Establishment, Ght, Region
 
 
@@ -23,6 +25,22 @@ def ensure_regions(session: Session) -> int:
             added += 1
     session.flush()
     return added
+
+
+@dataclass(frozen=True)
+class NationalCell:
+    name: str
+    description: str
+    analysts: int
+
+
+def national_cell(session: Session) -> NationalCell:
+    """The national cyber cell and how many analysts it counts on the platform."""
+    from esante.core.accounts.models import Role, RoleAssignment
+
+    analysts = session.scalar(select(func.count(func.distinct(RoleAssignment.user_id))).where(
+        RoleAssignment.role == Role.CYBER_ANALYST.value)) or 0
+    return NationalCell(name=NATIONAL_CELL[0], description=NATIONAL_CELL[1], analysts=analysts)
 
 
 def list_regions(session: Session) -> list[Region]:
