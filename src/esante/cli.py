@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from esante.core.errors import DomainError
 
@@ -37,7 +38,7 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _run(fn):  # type: ignore[no-untyped-def]
+def _run(fn):
     """Run a unit of work; domain errors become one clear line and a non-zero exit."""
     from esante.core.db import transaction
 
@@ -127,7 +128,7 @@ def demo() -> None:
     if get_settings().mode == "production":
         fail("les données de démonstration sont refusées en production")
 
-    def seed(session):  # type: ignore[no-untyped-def]
+    def seed(session):
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("Établissements", total=demo_data.ESTABLISHMENTS)
             created = demo_data.seed_establishments(
@@ -162,13 +163,13 @@ def user_create(
 ) -> None:
     """Crée un compte avec ses rôles."""
     from esante.core.accounts import service
-    from esante.core.accounts.service import ROLE_SCOPES
     from esante.core.accounts.models import Role
+    from esante.core.accounts.service import ROLE_SCOPES
     from esante.core.audit import Actor
 
     scopes = list(scope or [])
 
-    def create(session):  # type: ignore[no-untyped-def]
+    def create(session):
         actor = Actor.system("cli")
         user = service.create_user(session, actor=actor, email=email, password=password,
                                    display_name=name or email.split("@")[0], rpps=rpps)
@@ -196,7 +197,7 @@ def token_create(
     from esante.core.accounts import service
     from esante.core.audit import Actor
 
-    def create(session):  # type: ignore[no-untyped-def]
+    def create(session):
         account = service.get_user_by_email(session, user)
         if account is None:
             raise DomainError(f"aucun compte pour {user}")
@@ -245,13 +246,29 @@ def keys_rotate() -> None:
     console.print(f"nouvelle clé maître {new_id} ; {count} clé(s) de données re-chiffrée(s)")
 
 
+@contextmanager
+def _progress_bars() -> Iterator[Callable[[str, int, int | None], None]]:
+    """A rich progress bar per stage for the core functions' ``progress`` callback."""
+    with Progress(console=console, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(label: str, done: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        yield update
+
+
 @backup_app.command("create")
 def backup_create(path: Annotated[Path, typer.Argument(help="fichier .tar.gz à écrire")]) -> None:
     """Sauvegarde la base et les fichiers chiffrés (sans les clés maîtres)."""
     from esante.core import backup
+    from esante.core.audit import Actor
 
     try:
-        report = backup.create_backup(path)
+        with _progress_bars() as progress:
+            report = backup.create_backup(path, progress=progress, actor=Actor.system("cli"))
     except DomainError as exc:
         fail(exc.fr)
     console.print(report.summary_fr())
@@ -260,15 +277,24 @@ def backup_create(path: Annotated[Path, typer.Argument(help="fichier .tar.gz à 
 @backup_app.command("restore")
 def backup_restore(
     path: Annotated[Path, typer.Argument(help="sauvegarde .tar.gz à restaurer")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="remplacer une base ou des fichiers qui contiennent déjà des données")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="remplacer les données sans confirmer")] = False,
 ) -> None:
-    """Restaure une sauvegarde : remplace toutes les données de la base et les fichiers."""
-    from esante.core import backup
+    """Restaure une sauvegarde : remplace toutes les données de la base et les fichiers.
 
-    if not yes:
+    Refuse une base non vide sans --force ; le trousseau de clés n'est pas dans la
+    sauvegarde et doit être remis en place à part."""
+    from esante.core import backup
+    from esante.core.audit import Actor
+
+    if force and not yes:
         typer.confirm("Toutes les données actuelles seront remplacées. Continuer ?", abort=True)
     try:
-        report = backup.restore_backup(path)
+        with _progress_bars() as progress:
+            report = backup.restore_backup(path, force=force, progress=progress,
+                                           actor=Actor.system("cli"))
     except DomainError as exc:
         fail(exc.fr)
     console.print(report.summary_fr())
