@@ -37,6 +37,8 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(120))
     # The person whose data was touched, when there is one: drives "who saw my data".
     subject_user_id: Mapped[int | None] = mapped_column(index=True)
+    # The FHIR Patient whose record was touched ("Patient/123"): the patient lists these.
+    patient_ref: Mapped[str | None] = mapped_column(String(80), index=True)
     ip: Mapped[str] = mapped_column(String(64), default="")
     justification: Mapped[str] = mapped_column(String(500), default="")
     outcome: Mapped[str] = mapped_column(String(20), default="success")
@@ -73,6 +75,8 @@ def _digest(ev: AuditEvent) -> str:
         "details": ev.details,
         "prev_hash": ev.prev_hash,
     }
+    if ev.patient_ref:  # hashed only when set, so that older records keep their hash
+        body["patient_ref"] = ev.patient_ref
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -85,6 +89,7 @@ def record(
     object_type: str,
     object_id: str | int,
     subject_user_id: int | None = None,
+    patient_ref: str | None = None,
     justification: str = "",
     outcome: str = "success",
     details: dict[str, Any] | None = None,
@@ -103,6 +108,7 @@ def record(
         object_type=object_type,
         object_id=str(object_id)[:120],
         subject_user_id=subject_user_id,
+        patient_ref=patient_ref,
         ip=actor.ip[:64],
         justification=justification[:500],
         outcome=outcome,

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import String, select
+from sqlalchemy import String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from esante.core.db import Base, utcnow
@@ -107,6 +107,18 @@ def _unwrap(master: bytes, master_id: str, wrapped: str, key_id: str) -> bytes:
     return AESGCM(master).decrypt(raw[:12], raw[12:], aad)
 
 
+# Data keys already unwrapped in this process (their wrapping may rotate, never the key).
+_UNWRAPPED: dict[str, bytes] = {}
+_UNWRAPPED_MAX = 10_000
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_shared_keys(session: Session, _previous: object) -> None:
+    """A rolled-back transaction took its shared data keys with it."""
+    for slot in [k for k in session.info if isinstance(k, str) and k.startswith("esante.dk:")]:
+        del session.info[slot]
+
+
 class Vault:
     """Encrypts and decrypts with data keys stored in the database."""
 
@@ -127,6 +139,8 @@ class Vault:
         return kid, key
 
     def _data_key(self, kid: str) -> bytes:
+        if kid not in self._cache and kid in _UNWRAPPED:
+            self._cache[kid] = _UNWRAPPED[kid]
         if kid not in self._cache:
             row = self.session.get(DataKey, kid)
             if row is None:
@@ -136,6 +150,9 @@ class Vault:
                 raise Invalid(f"clé maître {row.master_key_id} absente du trousseau",
                               f"master key {row.master_key_id} missing from the key ring")
             self._cache[kid] = _unwrap(master, row.master_key_id, row.wrapped, kid)
+            if len(_UNWRAPPED) >= _UNWRAPPED_MAX:
+                _UNWRAPPED.clear()
+            _UNWRAPPED[kid] = self._cache[kid]
         return self._cache[kid]
 
     def encrypt(self, plaintext: bytes, *, purpose: str, context: str = "") -> bytes:
@@ -149,6 +166,19 @@ class Vault:
             raise Invalid("donnée chiffrée illisible", "unreadable ciphertext")
         kid = uuid.UUID(bytes=blob[2:18]).hex
         return AESGCM(self._data_key(kid)).decrypt(blob[18:30], blob[30:], context.encode())
+
+    def encrypt_shared(self, plaintext: bytes, *, purpose: str, context: str = "") -> bytes:
+        """Like ``encrypt``, with one data key for every record of ``purpose`` written in
+        this transaction (a FHIR bulk load writes thousands): the key row lives and dies
+        with the records it protects. Random 96-bit nonces keep AES-GCM safe far beyond
+        one transaction's volume."""
+        slot = f"esante.dk:{purpose}"
+        if slot not in self.session.info:
+            self.session.info[slot] = self._new_data_key(purpose)
+        kid, key = self.session.info[slot]
+        nonce = secrets.token_bytes(12)
+        return MAGIC + uuid.UUID(kid).bytes + nonce + AESGCM(key).encrypt(
+            nonce, plaintext, context.encode())
 
     def encrypt_text(self, text: str, *, purpose: str, context: str = "") -> str:
         return base64.b64encode(self.encrypt(text.encode(), purpose=purpose,

@@ -13,9 +13,22 @@ from esante.core.crypto import DataKey
 from esante.core.db import Base
 from esante.core.notifications.models import Notification, OutboundMail
 from esante.core.orgs.models import Establishment, Ght, Region
+from esante.fhir.models import (
+    CareRelationship,
+    ConsentRule,
+    FhirDateIndex,
+    FhirRefIndex,
+    FhirResource,
+    FhirStringIndex,
+    FhirTokenIndex,
+    FhirVersion,
+    PatientLink,
+)
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Base", "DataKey", "Establishment", "Ght", "LoginAttempt",
+    "ApiToken", "AuditEvent", "Base", "CareRelationship", "ConsentRule", "DataKey",
+    "Establishment", "FhirDateIndex", "FhirRefIndex", "FhirResource", "FhirStringIndex",
+    "FhirTokenIndex", "FhirVersion", "Ght", "LoginAttempt", "PatientLink",
     "Notification", "OutboundMail", "RecoveryCode", "Region", "RoleAssignment", "User",
     "WebSession",
 ]

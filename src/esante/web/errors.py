@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from esante.core.errors import DomainError, Unauthenticated
+from esante.fhir.outcome import Issue, from_domain_error, operation_outcome
 
 
 class LoginRequired(Exception):
@@ -22,6 +23,16 @@ def problem(status: int, *, code: str, fr: str, en: str, **extra: Any) -> JSONRe
             "detail": fr, "detail_en": en, "code": code, **extra}
     headers = {"WWW-Authenticate": 'Bearer realm="esante"'} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+def _is_fhir(request: Request) -> bool:
+    return request.url.path == "/fhir" or request.url.path.startswith("/fhir/")
+
+
+def _outcome(status: int, body: dict[str, Any]) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="esante"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/fhir+json",
                         headers=headers)
 
 
@@ -39,6 +50,8 @@ def _page(request: Request, status: int, fr: str) -> Response:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
+        if _is_fhir(request):
+            return _outcome(*from_domain_error(exc))
         if _wants_page(request):
             if isinstance(exc, Unauthenticated):
                 return RedirectResponse("/login", status_code=303)
@@ -52,6 +65,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _is_fhir(request):
+            first = exc.errors()[0] if exc.errors() else {}
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            return _outcome(400, operation_outcome([Issue(
+                f"requête invalide : {where} — {_french(first)}",
+                f"invalid request: {where} {first.get('msg', '')}", "invalid")]))
         errors = [
             {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
              "message": _french(e), "type": e.get("type", "")}
@@ -66,6 +85,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_fhir(request):
+            fr = {404: "ressource ou opération inconnue", 405: "méthode non autorisée"}.get(
+                exc.status_code, str(exc.detail))
+            return _outcome(exc.status_code, operation_outcome([Issue(
+                fr, str(exc.detail), "not-supported" if exc.status_code in (404, 405)
+                else "exception")]))
         fr = {404: "page introuvable", 405: "méthode non autorisée"}.get(exc.status_code,
                                                                          str(exc.detail))
         if _wants_page(request):

@@ -1,0 +1,178 @@
+"""Who reaches which FHIR resources, decided by the platform's access policy.
+
+- Directory resources (Practitioner, PractitionerRole, Organization): every signed-in
+  user reads them; administrators write them.
+- A patient's compartment: the citizen who holds the record (``PatientLink``), and
+  professionals in a care relationship with her (``CareRelationship``, including a
+  justified break-glass, which is time-limited and notified), unless she blocked them;
+  resources she hid stay hidden from professionals. Only she writes her Consents.
+- Everyone else (security, governance, research roles) reaches no clinical data.
+
+Single reads ask ``can``; searches get the same rules as an SQL filter, so hidden
+resources are neither returned nor counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from esante.core.accounts.models import Role
+from esante.core.db import utcnow
+from esante.core.policy import Principal, authorize, rule
+from esante.fhir.models import CareRelationship, ConsentRule, FhirResource, PatientLink
+from esante.fhir.searchparams import DIRECTORY_TYPES
+
+BREAK_GLASS_HOURS = 4
+
+
+@dataclass(frozen=True)
+class Target:
+    """A FHIR resource as the rules see it, with the facts about the asking user."""
+
+    resource_type: str
+    patient_fid: str | None
+    holder: bool = False  # the user holds this patient's record
+    in_care: bool = False  # active care relationship
+    blocked: bool = False  # the patient blocked this professional
+    hidden: bool = False  # the patient hid this resource from this professional
+
+
+def _is_professional(p: Principal) -> bool:
+    return p.has_role(Role.PROFESSIONAL)
+
+
+@rule("fhir.directory.read", write=False, label_fr="consulter l'annuaire FHIR")
+def _directory_read(p: Principal, _t: Any) -> bool:
+    return True
+
+
+@rule("fhir.directory.write", write=True, label_fr="modifier l'annuaire FHIR")
+def _directory_write(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.ADMIN)
+
+
+@rule("fhir.clinical.read", write=False, label_fr="consulter des données de santé")
+def _clinical_read(p: Principal, t: Target) -> bool:
+    if t.holder:
+        return True
+    return _is_professional(p) and t.in_care and not t.blocked and not t.hidden
+
+
+@rule("fhir.clinical.write", write=True, label_fr="écrire des données de santé")
+def _clinical_write(p: Principal, t: Target) -> bool:
+    if t.resource_type == "Consent":
+        return t.holder  # only the patient decides who sees what
+    if t.resource_type == "Patient":
+        # Identity traits are the professionals' (identity vigilance), never the holder's.
+        return _is_professional(p) and (t.patient_fid is None or (t.in_care and not t.blocked))
+    if t.holder:
+        return True
+    return _is_professional(p) and t.in_care and not t.blocked and not t.hidden
+
+
+@rule("fhir.breakglass", write=True, label_fr="accès d'urgence (bris de glace)")
+def _break_glass(p: Principal, t: Target) -> bool:
+    return _is_professional(p) and not t.blocked
+
+
+@rule("fhir.export.system", write=False, label_fr="exporter tout l'entrepôt FHIR")
+def _export_system(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.ADMIN)
+
+
+class Access:
+    """The FHIR reach of one principal, for one request."""
+
+    def __init__(self, session: Session, principal: Principal) -> None:
+        self.session = session
+        self.p = principal
+        self.rpps = principal.user.rpps or ""
+        self.professional = _is_professional(principal)
+
+    # --- facts ------------------------------------------------------------------------------
+
+    def holds(self, patient_fid: str) -> bool:
+        return bool(self.session.scalar(select(exists().where(
+            PatientLink.user_id == self.p.user.id, PatientLink.patient_fid == patient_fid))))
+
+    def in_care(self, patient_fid: str) -> bool:
+        return self.professional and bool(self.session.scalar(select(exists().where(
+            CareRelationship.user_id == self.p.user.id,
+            CareRelationship.patient_fid == patient_fid, _active_care()))))
+
+    def blocked(self, patient_fid: str) -> bool:
+        return bool(self.rpps) and bool(self.session.scalar(select(exists().where(
+            ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "block-actor",
+            ConsentRule.actor_rpps == self.rpps))))
+
+    def hidden(self, patient_fid: str, rtype: str, fid: str) -> bool:
+        return bool(self.session.scalar(select(exists().where(
+            ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "hide-resource",
+            ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
+            ConsentRule.actor_rpps.in_(["", self.rpps])))))
+
+    def target(self, rtype: str, patient_fid: str | None, fid: str | None = None) -> Target:
+        if patient_fid is None:
+            return Target(rtype, None)
+        holder = self.holds(patient_fid)
+        if holder:
+            return Target(rtype, patient_fid, holder=True)
+        return Target(rtype, patient_fid, in_care=self.in_care(patient_fid),
+                      blocked=self.blocked(patient_fid),
+                      hidden=bool(fid) and self.hidden(patient_fid, rtype, fid or ""))
+
+    # --- decisions --------------------------------------------------------------------------
+
+    def authorize_read(self, rtype: str, patient_fid: str | None, fid: str) -> None:
+        if rtype in DIRECTORY_TYPES:
+            authorize(self.p, "fhir.directory.read")
+        else:
+            authorize(self.p, "fhir.clinical.read", self.target(rtype, patient_fid, fid))
+
+    def authorize_write(self, rtype: str, patient_fid: str | None, fid: str | None) -> None:
+        if rtype in DIRECTORY_TYPES:
+            authorize(self.p, "fhir.directory.write")
+        else:
+            authorize(self.p, "fhir.clinical.write", self.target(rtype, patient_fid, fid))
+
+    def search_filter(self) -> ColumnElement[bool]:
+        """The same rules as ``authorize_read``, as a condition on ``FhirResource``."""
+        directory = FhirResource.resource_type.in_(sorted(DIRECTORY_TYPES))
+        held = FhirResource.patient_fid.in_(
+            select(PatientLink.patient_fid).where(PatientLink.user_id == self.p.user.id))
+        reach: list[ColumnElement[bool]] = [directory, held]
+        if self.professional:
+            cared = FhirResource.patient_fid.in_(
+                select(CareRelationship.patient_fid).where(
+                    CareRelationship.user_id == self.p.user.id, _active_care()))
+            not_blocked = ~exists().where(
+                ConsentRule.patient_fid == FhirResource.patient_fid,
+                ConsentRule.kind == "block-actor", ConsentRule.actor_rpps == self.rpps)
+            not_hidden = ~exists().where(
+                ConsentRule.patient_fid == FhirResource.patient_fid,
+                ConsentRule.kind == "hide-resource",
+                ConsentRule.target_type == FhirResource.resource_type,
+                ConsentRule.target_fid == FhirResource.fid,
+                ConsentRule.actor_rpps.in_(["", self.rpps]))
+            reach.append(and_(cared, not_blocked, not_hidden))
+        if not self.p.user.is_active:
+            return false()
+        return or_(*reach)
+
+    # --- care relationships -----------------------------------------------------------------
+
+    def declare_care(self, patient_fid: str, reason: str, *, hours: int | None = None) -> None:
+        now = utcnow()
+        self.session.add(CareRelationship(
+            user_id=self.p.user.id, patient_fid=patient_fid, reason=reason[:300], created_at=now,
+            ends_at=now + timedelta(hours=hours) if hours else None))
+        self.session.flush()
+
+
+def _active_care() -> ColumnElement[bool]:
+    return or_(CareRelationship.ends_at.is_(None), CareRelationship.ends_at > utcnow())

@@ -1,0 +1,217 @@
+"""The FHIR REST API under /fhir (R4, JSON): capabilities, instance, type and system
+interactions, Bundles, break-glass. Bearer tokens as for /api."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from esante.fhir.bundle import process_bundle
+from esante.fhir.capability import capability_statement
+from esante.fhir.outcome import FhirError, Issue, operation_outcome
+from esante.fhir.service import Answer, Fhir
+from esante.fhir.store import check_id, parse_etag
+from esante.fhir.validation import parse_json
+from esante.web.deps import ApiPrincipal, SessionDep
+
+router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
+FHIR_JSON = "application/fhir+json"
+JSON_TYPES = ("application/fhir+json", "application/json", "application/json-patch+json",
+              "text/json")
+XML_HINTS = ("xml",)
+
+
+def fhir_response(status: int, body: dict[str, Any] | None,
+                  headers: dict[str, str] | None = None) -> Response:
+    content = b"" if body is None else json.dumps(body, ensure_ascii=False,
+                                                  separators=(",", ":")).encode()
+    return Response(content, status_code=status, media_type=FHIR_JSON if body else None,
+                    headers=headers)
+
+
+def negotiate(request: Request) -> None:
+    """JSON only: ask for XML and get 406."""
+    fmt = request.query_params.get("_format", "")
+    accept = request.headers.get("accept", "")
+    wants_xml = any(h in fmt for h in XML_HINTS) or (
+        any(h in accept for h in XML_HINTS) and "json" not in accept and "*/*" not in accept)
+    if wants_xml:
+        raise FhirError(406, "seul le format JSON est servi (application/fhir+json)",
+                        "only JSON is served (application/fhir+json)", code="not-supported")
+    if fmt and "json" not in fmt:
+        raise FhirError(406, f"_format non pris en charge : {fmt[:40]}",
+                        f"unsupported _format: {fmt[:40]}", code="not-supported")
+
+
+async def body_json(request: Request) -> Any:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype and ctype not in JSON_TYPES:
+        raise FhirError(415, f"type de contenu non pris en charge : {ctype[:60]} "
+                        "(application/fhir+json attendu)", f"unsupported content type: "
+                        f"{ctype[:60]}", code="not-supported")
+    return parse_json(await request.body())
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def answer(request: Request, a: Answer) -> Response:
+    prefer = request.headers.get("prefer", "")
+    body = a.resource
+    if a.stored is not None and request.method in ("POST", "PUT", "PATCH"):
+        if "return=minimal" in prefer:
+            body = None
+        elif "return=OperationOutcome" in prefer:
+            body = operation_outcome([Issue("opération réussie", "operation succeeded",
+                                            "informational", severity="information")])
+    headers = dict(a.headers)
+    if request.method == "GET":
+        headers.pop("Location", None)
+    return fhir_response(a.status, body, headers)
+
+
+def _if_match(request: Request) -> int | None:
+    value = request.headers.get("if-match")
+    return parse_etag(value) if value else None
+
+
+def _strict(request: Request) -> bool:
+    return "handling=strict" in request.headers.get("prefer", "")
+
+
+def _fhir(request: Request, session: SessionDep, p: ApiPrincipal) -> Fhir:
+    negotiate(request)
+    return Fhir(session, p, base=base_url(request))
+
+
+@router.get("/metadata", summary="CapabilityStatement")
+def metadata(request: Request) -> Response:
+    negotiate(request)
+    return fhir_response(200, capability_statement(base_url(request)))
+
+
+@router.post("", summary="Bundle batch / transaction")
+async def bundle(request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    return fhir_response(200, process_bundle(fhir, await body_json(request)))
+
+
+@router.get("/_history", summary="Historique système (ce que l'on peut lire)")
+def system_history(request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    return answer(request, fhir.history(None, None, **_paging(request)))
+
+
+@router.post("/Patient/{fid}/$break-glass", summary="Accès d'urgence justifié (bris de glace)")
+async def break_glass(fid: str, request: Request, session: SessionDep,
+                      p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    data = await body_json(request)
+    reason = ""
+    if isinstance(data, dict) and data.get("resourceType") == "Parameters":
+        for prm in data.get("parameter", []):
+            if prm.get("name") == "reason":
+                reason = str(prm.get("valueString", ""))
+    return fhir_response(200, fhir.break_glass(check_id(fid), reason[:500]).resource)
+
+
+@router.get("/{rtype}", summary="Recherche")
+def search(rtype: str, request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    items = [(k, v) for k, v in request.query_params.multi_items()]
+    return answer(request, fhir.search(rtype, items, strict=_strict(request)))
+
+
+@router.post("/{rtype}/_search", summary="Recherche (formulaire)")
+async def search_post(rtype: str, request: Request, session: SessionDep,
+                      p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    form = await request.form()
+    items = [(k, str(v)) for k, v in form.multi_items()]
+    items += list(request.query_params.multi_items())
+    return answer(request, fhir.search(rtype, items, strict=_strict(request)))
+
+
+@router.post("/{rtype}", summary="Création (If-None-Exist pour une création conditionnelle)")
+async def create(rtype: str, request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    data = await body_json(request)
+    return answer(request, fhir.create(data, rtype=rtype,
+                                       if_none_exist=request.headers.get("if-none-exist")))
+
+
+@router.get("/{rtype}/_history", summary="Historique d'un type")
+def type_history(rtype: str, request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    return answer(request, fhir.history(rtype, None, **_paging(request)))
+
+
+@router.get("/{rtype}/{fid}", summary="Lecture")
+def read(rtype: str, fid: str, request: Request, session: SessionDep,
+         p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    a = fhir.read(rtype, check_id(fid))
+    if request.headers.get("if-none-match") == a.headers.get("ETag"):
+        return Response(status_code=304, headers={"ETag": a.headers["ETag"]})
+    return answer(request, a)
+
+
+@router.put("/{rtype}/{fid}", summary="Mise à jour (If-Match pour le verrou optimiste)")
+async def update(rtype: str, fid: str, request: Request, session: SessionDep,
+                 p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    data = await body_json(request)
+    return answer(request, fhir.update(rtype, check_id(fid), data, if_match=_if_match(request)))
+
+
+@router.patch("/{rtype}/{fid}", summary="Modification (JSON Patch)")
+async def patch(rtype: str, fid: str, request: Request, session: SessionDep,
+                p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json-patch+json":
+        raise FhirError(415, "PATCH attend application/json-patch+json",
+                        "PATCH expects application/json-patch+json", code="not-supported")
+    ops = parse_json(await request.body())
+    return answer(request, fhir.patch(rtype, check_id(fid), ops, if_match=_if_match(request)))
+
+
+@router.delete("/{rtype}/{fid}", summary="Suppression (conservée dans l'historique)")
+def delete(rtype: str, fid: str, request: Request, session: SessionDep,
+           p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    fhir.delete(rtype, check_id(fid))
+    return Response(status_code=204)
+
+
+@router.get("/{rtype}/{fid}/_history", summary="Historique d'une ressource")
+def instance_history(rtype: str, fid: str, request: Request, session: SessionDep,
+                     p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    return answer(request, fhir.history(rtype, check_id(fid), **_paging(request)))
+
+
+@router.get("/{rtype}/{fid}/_history/{vid}", summary="Lecture d'une version")
+def vread(rtype: str, fid: str, vid: str, request: Request, session: SessionDep,
+          p: ApiPrincipal) -> Response:
+    fhir = _fhir(request, session, p)
+    if not vid.isdigit():
+        raise FhirError(400, f"numéro de version invalide : {vid[:20]}",
+                        f"invalid version: {vid[:20]}", code="value")
+    return answer(request, fhir.vread(rtype, check_id(fid), int(vid)))
+
+
+def _paging(request: Request) -> dict[str, int]:
+    out = {}
+    for key in ("_count", "_offset"):
+        value = request.query_params.get(key)
+        if value is not None:
+            if not value.isdigit():
+                raise FhirError(400, f"{key} attend un entier positif", f"{key} expects an integer",
+                                code="value")
+            out[key[1:]] = int(value)
+    return out

@@ -1,0 +1,82 @@
+"""What a citizen's Consent resources forbid, as rows the access policy can query:
+a professional blocked (by RPPS) and resources hidden from professionals.
+
+Only ``active`` Consents with ``deny`` provisions make rules. An actor is named by a
+``Practitioner/id`` reference or by an RPPS identifier; data by reference. A hidden
+DocumentReference hides the Binary files it points to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from esante.fhir.frcore import RPPS_SYSTEM
+from esante.fhir.values import split_reference
+
+Resolver = Callable[[str, str], dict[str, Any] | None]
+
+
+def _provisions(provision: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield provision
+    for nested in provision.get("provision", []):
+        yield from _provisions(nested)
+
+
+def practitioner_rpps(practitioner: dict[str, Any] | None) -> str:
+    for ident in (practitioner or {}).get("identifier", []):
+        if ident.get("system") == RPPS_SYSTEM and ident.get("value"):
+            value = str(ident["value"])
+            return value[1:] if len(value) == 12 and value.startswith("8") else value
+    return ""
+
+
+def _actor_rpps(ref: dict[str, Any], resolve: Resolver) -> str:
+    ident = ref.get("identifier") or {}
+    if ident.get("system") == RPPS_SYSTEM:
+        return practitioner_rpps({"identifier": [ident]})
+    target = split_reference(ref.get("reference", ""))
+    if target and target[0] == "Practitioner":
+        return practitioner_rpps(resolve(*target))
+    if target and target[0] == "PractitionerRole":
+        role = resolve(*target) or {}
+        inner = split_reference((role.get("practitioner") or {}).get("reference", ""))
+        return practitioner_rpps(resolve(*inner)) if inner else ""
+    return ""
+
+
+def consent_rules(consent: dict[str, Any], resolve: Resolver) -> list[dict[str, str]]:
+    if consent.get("status") != "active":
+        return []
+    patient = split_reference((consent.get("patient") or {}).get("reference", ""))
+    if not patient or patient[0] != "Patient":
+        return []
+    rules: list[dict[str, str]] = []
+    for prov in _provisions(consent.get("provision") or {}):
+        if prov.get("type") != "deny":
+            continue
+        actors = [_actor_rpps(a.get("reference") or {}, resolve) for a in prov.get("actor", [])]
+        actors = [a for a in actors if a]
+        targets = []
+        for item in prov.get("data", []):
+            target = split_reference((item.get("reference") or {}).get("reference", ""))
+            if target:
+                targets.append(target)
+                if target[0] == "DocumentReference":
+                    targets.extend(_binaries(resolve(*target)))
+        base = {"patient_fid": patient[1]}
+        if targets:
+            for actor in actors or [""]:
+                rules.extend({**base, "kind": "hide-resource", "actor_rpps": actor,
+                              "target_type": t, "target_fid": f} for t, f in targets)
+        else:
+            rules.extend({**base, "kind": "block-actor", "actor_rpps": a} for a in actors)
+    return rules
+
+
+def _binaries(doc: dict[str, Any] | None) -> list[tuple[str, str]]:
+    out = []
+    for content in (doc or {}).get("content", []):
+        target = split_reference((content.get("attachment") or {}).get("url", ""))
+        if target and target[0] == "Binary":
+            out.append(target)
+    return out
