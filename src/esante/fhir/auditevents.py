@@ -93,7 +93,7 @@ def search_audit_events(fhir: Fhir, items: Sequence[tuple[str, str]], *,
     rows = fhir.session.scalars(q.order_by(AuditEvent.id.desc()).limit(count).offset(offset)).all()
     ids = {r.actor_id for r in rows if r.actor_id}
     names = dict(fhir.session.execute(select(User.id, User.display_name)
-                                      .where(User.id.in_(ids))).tuples().all()) if ids else {}
+                                      .where(User.id.in_(ids))).all()) if ids else {}
     entries: list[dict[str, Any]] = [
         {"fullUrl": f"{fhir.base}/AuditEvent/{r.id}", "resource": as_fhir(r, names),
          "search": {"mode": "match"}} for r in rows]
