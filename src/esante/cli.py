@@ -29,6 +29,10 @@ for sub, name in ((db_app, "db"), (user_app, "user"), (token_app, "token"),
                   (audit_app, "audit"), (keys_app, "keys"), (backup_app, "backup")):
     app.add_typer(sub, name=name)
 
+from esante.fhir.cli import fhir_app  # noqa: E402 - domains bring their own sub-commands
+
+app.add_typer(fhir_app, name="fhir")
+
 console = Console()
 err = Console(stderr=True)
 
