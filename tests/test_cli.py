@@ -66,6 +66,8 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
 
 def test_demo_is_idempotent_and_prints_the_logins(cli: Cli) -> None:
     cli("db", "upgrade")
+    # The regions are reference data: there without any demo.
+    assert cli.scalar(select(func.count()).select_from(Region)) == 18
     first = cli("demo").stdout
     assert DEMO_PASSWORD in first
     # Each login and its TOTP secret printed whole, ready to copy.

@@ -99,6 +99,10 @@ def db_upgrade(revision: str = "head") -> None:
     from esante.core.db import get_engine
 
     migrate.upgrade(get_engine(), revision)
+    if revision == "head":
+        from esante.core.orgs.service import ensure_regions
+
+        _run(ensure_regions)  # reference data: the 18 regions and their ARS
     console.print(f"base à jour : {migrate.current_revision(get_engine())}")
 
 
