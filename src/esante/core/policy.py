@@ -150,6 +150,11 @@ def _user_manage(p: Principal, _t: Any) -> bool:
     return p.has_role(Role.ADMIN)
 
 
+@rule("user.list", write=False, label_fr="consulter la liste des comptes")
+def _user_list(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.ADMIN)
+
+
 @rule("user.read", write=False, label_fr="consulter un compte")
 def _user_read(p: Principal, user: User) -> bool:
     return p.user.id == user.id or p.has_role(Role.ADMIN)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import Any
@@ -109,19 +110,27 @@ class BodyLimitMiddleware:
                 await _too_large(self.max_bytes)(scope, receive, send)
                 return
         seen = 0
+        exceeded = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise _BodyTooLarge
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except _BodyTooLarge:
+        async def guarded_send(message: Message) -> None:
+            # The framework may catch the error raised while reading the body and answer
+            # 400 itself: once the limit is passed, its answer is dropped for ours.
+            if not exceeded:
+                await send(message)
+
+        with contextlib.suppress(_BodyTooLarge):
+            await self.app(scope, counted, guarded_send)
+        if exceeded:
             await _too_large(self.max_bytes)(scope, receive, send)
 
 

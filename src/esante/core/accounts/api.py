@@ -73,7 +73,7 @@ def revoke_token(token_id: int, p: ApiPrincipal, session: SessionDep) -> None:
 @router.get("/users", summary="Comptes (administration)")
 def list_users(p: ApiPrincipal, session: SessionDep, limit: int = 100,
                offset: int = 0) -> list[UserOut]:
-    policy.authorize(p, "user.manage")
+    policy.authorize(p, "user.list")  # a read: a read-only token may list
     users = list(session.scalars(
         select(User).order_by(User.id).limit(min(limit, 500)).offset(offset)))
     audit.record(session, actor=p.actor, action="user.list", object_type="user",

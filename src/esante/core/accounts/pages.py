@@ -210,22 +210,30 @@ def password(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSes
 @router.get("/account/totp")
 def totp_form(request: Request, p: PagePrincipal, session: SessionDep,
               ws: WebSessionDep) -> Response:
-    secret = service.start_totp_setup(session, user=p.user)
-    uri = service.totp_uri(session, p.user)
+    # Nothing is stored yet: merely opening this page must not switch off the second
+    # factor in use (a GET is reachable by a cross-site link).
+    secret, sealed = service.seal_totp_setup(session, user=p.user)
+    uri = service.totp_uri(session, p.user, secret)
     return render(request, "accounts/totp_setup.html",
-                  {"secret": secret, "qr": _qr_data_uri(uri), "action": "/account/totp",
-                   "mandatory": False}, principal=p, ws=ws)
+                  {"secret": secret, "sealed": sealed, "qr": _qr_data_uri(uri),
+                   "action": "/account/totp", "mandatory": False}, principal=p, ws=ws)
 
 
 @router.post("/account/totp", dependencies=[Csrf])
 def totp(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
-         code: Annotated[str, Form(max_length=20)]) -> Response:
+         code: Annotated[str, Form(max_length=20)],
+         sealed: Annotated[str, Form(max_length=1000)] = "") -> Response:
     try:
-        codes = service.confirm_totp(session, actor=p.actor, user=p.user, code=code)
+        codes = service.confirm_totp(session, actor=p.actor, user=p.user, code=code,
+                                     sealed=sealed)
     except DomainError as exc:
-        uri = service.totp_uri(session, p.user)
+        secret = service.unseal_totp_setup(session, user=p.user, sealed=sealed)
+        if secret is None:
+            return RedirectResponse("/account/totp", status_code=303)
+        uri = service.totp_uri(session, p.user, secret)
         return render(request, "accounts/totp_setup.html",
-                      {"error": exc.fr, "qr": _qr_data_uri(uri), "action": "/account/totp",
+                      {"error": exc.fr, "secret": secret, "sealed": sealed,
+                       "qr": _qr_data_uri(uri), "action": "/account/totp",
                        "mandatory": False}, principal=p, ws=ws, status_code=exc.status)
     return render(request, "accounts/recovery_codes.html", {"codes": codes}, principal=p, ws=ws)
 

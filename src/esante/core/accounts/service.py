@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import pyotp
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,14 @@ from esante.core.accounts.passwords import (
 from esante.core.audit import Actor
 from esante.core.crypto import Vault
 from esante.core.db import utcnow
-from esante.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
+from esante.core.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 from esante.core.identifiers import validate_rpps
 from esante.core.settings import get_settings
 
@@ -156,7 +164,8 @@ def grant_role(
         return existing
     grant = RoleAssignment(user_id=user.id, role=role_.value, scope_kind=kind.value,
                            scope_ref=scope_ref)
-    session.add(grant)
+    # Appended only (the cascade adds it): adding it first would let the collection's lazy
+    # load autoflush it, and the append would then list it twice.
     user.roles.append(grant)
     session.flush()
     audit.record(session, actor=actor, action="user.role.grant", object_type="user",
@@ -301,18 +310,40 @@ def start_totp_setup(session: Session, *, user: User, secret: str | None = None)
     return secret
 
 
-def totp_uri(session: Session, user: User) -> str:
-    secret = _totp_secret(session, user)
+def seal_totp_setup(session: Session, *, user: User) -> tuple[str, str]:
+    """A new secret (for the QR code) and its sealed copy, carried by the setup form:
+    the second factor in use changes only once a code of the new one is confirmed."""
+    secret = pyotp.random_base32()
+    return secret, Vault(session).encrypt_text(secret, purpose="totp",
+                                               context=f"totp-pending:{user.id}")
+
+
+def unseal_totp_setup(session: Session, *, user: User, sealed: str) -> str | None:
+    try:
+        return Vault(session).decrypt_text(sealed, context=f"totp-pending:{user.id}")
+    except (DomainError, ValueError, InvalidTag):
+        return None
+
+
+def totp_uri(session: Session, user: User, secret: str | None = None) -> str:
+    secret = secret or _totp_secret(session, user)
     if not secret:
         raise Invalid("aucune configuration en cours", "no TOTP setup in progress")
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="esante")
 
 
-def confirm_totp(session: Session, *, actor: Actor, user: User, code: str) -> list[str]:
-    secret = _totp_secret(session, user)
+def confirm_totp(session: Session, *, actor: Actor, user: User, code: str,
+                 sealed: str | None = None) -> list[str]:
+    if sealed is not None:
+        secret = unseal_totp_setup(session, user=user, sealed=sealed)
+    else:
+        secret = _totp_secret(session, user)
     if not secret or not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
         raise Invalid("code incorrect : vérifiez l'heure de votre téléphone",
                       "wrong code", code="bad-otp")
+    if sealed is not None:
+        user.totp_secret_enc = Vault(session).encrypt_text(
+            secret, purpose="totp", context=f"totp:{user.id}")
     user.totp_confirmed = True
     codes = new_recovery_codes(session, user=user)
     audit.record(session, actor=actor, action="user.totp.enable", object_type="user",
