@@ -52,8 +52,14 @@ class Settings(BaseSettings):
     smtp_cafile: Path | None = None
     smtp_timeout: float = 20.0
     mail_from: str = "ne-pas-repondre@esante.localhost"
+    # Outside recipients of major-incident escalations (ministry security officer, crisis
+    # centre): e-mail addresses, empty when not configured.
+    escalation_hfds_email: str = ""
+    escalation_crisis_centre_email: str = ""
 
     redis_url: str = ""
+    # FHIR bulk $export files are kept (encrypted) this long, then purged.
+    fhir_export_hours: int = Field(default=24, ge=1, le=24 * 30)
     dsfr_dir: Path | None = None
 
     @model_validator(mode="before")

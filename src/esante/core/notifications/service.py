@@ -51,6 +51,19 @@ def notify_role(
     return len(users)
 
 
+def send_external(session: Session, *, to_setting: str, subject: str, body: str,
+                  settings: Settings | None = None) -> int:
+    """Queue a mail to an outside party whose address is a setting
+    (``escalation_<to_setting>_email``). Returns 1 when queued, 0 when not configured."""
+    settings = settings or get_settings()
+    address = str(getattr(settings, f"escalation_{to_setting}_email", "") or "")
+    if not address or not settings.smtp_host:
+        return 0
+    session.add(OutboundMail(to_addr=address, subject=f"[esante] {subject}"[:200], body=body))
+    session.flush()
+    return 1
+
+
 def list_for(session: Session, *, user: User, unread_only: bool = False,
              limit: int = 50) -> list[Notification]:
     stmt = select(Notification).where(Notification.user_id == user.id)

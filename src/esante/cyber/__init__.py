@@ -1,0 +1,1 @@
+"""Cyber-vigilance of health establishments ("Tous cybervigilants")."""

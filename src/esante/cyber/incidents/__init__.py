@@ -1,0 +1,1 @@
+"""Incident declaration, deadlines, national triage, timeline."""
