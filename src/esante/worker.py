@@ -37,3 +37,26 @@ def send_mail() -> int:
 def purge_sessions() -> int:
     with transaction() as session:
         return purge_expired(session)
+
+
+@huey.task()
+def run_export_job(job_id: str) -> str:
+    """A FHIR bulk $export (esante.fhir.bulk): pages through the store, writes encrypted
+    NDJSON files, audits each patient exported."""
+    from esante.fhir.bulk import run_export
+
+    with transaction() as session:
+        return run_export(session, job_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep_exports() -> int:
+    """Expired $export jobs go (files and keys); queued ones whose message was lost run."""
+    from esante.fhir.bulk import purge_expired, stale_queued
+
+    with transaction() as session:
+        purged = purge_expired(session)
+        stale = stale_queued(session)
+    for job_id in stale:
+        run_export_job(job_id)
+    return purged

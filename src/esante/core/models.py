@@ -13,6 +13,7 @@ from esante.core.crypto import DataKey
 from esante.core.db import Base
 from esante.core.notifications.models import Notification, OutboundMail
 from esante.core.orgs.models import Establishment, Ght, Region
+from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
     ConsentRule,
@@ -27,8 +28,8 @@ from esante.fhir.models import (
 
 __all__ = [
     "ApiToken", "AuditEvent", "Base", "CareRelationship", "ConsentRule", "DataKey",
-    "Establishment", "FhirDateIndex", "FhirRefIndex", "FhirResource", "FhirStringIndex",
-    "FhirTokenIndex", "FhirVersion", "Ght", "LoginAttempt", "PatientLink",
+    "Establishment", "ExportJob", "FhirDateIndex", "FhirRefIndex", "FhirResource",
+    "FhirStringIndex", "FhirTokenIndex", "FhirVersion", "Ght", "LoginAttempt", "PatientLink",
     "Notification", "OutboundMail", "RecoveryCode", "Region", "RoleAssignment", "User",
     "WebSession",
 ]

@@ -80,6 +80,16 @@ def _break_glass(p: Principal, t: Target) -> bool:
     return _is_professional(p) and not t.blocked
 
 
+@rule("fhir.group.read", write=False, label_fr="consulter un groupe de patients")
+def _group_read(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.ADMIN) or _is_professional(p)
+
+
+@rule("fhir.group.write", write=True, label_fr="modifier un groupe de patients")
+def _group_write(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.ADMIN) or _is_professional(p)
+
+
 @rule("fhir.export.system", write=False, label_fr="exporter tout l'entrepôt FHIR")
 def _export_system(p: Principal, _t: Any) -> bool:
     return p.has_role(Role.ADMIN)
@@ -131,12 +141,16 @@ class Access:
     def authorize_read(self, rtype: str, patient_fid: str | None, fid: str) -> None:
         if rtype in DIRECTORY_TYPES:
             authorize(self.p, "fhir.directory.read")
+        elif rtype == "Group":  # a cohort (lists patients): admins and professionals
+            authorize(self.p, "fhir.group.read")
         else:
             authorize(self.p, "fhir.clinical.read", self.target(rtype, patient_fid, fid))
 
     def authorize_write(self, rtype: str, patient_fid: str | None, fid: str | None) -> None:
         if rtype in DIRECTORY_TYPES:
             authorize(self.p, "fhir.directory.write")
+        elif rtype == "Group":
+            authorize(self.p, "fhir.group.write")
         else:
             authorize(self.p, "fhir.clinical.write", self.target(rtype, patient_fid, fid))
 
@@ -146,6 +160,8 @@ class Access:
         held = FhirResource.patient_fid.in_(
             select(PatientLink.patient_fid).where(PatientLink.user_id == self.p.user.id))
         reach: list[ColumnElement[bool]] = [directory, held]
+        if self.professional or self.p.has_role(Role.ADMIN):
+            reach.append(FhirResource.resource_type == "Group")
         if self.professional:
             cared = FhirResource.patient_fid.in_(
                 select(CareRelationship.patient_fid).where(

@@ -94,6 +94,78 @@ def metadata(request: Request) -> Response:
     return fhir_response(200, capability_statement(base_url(request)))
 
 
+# --- Bulk Data $export (asynchronous), before the /{rtype} catch-alls ------------------------
+
+def _kick_off(request: Request, session: SessionDep, p: ApiPrincipal, level: str,
+              group_fid: str | None = None) -> Response:
+    from esante.fhir import bulk
+
+    negotiate(request)
+    job = bulk.kick_off(session, p, level=level, group_fid=group_fid,
+                        items=list(request.query_params.multi_items()),
+                        prefer=request.headers.get("prefer", ""), request_url=str(request.url))
+    job_id = job.id
+    session.commit()  # the worker must find the job
+    try:
+        bulk.dispatch(job_id)
+    except Exception:  # the queue is down: the worker's sweep runs queued jobs
+        import logging
+
+        logging.getLogger(__name__).exception("export %s not queued", job_id)
+    return fhir_response(202, operation_outcome([Issue(
+        "export accepté : suivre son état à l'adresse Content-Location",
+        "export accepted: poll the Content-Location URL", "informational",
+        severity="information")]),
+        {"Content-Location": f"{base_url(request)}/$export-status/{job_id}"})
+
+
+@router.get("/$export", summary="Export Bulk Data de tout l'entrepôt (administrateurs)")
+def export_system(request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
+    return _kick_off(request, session, p, "system")
+
+
+@router.get("/Patient/$export", summary="Export Bulk Data des patients accessibles")
+def export_patients(request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
+    return _kick_off(request, session, p, "patient")
+
+
+@router.get("/Group/{gid}/$export", summary="Export Bulk Data des membres d'un groupe")
+def export_group(gid: str, request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
+    return _kick_off(request, session, p, "group", check_id(gid))
+
+
+@router.get("/$export-status/{job_id}", summary="État d'un export (202 en cours, 200 manifeste)")
+def export_status(job_id: str, request: Request, session: SessionDep,
+                  p: ApiPrincipal) -> Response:
+    from esante.fhir import bulk
+
+    job = bulk.owned_job(session, p, job_id)
+    if job.status in ("queued", "running"):
+        return Response(status_code=202, headers={"X-Progress": job.progress[:100] or job.status,
+                                                  "Retry-After": "2"})
+    if job.status == "failed":
+        raise FhirError(500, f"l'export a échoué : {job.error}", "the export failed",
+                        code="exception")
+    body = json.dumps(bulk.manifest(job, base_url(request)), ensure_ascii=False).encode()
+    return Response(body, status_code=200, media_type="application/json",
+                    headers={"Expires": job.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+
+
+@router.delete("/$export-status/{job_id}", summary="Annule un export et efface ses fichiers")
+def export_cancel(job_id: str, session: SessionDep, p: ApiPrincipal) -> Response:
+    from esante.fhir import bulk
+
+    bulk.cancel(session, p, job_id)
+    return Response(status_code=202)
+
+
+@router.get("/$export-file/{job_id}/{name}", summary="Fichier NDJSON d'un export")
+def export_file(job_id: str, name: str, session: SessionDep, p: ApiPrincipal) -> Response:
+    from esante.fhir import bulk
+
+    return Response(bulk.read_file(session, p, job_id, name), media_type=bulk.NDJSON)
+
+
 @router.post("", summary="Bundle batch / transaction")
 async def bundle(request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
     fhir = _fhir(request, session, p)

@@ -157,6 +157,13 @@ PARAMS: dict[str, tuple[Param, ...]] = {
         _p("appointment-type", "token", "appointmentType"),
         _p("service-type", "token", "serviceType"),
     ),
+    # A list of patients (cohort) for a Group-level $export; see fhir.access for who reaches it.
+    "Group": (
+        IDENTIFIER,
+        _p("type", "token", "type"),
+        _p("code", "token", "code"),
+        _p("member", "reference", "member.entity"),
+    ),
     # AuditEvent is read from the platform's audit trail (see fhir.auditevents).
     "AuditEvent": (),
 }
