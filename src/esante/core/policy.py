@@ -43,8 +43,8 @@ class Principal:
     def actor(self) -> Actor:
         return Actor(user_id=self.user.id, label=self.user.email, ip=self.ip)
 
-    def has_role(self, *roles: Role) -> bool:
-        wanted = {r.value for r in roles}
+    def has_role(self, *roles: Role | str) -> bool:
+        wanted = {str(r) for r in roles}  # a Role is a StrEnum: str() is its value
         return any(g.role in wanted for g in self.grants)
 
     def grants_for(self, *roles: Role) -> list[Grant]:

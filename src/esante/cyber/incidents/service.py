@@ -182,6 +182,11 @@ def _submit(session: Session, p: Principal, incident: Incident, est: Establishme
                               body=incident.title, level="warning")
 
 
+def find_draft(session: Session, p: Principal, key: str) -> Incident | None:
+    return session.scalar(select(Incident).where(
+        Incident.declarant_id == p.user.id, Incident.idempotency_key == key))
+
+
 def update_fields(session: Session, p: Principal, incident: Incident, fields: IncidentFields, *,
                   expected_version: int | None = None) -> Incident:
     """Complete a declaration later: the establishment adds what it learns."""

@@ -1,0 +1,1 @@
+"""Cyber-vigilance dashboards: national, regional and per-establishment figures."""

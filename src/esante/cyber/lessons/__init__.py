@@ -1,0 +1,1 @@
+"""Lessons learned: anonymised lessons written by the national cell from closed incidents."""

@@ -1,0 +1,1 @@
+"""Mutual aid between establishments: requests and offers, matching, closure."""
