@@ -79,11 +79,12 @@ def _include_routers(app: FastAPI) -> None:
     from esante.core.orgs.api import router as orgs_api
     from esante.core.orgs.pages import router as orgs_pages
     from esante.cyber.incidents.api import router as incidents_api
+    from esante.cyber.incidents.pages import router as incidents_pages
     from esante.fhir.api import router as fhir_api
     from esante.web.pages import router as shell_pages
 
     for router in (accounts_api, orgs_api, notifications_api, audit_api, incidents_api):
         app.include_router(router, prefix="/api")
     app.include_router(fhir_api)
-    for router in (shell_pages, accounts_pages, notifications_pages, orgs_pages):
+    for router in (shell_pages, accounts_pages, notifications_pages, orgs_pages, incidents_pages):
         app.include_router(router)
