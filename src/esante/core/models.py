@@ -13,6 +13,15 @@ from esante.core.crypto import DataKey
 from esante.core.db import Base
 from esante.core.notifications.models import Notification, OutboundMail
 from esante.core.orgs.models import Establishment, Ght, Region
+from esante.cyber.incidents.models import (
+    Incident,
+    IncidentAttachment,
+    IncidentEvent,
+    IncidentReport,
+    IncidentTask,
+    ReminderSent,
+    SecurityProfile,
+)
 from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
@@ -28,8 +37,10 @@ from esante.fhir.models import (
 
 __all__ = [
     "ApiToken", "AuditEvent", "Base", "CareRelationship", "ConsentRule", "DataKey",
-    "Establishment", "ExportJob", "FhirDateIndex", "FhirRefIndex", "FhirResource",
-    "FhirStringIndex", "FhirTokenIndex", "FhirVersion", "Ght", "LoginAttempt", "PatientLink",
+    "Establishment", "ExportJob", "FhirDateIndex", "FhirRefIndex", "FhirResource", "FhirStringIndex",
+    "FhirTokenIndex", "FhirVersion", "Ght", "Incident", "IncidentAttachment", "IncidentEvent",
+    "IncidentReport", "IncidentTask", "LoginAttempt", "PatientLink", "ReminderSent",
+    "SecurityProfile",
     "Notification", "OutboundMail", "RecoveryCode", "Region", "RoleAssignment", "User",
     "WebSession",
 ]
