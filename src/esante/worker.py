@@ -60,3 +60,12 @@ def sweep_exports() -> int:
     for job_id in stale:
         run_export_job(job_id)
     return purged
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def incident_reminders() -> int:
+    """Reminders of incident reporting deadlines (CNIL 72 h, NIS2 24 h / 72 h / 1 month)."""
+    from esante.cyber.incidents.reminders import send_reminders
+
+    with transaction() as session:
+        return send_reminders(session)
