@@ -101,3 +101,27 @@ def test_pages_follow_the_access_rules(client, personas, declare) -> None:
     client.cookies.clear()
     login(client, personas, "doctor")
     assert client.get("/cyber/incidents/nouveau").status_code == 403
+
+
+def test_security_profile_page(client, personas, db) -> None:
+    from esante.cyber.incidents.models import SecurityProfile
+
+    fin = personas.est["A"].finess
+    login(client, personas, "rssi_a")
+    page = client.get(f"/cyber/profil/{fin}")
+    assert page.status_code == 200
+    token = csrf(page.text)
+    bad = client.post(f"/cyber/profil/{fin}", data={
+        "csrf_token": token, "ref0_name": "Hugo Leroy", "ref0_email": "pas-une-adresse"})
+    assert bad.status_code == 422
+    assert "valeur invalide" in bad.text
+    ok = client.post(f"/cyber/profil/{fin}", follow_redirects=False, data={
+        "csrf_token": token, "ref0_name": "Hugo Leroy", "ref0_email": "hugo@chu.example.fr",
+        "nis2_in_scope": "on", "offline_backups": "on", "last_restore_test": "2026-10-01"})
+    assert ok.status_code == 303
+    profile = db.scalar(select(SecurityProfile))
+    assert profile.nis2_in_scope
+    assert profile.referents[0]["email"] == "hugo@chu.example.fr"
+    client.cookies.clear()
+    login(client, personas, "rssi_b")
+    assert client.get(f"/cyber/profil/{fin}").status_code == 403

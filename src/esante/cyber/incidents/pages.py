@@ -117,7 +117,7 @@ def incident_list(request: Request, p: PagePrincipal, session: SessionDep, ws: W
     return render(request, "cyber/incidents/list.html", {
         "rows": rows, "total": total, "names": names, "status_labels": STATUS_LABELS,
         "severity_labels": SEVERITY_LABELS,
-        "can_declare": bool(_my_establishments(session, p)),
+        "mine": _my_establishments(session, p),
         "is_cell": p.has_role(Role.CYBER_ANALYST),
     }, principal=p, ws=ws)
 
@@ -293,3 +293,52 @@ def report_page(incident_id: int, obligation: str, request: Request, p: PagePrin
         "json": json.dumps(draft.content, ensure_ascii=False, indent=2),
         "can_edit": policy.can(p, "cyber.incident.edit", incident),
     }, principal=p, ws=ws)
+
+
+# --- security profile ---------------------------------------------------------------------------
+
+@router.get("/cyber/profil/{finess}")
+def profile_page(finess: str, request: Request, p: PagePrincipal, session: SessionDep,
+                 ws: WebSessionDep) -> Response:
+    est, profile = service.get_profile(session, p, finess[:9])
+    return render(request, "cyber/profile.html", {
+        "est": est, "profile": profile, "saved": request.query_params.get("ok") == "1",
+        "can_edit": policy.can(p, "cyber.profile.update", est), "error": "",
+    }, principal=p, ws=ws)
+
+
+@router.post("/cyber/profil/{finess}", dependencies=[Csrf])
+async def profile_save(finess: str, request: Request, p: PagePrincipal, session: SessionDep,
+                       ws: WebSessionDep) -> Response:
+    from esante.cyber.incidents.schemas import ProfileIn
+
+    form = await request.form()
+    referents = []
+    for n in range(3):
+        name = str(form.get(f"ref{n}_name") or "").strip()
+        if name:
+            referents.append({"name": name, "email": str(form.get(f"ref{n}_email") or "").strip(),
+                              "phone": str(form.get(f"ref{n}_phone") or "").strip()})
+    raw = {
+        "referents": referents, "director": str(form.get("director") or "").strip(),
+        "nis2_in_scope": form.get("nis2_in_scope") == "on",
+        "critical_systems": str(form.get("critical_systems") or ""),
+        "offline_backups": form.get("offline_backups") == "on",
+        "last_restore_test": str(form.get("last_restore_test") or "") or None,
+        "last_crisis_exercise": str(form.get("last_crisis_exercise") or "") or None,
+        "provider_contacts": str(form.get("provider_contacts") or ""),
+    }
+    try:
+        body = ProfileIn.model_validate(raw)
+        data = body.model_dump()
+        data["referents"] = [r.model_dump(mode="json") for r in body.referents]
+        service.save_profile(session, p, finess[:9], data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        est, profile = service.get_profile(session, p, finess[:9])
+        return render(request, "cyber/profile.html", {
+            "est": est, "profile": profile, "saved": False, "can_edit": True,
+            "error": f"valeur invalide ({where}) : {first['msg']}"}, principal=p, ws=ws,
+            status_code=422)
+    return RedirectResponse(f"/cyber/profil/{finess[:9]}?ok=1", status_code=303)
