@@ -229,3 +229,21 @@ def test_evidence_is_checked_encrypted_and_hashed(client, personas, declare, db,
     assert count(db, IncidentAttachment) == 1
     assert client.post(url, headers=personas.auth("regional"),
                        files={"file": ("x.pdf", pdf, "application/pdf")}).status_code == 403
+
+
+def test_evidence_may_exceed_the_body_limit_but_not_the_upload_limit(client, personas,
+                                                                     declare) -> None:
+    inc = declare()
+    url = f"/api/cyber/incidents/{inc['id']}/attachments"
+    log = ("2026-11-28 10:00:00 connexion refusée depuis 203.0.113.7\n" * 40_000).encode()
+    assert 1_048_576 < len(log) < 10 * 1_048_576
+    ok = client.post(url, headers=personas.auth("rssi_a"),
+                     files={"file": ("pare-feu.log", log, "text/plain")})
+    assert ok.status_code == 201, ok.text[:300]
+    huge = b"a" * (10 * 1_048_576 + 10)
+    too_big = client.post(url, headers=personas.auth("rssi_a"),
+                          files={"file": ("enorme.log", huge, "text/plain")})
+    assert too_big.status_code == 413
+    # Elsewhere the general limit holds.
+    assert client.post("/api/cyber/incidents", headers=personas.auth("rssi_a"),
+                       content=b"{" + b" " * 1_100_000 + b"}").status_code == 413

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     cookie_secure: bool = True
     session_minutes: int = Field(default=60, ge=5, le=24 * 60)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # File uploads (evidence, documents) get their own, larger limit.
+    max_upload_bytes: int = Field(default=10 * 1_048_576, ge=1024)
 
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)

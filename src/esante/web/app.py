@@ -23,6 +23,8 @@ from esante.web.middleware import (
 )
 
 HERE = Path(__file__).resolve().parent
+# Routes that receive files: they get ESANTE_MAX_UPLOAD_BYTES instead of the body limit.
+UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\d+/action$")
 log = logging.getLogger("esante.web")
 
 
@@ -47,7 +49,8 @@ def create_app(
 
     errors.install(app)
     app.add_middleware(TransactionMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.mode == "production")
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static"), check_dir=False),
@@ -78,13 +81,25 @@ def _include_routers(app: FastAPI) -> None:
     from esante.core.notifications.pages import router as notifications_pages
     from esante.core.orgs.api import router as orgs_api
     from esante.core.orgs.pages import router as orgs_pages
+    from esante.cyber.dashboards.api import router as dashboards_api
+    from esante.cyber.dashboards.pages import router as dashboards_pages
     from esante.cyber.incidents.api import router as incidents_api
+    from esante.cyber.lessons.api import router as lessons_api
+    from esante.cyber.lessons.pages import router as lessons_pages
+    from esante.cyber.mutualaid.api import router as aid_api
+    from esante.cyber.mutualaid.pages import router as aid_pages
     from esante.cyber.incidents.pages import router as incidents_pages
     from esante.fhir.api import router as fhir_api
     from esante.web.pages import router as shell_pages
 
     for router in (accounts_api, orgs_api, notifications_api, audit_api, incidents_api):
         app.include_router(router, prefix="/api")
+    app.include_router(dashboards_api, prefix="/api")
+    for router in (lessons_api, aid_api):
+        app.include_router(router, prefix="/api")
+    for router in (lessons_pages, aid_pages):
+        app.include_router(router)
     app.include_router(fhir_api)
     for router in (shell_pages, accounts_pages, notifications_pages, orgs_pages, incidents_pages):
         app.include_router(router)
+    app.include_router(dashboards_pages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -97,17 +98,23 @@ class SecurityHeadersMiddleware:
 class BodyLimitMiddleware:
     """Refuses bodies over the limit with 413, whether announced or streamed."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_bytes: int | None = None,
+                 upload_paths: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.body_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
+        self.upload_paths = [re.compile(p) for p in upload_paths]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = self.upload_bytes if any(p.match(path) for p in self.upload_paths) \
+            else self.body_bytes
         for key, value in scope.get("headers", []):
-            if key == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _too_large(self.max_bytes)(scope, receive, send)
+            if key == b"content-length" and value.isdigit() and int(value) > limit:
+                await _too_large(limit)(scope, receive, send)
                 return
         seen = 0
         exceeded = False
@@ -117,7 +124,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     exceeded = True
                     raise _BodyTooLarge
             return message
@@ -131,7 +138,7 @@ class BodyLimitMiddleware:
         with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, counted, guarded_send)
         if exceeded:
-            await _too_large(self.max_bytes)(scope, receive, send)
+            await _too_large(limit)(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):
