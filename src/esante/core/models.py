@@ -22,6 +22,8 @@ from esante.cyber.incidents.models import (
     ReminderSent,
     SecurityProfile,
 )
+from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
+from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
@@ -36,11 +38,41 @@ from esante.fhir.models import (
 )
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Base", "CareRelationship", "ConsentRule", "DataKey",
-    "Establishment", "ExportJob", "FhirDateIndex", "FhirRefIndex", "FhirResource", "FhirStringIndex",
-    "FhirTokenIndex", "FhirVersion", "Ght", "Incident", "IncidentAttachment", "IncidentEvent",
-    "IncidentReport", "IncidentTask", "LoginAttempt", "PatientLink", "ReminderSent",
+    "AidEvent",
+    "AidMatch",
+    "AidPost",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "CareRelationship",
+    "ConsentRule",
+    "DataKey",
+    "Establishment",
+    "ExportJob",
+    "FhirDateIndex",
+    "FhirRefIndex",
+    "FhirResource",
+    "FhirStringIndex",
+    "FhirTokenIndex",
+    "FhirVersion",
+    "Ght",
+    "Incident",
+    "IncidentAttachment",
+    "IncidentEvent",
+    "IncidentReport",
+    "IncidentTask",
+    "Lesson",
+    "LessonCategory",
+    "LessonTag",
+    "LoginAttempt",
+    "Notification",
+    "OutboundMail",
+    "PatientLink",
+    "RecoveryCode",
+    "Region",
+    "ReminderSent",
+    "RoleAssignment",
     "SecurityProfile",
-    "Notification", "OutboundMail", "RecoveryCode", "Region", "RoleAssignment", "User",
+    "User",
     "WebSession",
 ]

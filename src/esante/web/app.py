@@ -84,11 +84,11 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.dashboards.api import router as dashboards_api
     from esante.cyber.dashboards.pages import router as dashboards_pages
     from esante.cyber.incidents.api import router as incidents_api
+    from esante.cyber.incidents.pages import router as incidents_pages
     from esante.cyber.lessons.api import router as lessons_api
     from esante.cyber.lessons.pages import router as lessons_pages
     from esante.cyber.mutualaid.api import router as aid_api
     from esante.cyber.mutualaid.pages import router as aid_pages
-    from esante.cyber.incidents.pages import router as incidents_pages
     from esante.fhir.api import router as fhir_api
     from esante.web.pages import router as shell_pages
 
