@@ -23,6 +23,11 @@ from esante.core.accounts.models import ApiToken, User
 from esante.core.audit import AuditEvent
 from esante.core.notifications import service as notifications
 from esante.core.orgs.models import Establishment
+from esante.core.policy import Principal
+from esante.cyber.incidents import service as incidents
+from esante.cyber.incidents.models import Incident, IncidentEvent
+from esante.cyber.incidents.schemas import IncidentFields
+from tests.cyber.conftest import declaration
 from tests.factories import PASSWORD, SPECS, Personas, finess
 
 PERSONAS = tuple(SPECS)  # citizen, doctor, ..., admin, outsider
@@ -62,15 +67,41 @@ class Case:
     label: str  # the concrete target shown in the test id; {X} resolved per test
     allowed: frozenset[str]
     denied: int = 403  # answer to a logged-in persona outside ``allowed``
+    denied_for: dict[str, int] = field(default_factory=dict)  # per-persona exceptions
     public: bool = False  # anonymous allowed too
     body: dict[str, Any] | None = None
     ok: tuple[int, ...] = (200,)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # files: a multipart upload
+
+    def refusal(self, name: str) -> int:
+        return self.denied_for.get(name, self.denied)
 
 
 def _c(method: str, route: str, allowed: frozenset[str], *, label: str | None = None,
        **kw: Any) -> Case:
     return Case(method, route, label or route, allowed, **kw)
+
+
+# Incidents (/api/cyber): the establishment's security officer and director declare and
+# complete; the regional agency of region 11 (A's) and the national cell read; the cell
+# triages; agency and cell annotate. An incident one may not read does not exist (404);
+# one that can be read but not acted upon answers 403.
+EST_A_STAFF = frozenset({"rssi_a", "director_a"})
+INCIDENT_READERS = EST_A_STAFF | {"regional", "analyst"}
+CELL = frozenset({"analyst"})
+AGENCY_AND_CELL = frozenset({"regional", "analyst"})
+READ_BUT_NOT_EDIT = {"regional": 403, "analyst": 403}
+READ_BUT_NOT_TRIAGE = {"rssi_a": 403, "director_a": 403, "regional": 403}
+READ_BUT_NOT_NOTE = {"rssi_a": 403, "director_a": 403}
+INCIDENT_LISTERS = EST_A_STAFF | {"rssi_b", "regional", "analyst"}
+INC = "/api/cyber/incidents/{incident_id}"
+PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+def _inc(method: str, suffix: str, allowed: frozenset[str], *, at: str = "{incident}",
+         **kw: Any) -> Case:
+    """A line on an incident of A declared by rssi_a (``at``: which one, see _resolve)."""
+    return _c(method, INC + suffix, allowed, label=f"/api/cyber/incidents/{at}{suffix}", **kw)
 
 
 API_CASES: list[Case] = [
@@ -124,12 +155,133 @@ API_CASES: list[Case] = [
     # the platform's audit trail: administrators only
     _c("GET", "/api/audit", frozenset({"admin"})),
     _c("GET", "/api/audit/verify", frozenset({"admin"})),
+    # incidents: the security profile of an establishment
+    _c("GET", "/api/cyber/establishments/{finess}/profile", INCIDENT_READERS,
+       label="/api/cyber/establishments/{A}/profile"),
+    _c("PUT", "/api/cyber/establishments/{finess}/profile", EST_A_STAFF,
+       label="/api/cyber/establishments/{A}/profile",
+       body={"nis2_in_scope": True, "director": "Mme la Directrice",
+             "referents": [{"name": "RSSI A", "email": "rssi@chu-paris.test.esante.fr"}]}),
+    # incidents: declaring (for A), listing
+    _c("POST", "/api/cyber/incidents", EST_A_STAFF, ok=(201,),
+       body=declaration("{A}", idempotency_key="matrix-declaration")),
+    _c("GET", "/api/cyber/incidents", INCIDENT_LISTERS),
+    # an incident of A: reading
+    _inc("GET", "", INCIDENT_READERS, denied=404),
+    _inc("GET", "/timeline", INCIDENT_READERS, denied=404),
+    _inc("GET", "/obligations", INCIDENT_READERS, denied=404),
+    _c("GET", INC + "/reports/{obligation}/draft", INCIDENT_READERS, denied=404,
+       label="/api/cyber/incidents/{incident}/reports/cnil/draft"),
+    _c("GET", INC + "/attachments/{attachment_id}", INCIDENT_READERS, denied=404,
+       label="/api/cyber/incidents/{incident}/attachments/{attachment}"),
+    # ... completing it: the establishment; those who read it are refused, the others
+    # do not see it
+    _inc("PATCH", "", EST_A_STAFF, denied=404, denied_for=READ_BUT_NOT_EDIT,
+         body={"measures_taken": "Réinstallation des postes, changement des mots de passe."}),
+    _inc("POST", "/submit", EST_A_STAFF, denied=404, denied_for=READ_BUT_NOT_EDIT),
+    _c("POST", INC + "/info-answers", EST_A_STAFF, denied=404, denied_for=READ_BUT_NOT_EDIT,
+       label="/api/cyber/incidents/{incident}/info-answers", ok=(201,),
+       body={"request_id": "{info_request}", "text": "Le prestataire est la société X."}),
+    _c("POST", INC + "/reports/{obligation}", EST_A_STAFF, denied=404,
+       denied_for=READ_BUT_NOT_EDIT, label="/api/cyber/incidents/{incident}/reports/cnil",
+       ok=(201,), body={"text": ""}),
+    _inc("POST", "/attachments", EST_A_STAFF, denied=404, denied_for=READ_BUT_NOT_EDIT,
+         ok=(201,), extra={"files": {"file": ("rapport.pdf", PDF, "application/pdf")}}),
+    _c("POST", INC + "/tasks/{task_id}/done", EST_A_STAFF, denied=404,
+       denied_for=READ_BUT_NOT_EDIT,
+       label="/api/cyber/incidents/{incident}/tasks/{establishment_task}/done"),
+    # ... a task of the cell is the cell's to close
+    _c("POST", INC + "/tasks/{task_id}/done", CELL, denied=404,
+       denied_for=READ_BUT_NOT_TRIAGE,
+       label="/api/cyber/incidents/{incident}/tasks/{cell_task}/done"),
+    # ... triage: the national cell
+    _inc("POST", "/status", CELL, denied=404, denied_for=READ_BUT_NOT_TRIAGE,
+         body={"status": "acknowledged"}),
+    _inc("POST", "/qualification", CELL, denied=404, denied_for=READ_BUT_NOT_TRIAGE,
+         body={"care": 1, "data": 1, "spread": 0}),
+    _inc("POST", "/assignee", CELL, denied=404, denied_for=READ_BUT_NOT_TRIAGE,
+         body={"analyst_id": "{analyst_id}"}),
+    _inc("POST", "/info-requests", CELL, denied=404, denied_for=READ_BUT_NOT_TRIAGE, ok=(201,),
+         body={"text": "Quel est le prestataire d'infogérance ?"}),
+    _inc("POST", "/tasks", CELL, denied=404, denied_for=READ_BUT_NOT_TRIAGE, ok=(201,),
+         body={"title": "Restaurer l'annuaire", "owner": "establishment"}),
+    _inc("POST", "/escalations", CELL, denied=404, denied_for=READ_BUT_NOT_TRIAGE, ok=(201,),
+         body={"targets": ["ars"], "reason": "Incident majeur en cours"}),
+    # ... notes: the regional agency and the cell
+    _inc("POST", "/notes", AGENCY_AND_CELL, denied=404, denied_for=READ_BUT_NOT_NOTE, ok=(201,),
+         body={"text": "L'ARS prévient le GHT."}),
+    # a draft is its establishment's alone: neither the agency nor the cell sees it
+    _inc("GET", "", EST_A_STAFF, at="{draft}", denied=404),
+    _inc("POST", "/submit", EST_A_STAFF, at="{draft}", denied=404),
     # public
     _c("GET", "/api/openapi.json", EVERYONE, public=True),
 ]
 
 
-def _resolve(label: str, name: str, personas: Personas, db: Session) -> str:
+class _Targets:
+    """The objects a test's placeholders name, created once per test (an info request and
+    the answer to it must be on the same incident)."""
+
+    def __init__(self, personas: Personas, db: Session) -> None:
+        self.personas, self.db = personas, db
+        self._made: dict[str, Any] = {}
+
+    def _once(self, key: str, make: Any) -> Any:
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
+
+    def principal(self, who: str) -> Principal:
+        return Principal.of(self.personas.users[who])
+
+    def incident(self, *, submit: bool = True) -> Incident:
+        def make() -> Incident:
+            body = declaration(self.personas.est["A"].finess, submit=submit)
+            fields = IncidentFields.model_validate(
+                {k: v for k, v in body.items() if k not in ("finess", "idempotency_key",
+                                                            "submit")})
+            incident, _ = incidents.save_declaration(
+                self.db, self.principal("rssi_a"), finess=body["finess"],
+                idempotency_key=body["idempotency_key"], fields=fields, submit=submit)
+            assert incident.status == ("declared" if submit else "draft")
+            return incident
+
+        return self._once("incident" if submit else "draft", make)  # type: ignore[no-any-return]
+
+    def info_request(self) -> int:
+        return self._once("info_request", lambda: incidents.request_info(
+            self.db, self.principal("analyst"), self.incident(), "Quel prestataire ?").id)
+
+    def task(self, owner: str) -> int:
+        return self._once(f"task-{owner}", lambda: incidents.add_task(
+            self.db, self.principal("analyst"), self.incident(), "Une tâche", owner).id)
+
+    def attachment(self) -> int:
+        return self._once("attachment", lambda: incidents.add_attachment(
+            self.db, self.principal("rssi_a"), self.incident(), filename="rapport.pdf",
+            declared_type="application/pdf", data=PDF).id)
+
+
+def _resolve_body(body: Any, name: str, personas: Personas, db: Session,
+                  targets: _Targets) -> Any:
+    """A body with its placeholders resolved: a string that is a placeholder becomes the
+    value itself (an id stays an integer), placeholders inside strings are replaced."""
+    if isinstance(body, dict):
+        return {k: _resolve_body(v, name, personas, db, targets) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_resolve_body(v, name, personas, db, targets) for v in body]
+    if isinstance(body, str) and "{" in body:
+        table = _table(name, personas, db, targets)
+        if body in table:
+            value = table[body]()
+            db.flush()
+            return value
+        return _resolve(body, name, personas, db, targets)
+    return body
+
+
+def _table(name: str, personas: Personas, db: Session,
+           targets: _Targets) -> dict[str, Any]:
     def own_token() -> str:
         return str(accounts.list_tokens(db, user=personas.users[name])[0].id)
 
@@ -140,7 +292,7 @@ def _resolve(label: str, name: str, personas: Personas, db: Session) -> str:
         return str(notifications.notify(db, user=personas.users[who], title="Test",
                                         email=False).id)
 
-    table = {
+    return {
         "{A}": lambda: personas.est["A"].finess,
         "{B}": lambda: personas.est["B"].finess,
         "{C}": lambda: personas.est["C"].finess,
@@ -149,10 +301,22 @@ def _resolve(label: str, name: str, personas: Personas, db: Session) -> str:
         "/api/notifications/{own}": lambda: "/api/notifications/" + note_of(name),
         "/api/notifications/{citizen}": lambda: "/api/notifications/" + note_of("citizen"),
         "/api/users/{citizen}": lambda: f"/api/users/{personas.users['citizen'].id}",
+        "{incident}": lambda: targets.incident().id,
+        "{draft}": lambda: targets.incident(submit=False).id,
+        "{info_request}": targets.info_request,
+        "{establishment_task}": lambda: targets.task("establishment"),
+        "{cell_task}": lambda: targets.task("cell"),
+        "{attachment}": targets.attachment,
+        "{analyst_id}": lambda: personas.users["analyst"].id,
     }
-    for key, value in table.items():
+
+
+def _resolve(label: str, name: str, personas: Personas, db: Session,
+             targets: _Targets | None = None) -> str:
+    targets = targets or _Targets(personas, db)
+    for key, value in _table(name, personas, db, targets).items():
         if key in label:
-            label = label.replace(key, value())
+            label = label.replace(key, str(value()))
     assert "{" not in label, label
     db.flush()
     return label
@@ -172,22 +336,26 @@ def _api_params() -> list[Any]:
 def _counts(db: Session) -> tuple[int, ...]:
     db.expire_all()
     return tuple(db.scalar(select(func.count()).select_from(m)) or 0
-                 for m in (AuditEvent, User, ApiToken, Establishment))
+                 for m in (AuditEvent, User, ApiToken, Establishment, Incident, IncidentEvent))
 
 
 @pytest.mark.parametrize(("case", "name", "allowed"), _api_params())
 def test_api_policy(client, personas, db, case, name, allowed):
-    path = _resolve(case.label, name if name != ANONYMOUS else "citizen", personas, db)
+    as_name = name if name != ANONYMOUS else "citizen"
+    targets = _Targets(personas, db)
+    path = _resolve(case.label, as_name, personas, db, targets)
     headers = personas.auth(name) if name != ANONYMOUS else {}
-    before = _counts(db)
     kwargs: dict[str, Any] = {"headers": headers}
     if case.body is not None:
-        kwargs["json"] = case.body
+        kwargs["json"] = _resolve_body(case.body, as_name, personas, db, targets)
+    if "files" in case.extra:
+        kwargs["files"] = case.extra["files"]
+    before = _counts(db)
     r = client.request(case.method, path, **kwargs)
     if allowed:
         assert r.status_code in case.ok, r.text
         return
-    expected = 401 if name == ANONYMOUS else case.denied
+    expected = 401 if name == ANONYMOUS else case.refusal(name)
     assert r.status_code == expected, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["detail"]  # a French message
@@ -236,6 +404,10 @@ FHIR_ROUTES: set[tuple[str, str]] = FHIR_PUBLIC | {
     ("PUT", "/fhir/{rtype}/{fid}"), ("PATCH", "/fhir/{rtype}/{fid}"),
     ("DELETE", "/fhir/{rtype}/{fid}"), ("GET", "/fhir/{rtype}/{fid}/_history"),
     ("GET", "/fhir/{rtype}/{fid}/_history/{vid}"),
+    # Bulk Data $export
+    ("GET", "/fhir/$export"), ("GET", "/fhir/Patient/$export"), ("GET", "/fhir/Group/{gid}/$export"),
+    ("GET", "/fhir/$export-status/{job_id}"), ("DELETE", "/fhir/$export-status/{job_id}"),
+    ("GET", "/fhir/$export-file/{job_id}/{name}"),
 }
 
 
@@ -243,6 +415,7 @@ FHIR_ROUTES: set[tuple[str, str]] = FHIR_PUBLIC | {
                          ids=[f"{m} {p}-anonymous" for m, p in sorted(FHIR_ROUTES)])
 def test_fhir_routes_need_a_token(client, method, path):
     concrete = path.replace("{rtype}", "Patient").replace("{fid}", "x1").replace("{vid}", "1")
+    concrete = re.sub(r"\{[^}]+\}", "x1", concrete)  # {gid}, {job_id}, {name}
     r = client.request(method, concrete, json={"resourceType": "Bundle"},
                        headers={"Accept": "application/fhir+json"})
     if (method, path) in FHIR_PUBLIC:
