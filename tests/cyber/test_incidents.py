@@ -247,3 +247,18 @@ def test_evidence_may_exceed_the_body_limit_but_not_the_upload_limit(client, per
     # Elsewhere the general limit holds.
     assert client.post("/api/cyber/incidents", headers=personas.auth("rssi_a"),
                        content=b"{" + b" " * 1_100_000 + b"}").status_code == 413
+
+
+def test_declaring_through_the_status_route_is_a_full_submission(client, personas, db) -> None:
+    body = declaration(personas.est["A"].finess, submit=False, description=None)
+    body = {k: v for k, v in body.items() if v is not None}
+    draft = client.post("/api/cyber/incidents", headers=personas.auth("rssi_a"), json=body).json()
+    url = f"/api/cyber/incidents/{draft['id']}/status"
+    incomplete = client.post(url, headers=personas.auth("rssi_a"), json={"status": "declared"})
+    assert incomplete.status_code == 422
+    client.patch(f"/api/cyber/incidents/{draft['id']}", headers=personas.auth("rssi_a"),
+                 json={"description": "Complété."})
+    done = client.post(url, headers=personas.auth("rssi_a"), json={"status": "declared"})
+    assert done.status_code == 200
+    assert done.json()["reference"].startswith("INC-")
+    assert done.json()["declared_at"]

@@ -311,6 +311,9 @@ def transition(session: Session, p: Principal, incident: Incident, target: str, 
     policy.authorize(p, "cyber.incident.triage" if who == "cell" else "cyber.incident.edit",
                      incident)
     _check_version(incident, expected_version)
+    if incident.status == Status.DRAFT:
+        # Declaring is submitting: completeness checks, reference, notices.
+        return submit(session, p, incident)
     now = utcnow()
     if target == Status.QUALIFIED and incident.severity is None:
         raise Invalid("qualifier d'abord la gravité (grille)", "qualify the severity first",
