@@ -24,12 +24,13 @@ install: $(VENV)/.installed assets
 # package so that the app serves them itself (no CDN: the CSP allows only 'self').
 $(VENDOR)/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/dsfr/utility $(VENDOR)/htmx $(VENDOR)/swagger-ui
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/dsfr/utility $(VENDOR)/htmx $(VENDOR)/swagger-ui $(VENDOR)/chartjs
 	cp $(DSFR)/dsfr.min.css $(DSFR)/dsfr.module.min.js $(DSFR)/dsfr.nomodule.min.js $(VENDOR)/dsfr/
 	cp -r $(DSFR)/fonts $(DSFR)/favicon $(DSFR)/icons $(VENDOR)/dsfr/ 2>/dev/null || cp -r $(DSFR)/fonts $(DSFR)/favicon $(VENDOR)/dsfr/
 	cp -r $(DSFR)/utility/icons $(DSFR)/utility/utility.min.css $(VENDOR)/dsfr/utility/
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui/
+	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/chartjs/
 	@touch $@
 
 assets: $(VENDOR)/.installed

@@ -141,10 +141,14 @@ def demo() -> None:
             task = bar.add_task("Établissements", total=demo_data.ESTABLISHMENTS)
             created = demo_data.seed_establishments(
                 session, progress=lambda n: bar.advance(task, n))
-        return created, demo_data.seed_personas(session)
+        people = demo_data.seed_personas(session)
+        from esante.cyber.demo import seed_incidents
 
-    created, people = _run(seed)
+        return created, people, seed_incidents(session)
+
+    created, people, incidents = _run(seed)
     console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
+    console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
     # One plain line per account: logins and secrets must be copied whole, never truncated
     # to the width of the terminal.
     console.print(f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")
@@ -221,11 +225,13 @@ def token_create(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Vérifie la chaîne d'empreintes de la piste d'audit."""
-    from esante.core.audit import verify_chain
+    from esante.core.audit import seal, verify_chain
 
+    sealed = _run(seal)  # chain what was appended since the worker's last pass
     report = _run(verify_chain)
     if report.ok:
-        console.print(f"piste d'audit intacte : {report.checked} enregistrement(s) vérifié(s)")
+        console.print(f"piste d'audit intacte : {report.checked} enregistrement(s) vérifié(s)"
+                      f" dont {sealed} scellé(s) à l'instant")
         return
     fail(f"piste d'audit altérée à l'enregistrement {report.first_bad_id} : {report.reason} "
          f"({report.checked} enregistrement(s) intacts avant lui)", code=2)
