@@ -225,11 +225,13 @@ def token_create(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Vérifie la chaîne d'empreintes de la piste d'audit."""
-    from esante.core.audit import verify_chain
+    from esante.core.audit import seal, verify_chain
 
+    sealed = _run(seal)  # chain what was appended since the worker's last pass
     report = _run(verify_chain)
     if report.ok:
-        console.print(f"piste d'audit intacte : {report.checked} enregistrement(s) vérifié(s)")
+        console.print(f"piste d'audit intacte : {report.checked} enregistrement(s) vérifié(s)"
+                      f" dont {sealed} scellé(s) à l'instant")
         return
     fail(f"piste d'audit altérée à l'enregistrement {report.first_bad_id} : {report.reason} "
          f"({report.checked} enregistrement(s) intacts avant lui)", code=2)

@@ -33,6 +33,15 @@ def send_mail() -> int:
         return deliver_pending(session)
 
 
+@huey.periodic_task(crontab(minute="*"))
+def seal_audit() -> int:
+    """Chain the audit records appended since the last pass (see esante.core.audit)."""
+    from esante.core.audit import seal
+
+    with transaction() as session:
+        return seal(session)
+
+
 @huey.periodic_task(crontab(minute="*/15"))
 def purge_sessions() -> int:
     with transaction() as session:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from esante.core.audit import AuditEvent, verify_chain
+from esante.core.audit import AuditEvent, seal, verify_chain
 from esante.core.notifications.models import Notification
 from esante.fhir.frcore import RPPS_SYSTEM
 from tests.fhir.conftest import observation_body
@@ -146,7 +146,9 @@ def test_the_holder_lists_every_access_to_her_record(fhir, make_patient, db) -> 
     assert all(e["agent"][0]["who"]["display"] for e in events)
     assert fhir("outsider", "GET", f"/AuditEvent?patient={pid}").status_code == 403
     assert fhir("doctor", "GET", f"/AuditEvent?patient={pid}").status_code == 403
+    seal(db)
     assert verify_chain(db).ok
+    assert verify_chain(db).checked > 0
 
 
 def test_read_only_token_cannot_write(fhir, make_patient, db, personas) -> None:

@@ -1,9 +1,12 @@
 """Append-only, hash-chained audit trail.
 
-Each record's hash covers its own fields and the previous record's hash, so altering,
-inserting or deleting a record breaks the chain from that point; ``verify_chain`` names
-the first record that does not match. Writers take a lock before reading the chain head
-(PostgreSQL advisory lock; SQLite already serialises writers with BEGIN IMMEDIATE).
+Writers only append (no lock, no read of the chain head: a FHIR read that is audited must
+not wait for every other one). A *sealer* then chains the pending records in order: each
+gets a position ``seq`` and a hash covering its fields, its position and the previous
+record's hash, so altering, inserting or deleting a sealed record breaks the chain from
+that point; ``verify_chain`` names the first record that does not match. The worker seals
+every minute and ``esante audit verify`` seals before verifying; one sealer runs at a time
+(PostgreSQL advisory lock; SQLite serialises writers with BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from esante.core.db import Base, utcnow
@@ -43,8 +46,11 @@ class AuditEvent(Base):
     justification: Mapped[str] = mapped_column(String(500), default="")
     outcome: Mapped[str] = mapped_column(String(20), default="success")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set by the sealer: position in the chain, previous record's hash, this record's hash.
+    seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                            unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ def _digest(ev: AuditEvent) -> str:
         "outcome": ev.outcome,
         "details": ev.details,
         "prev_hash": ev.prev_hash,
+        "seq": ev.seq,
     }
     if ev.patient_ref:  # hashed only when set, so that older records keep their hash
         body["patient_ref"] = ev.patient_ref
@@ -94,12 +101,7 @@ def record(
     outcome: str = "success",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    head = session.execute(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    """Append one event, in the caller's transaction (the sealer chains it later)."""
     ev = AuditEvent(
         at=utcnow(),
         actor_id=actor.user_id,
@@ -113,12 +115,28 @@ def record(
         justification=justification[:500],
         outcome=outcome,
         details=details or {},
-        prev_hash=head or GENESIS,
     )
-    ev.hash = _digest(ev)
     session.add(ev)
     session.flush()
     return ev
+
+
+def seal(session: Session, limit: int = 50_000) -> int:
+    """Chain the pending records (in insertion order). Returns how many were sealed."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    head = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(
+        AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    pending = session.scalars(select(AuditEvent).where(AuditEvent.seq.is_(None))
+                              .order_by(AuditEvent.id).limit(limit)).all()
+    for ev in pending:
+        seq += 1
+        ev.seq, ev.prev_hash = seq, prev
+        ev.hash = _digest(ev)
+        prev = ev.hash
+    session.flush()
+    return len(pending)
 
 
 @dataclass
@@ -126,33 +144,39 @@ class ChainReport:
     checked: int
     first_bad_id: int | None = None
     reason: str = ""
+    pending: int = 0  # appended, not sealed yet
 
     @property
     def ok(self) -> bool:
         return self.first_bad_id is None
 
 
-def iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+def iter_sealed(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
     last = 0
     while True:
         rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
         ).all()
         if not rows:
             return
         yield from rows
-        last = rows[-1].id
+        last = rows[-1].seq or 0
         session.expunge_all()
 
 
 def verify_chain(session: Session) -> ChainReport:
     prev = GENESIS
     count = 0
-    for ev in iter_events(session):
+    for ev in iter_sealed(session):
+        if ev.seq != count + 1:
+            return ChainReport(count, ev.id, "position manquante dans la chaîne (enregistrement "
+                                             "supprimé)")
         if ev.prev_hash != prev:
             return ChainReport(count, ev.id, "maillon précédent rompu (enregistrement supprimé ou inséré)")
         if _digest(ev) != ev.hash:
             return ChainReport(count, ev.id, "contenu modifié (empreinte différente)")
-        prev = ev.hash
+        prev = ev.hash or ""
         count += 1
-    return ChainReport(count)
+    pending = session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.seq.is_(None))) or 0
+    return ChainReport(count, pending=pending)

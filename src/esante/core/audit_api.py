@@ -48,7 +48,7 @@ def verify(p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
     policy.authorize(p, "audit.read")
     report = verify_chain(session)
     return {"ok": report.ok, "checked": report.checked, "first_bad_id": report.first_bad_id,
-            "reason": report.reason}
+            "reason": report.reason, "pending": report.pending}
 
 
 @router.get("/me/audit", summary="Qui a accédé à mes données / who touched my data")
