@@ -127,14 +127,14 @@ def seal(session: Session, limit: int = 50_000) -> int:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     head = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(
         AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    seq: int = head[0] if head else 0
+    prev: str = head[1] if head else GENESIS
     pending = session.scalars(select(AuditEvent).where(AuditEvent.seq.is_(None))
                               .order_by(AuditEvent.id).limit(limit)).all()
     for ev in pending:
         seq += 1
         ev.seq, ev.prev_hash = seq, prev
-        ev.hash = _digest(ev)
-        prev = ev.hash
+        prev = ev.hash = _digest(ev)
     session.flush()
     return len(pending)
 
