@@ -127,8 +127,8 @@ def seal(session: Session, limit: int = 50_000) -> int:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     head = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(
         AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    seq: int = head[0] if head else 0
-    prev: str = head[1] if head else GENESIS
+    seq: int = (head[0] or 0) if head else 0
+    prev: str = (head[1] or GENESIS) if head else GENESIS
     pending = session.scalars(select(AuditEvent).where(AuditEvent.seq.is_(None))
                               .order_by(AuditEvent.id).limit(limit)).all()
     for ev in pending:
