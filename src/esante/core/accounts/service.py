@@ -402,7 +402,10 @@ def authenticate_token(session: Session, raw: str) -> tuple[User, ApiToken]:
     user = get_user(session, token.user_id)
     if not user.is_active:
         raise Unauthenticated("compte désactivé", "account disabled", code="inactive")
-    token.last_used_at = now
+    # A minute's precision is enough, and spares every request a write on the token row
+    # (clients sharing a token would otherwise queue on it).
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
     return user, token
 
 
