@@ -288,7 +288,10 @@ def test_audit_list_and_verify(client, personas):
 
 
 def test_audit_verify_reports_tampering(client, personas, db):
-    ev = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert client.get("/api/audit/verify", headers=personas.auth("admin")).json()["ok"]
+    db.expire_all()  # the verification sealed every record: now alter a sealed one
+    ev = db.scalars(select(AuditEvent).where(AuditEvent.seq.is_not(None))
+                    .order_by(AuditEvent.id.desc())).first()
     ev.object_id = "forged"
     db.flush()
     report = client.get("/api/audit/verify", headers=personas.auth("admin")).json()

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select
 
 from esante.core import policy
-from esante.core.audit import AuditEvent, verify_chain
+from esante.core.audit import AuditEvent, seal, verify_chain
 from esante.web.deps import ApiPrincipal, SessionDep
 
 router = APIRouter(tags=["audit"])
@@ -46,6 +46,7 @@ def events(
 @router.get("/audit/verify", summary="Vérifier l'intégrité de la chaîne")
 def verify(p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
     policy.authorize(p, "audit.read")
+    seal(session)  # chain what was appended since the worker's last pass, then check all
     report = verify_chain(session)
     return {"ok": report.ok, "checked": report.checked, "first_bad_id": report.first_bad_id,
             "reason": report.reason, "pending": report.pending}
