@@ -395,13 +395,17 @@ def sql_ops(url: str, samples: list[Sample], n: int) -> dict[str, Op]:
         def __init__(self, _k: int) -> None:
             self.conn: Any = None
 
-        async def execute(self, *a: Any) -> Any:
+        async def connect(self) -> Any:
             if self.conn is None:
                 self.conn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
-            return await self.conn.execute(*a)
+            return self.conn
+
+        async def execute(self, *a: Any) -> Any:
+            return await (await self.connect()).execute(*a)
 
         def transaction(self) -> Any:
-            return self.conn.transaction()
+            # Opened lazily: the first operation of a client may be a write.
+            return _LazyTransaction(self)
 
         def cursor(self) -> Any:
             return self.conn.cursor()
@@ -455,6 +459,20 @@ def table(http: dict[str, Result], sql: dict[str, Result], cores: int) -> str:
                  f"(÷{cores}) : lecture {http['lecture authentifiée'].rate / cores:,.0f}, "
                  f"mixte {http['mixte 60/20/20'].rate / cores:,.0f}")
     return "\n".join(lines)
+
+
+class _LazyTransaction:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.inner: Any = None
+
+    async def __aenter__(self) -> Any:
+        conn = await self.client.connect()
+        self.inner = conn.transaction()
+        return await self.inner.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self.inner.__aexit__(*exc)
 
 
 def main() -> None:

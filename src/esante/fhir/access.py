@@ -127,14 +127,26 @@ class Access:
             ConsentRule.actor_rpps.in_(["", self.rpps])))))
 
     def target(self, rtype: str, patient_fid: str | None, fid: str | None = None) -> Target:
+        """The facts about this user and this patient, in one round trip."""
         if patient_fid is None:
             return Target(rtype, None)
-        holder = self.holds(patient_fid)
-        if holder:
+        holds = exists().where(PatientLink.user_id == self.p.user.id,
+                               PatientLink.patient_fid == patient_fid)
+        in_care = exists().where(CareRelationship.user_id == self.p.user.id,
+                                 CareRelationship.patient_fid == patient_fid, _active_care())
+        blocked = exists().where(ConsentRule.patient_fid == patient_fid,
+                                 ConsentRule.kind == "block-actor",
+                                 ConsentRule.actor_rpps == (self.rpps or "\0"))
+        hidden = exists().where(ConsentRule.patient_fid == patient_fid,
+                                ConsentRule.kind == "hide-resource",
+                                ConsentRule.target_type == rtype,
+                                ConsentRule.target_fid == (fid or "\0"),
+                                ConsentRule.actor_rpps.in_(["", self.rpps]))
+        row = self.session.execute(select(holds, in_care, blocked, hidden)).one()
+        if row[0]:
             return Target(rtype, patient_fid, holder=True)
-        return Target(rtype, patient_fid, in_care=self.in_care(patient_fid),
-                      blocked=self.blocked(patient_fid),
-                      hidden=bool(fid) and self.hidden(patient_fid, rtype, fid or ""))
+        return Target(rtype, patient_fid, in_care=self.professional and bool(row[1]),
+                      blocked=bool(row[2]), hidden=bool(row[3]))
 
     # --- decisions --------------------------------------------------------------------------
 

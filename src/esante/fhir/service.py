@@ -68,7 +68,7 @@ class Fhir:
         row = self.store.row(rtype, fid)
         if row is not None:
             self.access.authorize_read(rtype, row.patient_fid, fid)
-        stored = self.store.read(rtype, fid)
+        stored = self.store.read(rtype, fid, row=row)
         self._audit("fhir.read", stored)
         return Answer(200, stored.resource, _headers(stored, self.base), stored)
 

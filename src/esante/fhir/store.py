@@ -100,8 +100,8 @@ class Store:
         return self.session.scalar(select(FhirResource).where(
             FhirResource.resource_type == rtype, FhirResource.fid == fid))
 
-    def read(self, rtype: str, fid: str) -> Stored:
-        row = self.row(rtype, fid)
+    def read(self, rtype: str, fid: str, *, row: FhirResource | None = None) -> Stored:
+        row = row or self.row(rtype, fid)
         if row is None:
             raise FhirError(404, f"{rtype}/{fid[:64]} introuvable", f"{rtype}/{fid[:64]} not found",
                             code="not-found")
