@@ -428,8 +428,9 @@ def start_server(env: dict[str, str], workers: int, profile: Path | None
     if profile:
         cmd = [PYTHON, "-m", "cProfile", "-o", str(profile), "-m", "esante.cli", "serve",
                "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,  # noqa: S603
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    log = open(Path(env["ESANTE_DATA_DIR"]) / "server.log", "ab")  # noqa: SIM115 - the server's lifetime
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log,  # noqa: S603
+                            stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(400):
         try:

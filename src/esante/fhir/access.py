@@ -134,14 +134,13 @@ class Access:
                                PatientLink.patient_fid == patient_fid)
         in_care = exists().where(CareRelationship.user_id == self.p.user.id,
                                  CareRelationship.patient_fid == patient_fid, _active_care())
-        blocked = exists().where(ConsentRule.patient_fid == patient_fid,
-                                 ConsentRule.kind == "block-actor",
-                                 ConsentRule.actor_rpps == (self.rpps or "\0"))
-        hidden = exists().where(ConsentRule.patient_fid == patient_fid,
-                                ConsentRule.kind == "hide-resource",
-                                ConsentRule.target_type == rtype,
-                                ConsentRule.target_fid == (fid or "\0"),
-                                ConsentRule.actor_rpps.in_(["", self.rpps]))
+        blocked: ColumnElement[bool] = exists().where(
+            ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "block-actor",
+            ConsentRule.actor_rpps == self.rpps) if self.rpps else false()
+        hidden: ColumnElement[bool] = exists().where(
+            ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "hide-resource",
+            ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
+            ConsentRule.actor_rpps.in_(["", self.rpps])) if fid else false()
         row = self.session.execute(select(holds, in_care, blocked, hidden)).one()
         if row[0]:
             return Target(rtype, patient_fid, holder=True)
