@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,7 +333,7 @@ def sql_ops(url: str, samples: list[Sample], n: int) -> dict[str, Op]:
         return await cur.fetchone() is not None
 
     async def create(c: Any, rng: random.Random) -> bool:
-        fid = f"sql-{rng.getrandbits(64):x}"
+        fid = f"sql-{uuid.uuid4().hex}"  # unique across clients (their generators share seeds)
         async with c.transaction():
             cur = await c.execute(
                 "INSERT INTO fhir_resources (resource_type, fid, version, last_updated, deleted,"
