@@ -12,21 +12,33 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+
+def suite_database_url() -> str:
+    """The database the suite runs on: PostgreSQL when ESANTE_DATABASE_URL says so."""
+    return os.environ.get("ESANTE_DATABASE_URL", "")
 
 
 @contextmanager
-def fresh_database_url(folder: Path) -> Iterator[str]:
-    base = os.environ.get("ESANTE_DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        yield f"sqlite:///{folder / 'fresh.db'}"
+def fresh_database_url(folder: Path, *, prefix: str = "esante_t", postgres: bool | None = None,
+                       sqlite_name: str | None = None) -> Iterator[str]:
+    base = suite_database_url()
+    if postgres is None:
+        postgres = base.startswith("postgresql")
+    if not postgres:
+        yield f"sqlite:///{folder / (sqlite_name or f'{prefix}-{secrets.token_hex(4)}.db')}"
         return
-    name = f"esante_t_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    name = f"{prefix}_{secrets.token_hex(5)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                # WITH (FORCE): a killed server may leave a backend behind for a moment.
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
         admin.dispose()

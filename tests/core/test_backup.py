@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from esante.core import backup, migrate
@@ -36,6 +35,7 @@ from esante.core.models import Base
 from esante.core.notifications.models import OutboundMail
 from esante.core.settings import Settings, get_settings
 from tests.factories import Personas, make_personas
+from tests.freshdb import fresh_database_url
 
 PG_URL = os.environ.get("ESANTE_DATABASE_URL", "")
 
@@ -43,22 +43,8 @@ PG_URL = os.environ.get("ESANTE_DATABASE_URL", "")
 @contextmanager
 def fresh_database(directory: Path, *, postgres: bool | None = None) -> Iterator[str]:
     """The URL of a new, empty database on the suite's engine (dropped afterwards)."""
-    if postgres is None:
-        postgres = PG_URL.startswith("postgresql")
-    if not postgres:
-        yield f"sqlite:///{directory / f'esante-{secrets.token_hex(4)}.db'}"
-        return
-    server = make_url(PG_URL)
-    name = f"esante_bk_{secrets.token_hex(5)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database_url(directory, prefix="esante_bk", postgres=postgres) as url:
+        yield url
 
 
 @dataclass

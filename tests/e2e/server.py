@@ -28,6 +28,8 @@ from typing import Any
 
 import httpx
 
+from tests.freshdb import fresh_database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 PASSWORD = "correct-horse-battery-staple-42"
@@ -39,34 +41,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def suite_database_url() -> str:
-    """The database the suite runs on: PostgreSQL when ESANTE_DATABASE_URL says so."""
-    return os.environ.get("ESANTE_DATABASE_URL", "")
-
-
 @contextmanager
 def fresh_database(data_dir: Path) -> Iterator[str]:
     """A brand-new, empty database; a PostgreSQL one is dropped at the end."""
-    base = suite_database_url()
-    if not base.startswith("postgresql"):
-        yield f"sqlite:///{data_dir / 'esante.db'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"esante_e2e_{secrets.token_hex(6)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                # WITH (FORCE): a killed server may leave a backend behind for a moment.
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with fresh_database_url(data_dir, prefix="esante_e2e", sqlite_name="esante.db") as url:
+        yield url
 
 
 @dataclass
