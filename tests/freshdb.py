@@ -15,9 +15,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 
+# Read once, at import: tests point ESANTE_DATABASE_URL elsewhere for the processes they run.
+_SUITE_URL = os.environ.get("ESANTE_DATABASE_URL", "")
+
+
 def suite_database_url() -> str:
     """The database the suite runs on: PostgreSQL when ESANTE_DATABASE_URL says so."""
-    return os.environ.get("ESANTE_DATABASE_URL", "")
+    return _SUITE_URL
 
 
 @contextmanager
