@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.routing import Mount
@@ -22,11 +23,18 @@ from esante.core.accounts import service as accounts
 from esante.core.accounts.models import ApiToken, User
 from esante.core.audit import AuditEvent
 from esante.core.notifications import service as notifications
+from esante.core.notifications.models import Notification
 from esante.core.orgs.models import Establishment
 from esante.core.policy import Principal
 from esante.cyber.incidents import service as incidents
 from esante.cyber.incidents.models import Incident, IncidentEvent
 from esante.cyber.incidents.schemas import IncidentFields
+from esante.cyber.lessons import service as lessons
+from esante.cyber.lessons.models import Lesson
+from esante.cyber.lessons.schemas import LessonFields
+from esante.cyber.mutualaid import service as mutualaid
+from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
+from esante.cyber.mutualaid.schemas import PostIn
 from tests.cyber.conftest import declaration
 from tests.factories import PASSWORD, SPECS, Personas, finess
 
@@ -76,6 +84,11 @@ class Case:
     def refusal(self, name: str) -> int:
         return self.denied_for.get(name, self.denied)
 
+    @property
+    def target(self) -> str:
+        """The path called: the label without its trailing comment, e.g. ``(A)``."""
+        return self.label.split(" (")[0]
+
 
 def _c(method: str, route: str, allowed: frozenset[str], *, label: str | None = None,
        **kw: Any) -> Case:
@@ -102,6 +115,35 @@ def _inc(method: str, suffix: str, allowed: frozenset[str], *, at: str = "{incid
          **kw: Any) -> Case:
     """A line on an incident of A declared by rssi_a (``at``: which one, see _resolve)."""
     return _c(method, INC + suffix, allowed, label=f"/api/cyber/incidents/{at}{suffix}", **kw)
+
+
+# Lessons learned (/api/cyber/lessons), mutual aid (/api/cyber/aid), dashboards.
+LESSON_READERS = frozenset({"rssi_a", "rssi_b", "director_a", "regional", "analyst"})
+READ_BUT_NOT_WRITE_LESSON = dict.fromkeys(LESSON_READERS - CELL, 403)
+LESSON_TEXT = {
+    "title": "Rançongiciel : restaurer l'annuaire depuis une sauvegarde hors ligne",
+    "summary": "Un rançongiciel a chiffré les serveurs ; la restauration a pris neuf jours.",
+    "narrative": "Le week-end, les serveurs de fichiers ont été chiffrés.",
+    "recommendations": "Tester la restauration de l'annuaire deux fois par an.",
+    "tags": ["rançongiciel", "sauvegardes"],
+}
+AID_BOARD = LESSON_READERS  # the same five: establishments' security staff, agencies, cell
+AID_A_READERS = INCIDENT_READERS  # a territory post of A: A, region 11, the cell
+DASH_EST = "/api/cyber/dashboards/establishment/{finess}"
+
+
+def _les(method: str, suffix: str, allowed: frozenset[str], *, at: str = "{lesson}",
+         **kw: Any) -> Case:
+    """A line on a lesson (``at``: a published one by default, see _resolve)."""
+    return _c(method, "/api/cyber/lessons/{lesson_id}" + suffix, allowed,
+              label=f"/api/cyber/lessons/{at}{suffix}", **kw)
+
+
+def _aid(method: str, suffix: str, allowed: frozenset[str], *, at: str = "{aid_a}",
+         **kw: Any) -> Case:
+    """A line on a mutual-aid post (``at``: A's territory request by default)."""
+    return _c(method, "/api/cyber/aid/{post_id}" + suffix, allowed,
+              label=f"/api/cyber/aid/{at}{suffix}", **kw)
 
 
 API_CASES: list[Case] = [
@@ -213,6 +255,56 @@ API_CASES: list[Case] = [
     # a draft is its establishment's alone: neither the agency nor the cell sees it
     _inc("GET", "", EST_A_STAFF, at="{draft}", denied=404),
     _inc("POST", "/submit", EST_A_STAFF, at="{draft}", denied=404),
+    # lessons learned: the security staff of every establishment, the agencies and the
+    # cell read what is published; the cell alone writes, and alone sees a draft
+    _c("GET", "/api/cyber/lessons", LESSON_READERS),
+    _c("GET", "/api/cyber/lessons/tags", LESSON_READERS),
+    _les("GET", "", LESSON_READERS, denied=404),
+    _les("GET", "", CELL, at="{lesson_draft}", denied=404),
+    _c("POST", "/api/cyber/lessons", CELL, ok=(201,),
+       body={"incident_id": "{closed_incident}", **LESSON_TEXT}),
+    _les("PATCH", "", CELL, at="{lesson_draft}", denied=404,
+         body={"summary": "Neuf jours de restauration ; l'annuaire d'abord."}),
+    _les("POST", "/check", CELL, at="{lesson_draft}", denied=404),
+    _les("POST", "/publish", CELL, at="{lesson_checked}", denied=404),
+    # ... a published lesson is read by the staff, who may not withdraw it
+    _les("POST", "/withdraw", CELL, denied=404, denied_for=READ_BUT_NOT_WRITE_LESSON),
+    # mutual aid: the board is the security staff's, the agencies' and the cell's; a post
+    # is seen by its establishment, its region (and GHT), everyone when it is national,
+    # the cell; a post one may not see does not exist (404)
+    _c("GET", "/api/cyber/aid", AID_BOARD),
+    _aid("GET", "", AID_A_READERS, denied=404),
+    _aid("GET", "", AID_BOARD, at="{aid_b}", denied=404),
+    _aid("GET", "/candidates", AID_A_READERS, denied=404),
+    # ... posting for one's own establishment
+    _c("POST", "/api/cyber/aid", EST_A_STAFF, label="/api/cyber/aid (A)", ok=(201,),
+       body={"finess": "{A}", "kind": "request", "topic": "workstations",
+             "title": "Besoin de 40 postes de travail", "description": "Parc chiffré."}),
+    _c("POST", "/api/cyber/aid", frozenset({"rssi_b"}), label="/api/cyber/aid (B)", ok=(201,),
+       body={"finess": "{B}", "kind": "offer", "topic": "expertise", "visibility": "national",
+             "title": "Expertise Active Directory", "contact": "Cellule de crise"}),
+    # ... matching: either establishment, the agency of the request's region, the cell
+    _aid("POST", "/matches", AID_BOARD, at="{aid_a_national}", denied=404, ok=(201,),
+         body={"other_id": "{aid_b}"}),
+    _aid("POST", "/matches", AID_BOARD - {"regional"}, at="{aid_b_request}", denied=404,
+         denied_for={"regional": 403}, ok=(201,), body={"other_id": "{aid_a_offer}"}),
+    # ... closing: the post's establishment, the cell; those who see it are refused
+    _aid("POST", "/close", EST_A_STAFF | CELL, denied=404, denied_for={"regional": 403},
+         body={"note": "Postes reçus du GHT."}),
+    _aid("POST", "/close", frozenset({"rssi_b", "analyst"}), at="{aid_b}", denied=404,
+         denied_for={"rssi_a": 403, "director_a": 403, "regional": 403},
+         body={"note": "Expertise fournie."}),
+    # dashboards: the cell sees all; a regional agency its region and its establishments;
+    # an establishment's staff their own; the administrator none
+    _c("GET", "/api/cyber/dashboards/national", CELL),
+    _c("GET", "/api/cyber/dashboards/region/{code}", AGENCY_AND_CELL,
+       label="/api/cyber/dashboards/region/11"),
+    _c("GET", "/api/cyber/dashboards/region/{code}", CELL,
+       label="/api/cyber/dashboards/region/84"),
+    _c("GET", DASH_EST, INCIDENT_READERS, label="/api/cyber/dashboards/establishment/{A}"),
+    _c("GET", DASH_EST, frozenset({"rssi_b", "analyst"}),
+       label="/api/cyber/dashboards/establishment/{B}"),
+    _c("GET", DASH_EST, CELL, label="/api/cyber/dashboards/establishment/{C}"),
     # public
     _c("GET", "/api/openapi.json", EVERYONE, public=True),
 ]
@@ -234,19 +326,60 @@ class _Targets:
     def principal(self, who: str) -> Principal:
         return Principal.of(self.personas.users[who])
 
-    def incident(self, *, submit: bool = True) -> Incident:
-        def make() -> Incident:
-            body = declaration(self.personas.est["A"].finess, submit=submit)
-            fields = IncidentFields.model_validate(
-                {k: v for k, v in body.items() if k not in ("finess", "idempotency_key",
-                                                            "submit")})
-            incident, _ = incidents.save_declaration(
-                self.db, self.principal("rssi_a"), finess=body["finess"],
-                idempotency_key=body["idempotency_key"], fields=fields, submit=submit)
-            assert incident.status == ("declared" if submit else "draft")
-            return incident
+    def _declare(self, *, submit: bool) -> Incident:
+        body = declaration(self.personas.est["A"].finess, submit=submit)
+        fields = IncidentFields.model_validate(
+            {k: v for k, v in body.items() if k not in ("finess", "idempotency_key", "submit")})
+        incident, _ = incidents.save_declaration(
+            self.db, self.principal("rssi_a"), finess=body["finess"],
+            idempotency_key=body["idempotency_key"], fields=fields, submit=submit)
+        assert incident.status == ("declared" if submit else "draft")
+        return incident
 
-        return self._once("incident" if submit else "draft", make)  # type: ignore[no-any-return]
+    def incident(self, *, submit: bool = True) -> Incident:
+        return self._once("incident" if submit else "draft",  # type: ignore[no-any-return]
+                          lambda: self._declare(submit=submit))
+
+    def closed_incident(self) -> int:
+        def make() -> int:
+            cell, incident = self.principal("analyst"), self._declare(submit=True)
+            incidents.qualify(self.db, cell, incident, care=2, data=1, spread=0)
+            incidents.transition(self.db, cell, incident, "closed",
+                                 reason="Sauvegardes restaurées.")
+            return incident.id
+
+        return self._once("closed_incident", make)  # type: ignore[no-any-return]
+
+    def lesson(self, stage: str) -> int:
+        """A lesson of a closed incident, left at ``stage``: draft, checked or published."""
+        def make() -> int:
+            cell = self.principal("analyst")
+            lesson = lessons.create(self.db, cell, incident_id=self.closed_incident(),
+                                    fields=LessonFields.model_validate(LESSON_TEXT))
+            if stage in ("checked", "published"):
+                lessons.check(self.db, cell, lesson)
+            if stage == "published":
+                lessons.publish(self.db, cell, lesson)
+            assert lesson.status == stage
+            return lesson.id
+
+        return self._once(f"lesson-{stage}", make)  # type: ignore[no-any-return]
+
+    def aid(self, key: str) -> int:
+        """A mutual-aid post: ``a`` A's territory request; ``a_national`` A's national
+        request and ``b`` B's national offer (workstations, a match); ``b_request`` B's
+        national request and ``a_offer`` A's national offer (expertise, a match)."""
+        who, est, kind, topic, visibility = {
+            "a": ("rssi_a", "A", "request", "workstations", "territory"),
+            "a_national": ("rssi_a", "A", "request", "workstations", "national"),
+            "b": ("rssi_b", "B", "offer", "workstations", "national"),
+            "b_request": ("rssi_b", "B", "request", "expertise", "national"),
+            "a_offer": ("director_a", "A", "offer", "expertise", "national"),
+        }[key]
+        body = PostIn(finess=self.personas.est[est].finess, kind=kind, topic=topic,
+                      visibility=visibility, title=f"Entraide {key}")
+        return self._once(f"aid-{key}", lambda: mutualaid.create(  # type: ignore[no-any-return]
+            self.db, self.principal(who), body).id)
 
     def info_request(self) -> int:
         return self._once("info_request", lambda: incidents.request_info(
@@ -308,6 +441,15 @@ def _table(name: str, personas: Personas, db: Session,
         "{cell_task}": lambda: targets.task("cell"),
         "{attachment}": targets.attachment,
         "{analyst_id}": lambda: personas.users["analyst"].id,
+        "{closed_incident}": targets.closed_incident,
+        "{lesson}": lambda: targets.lesson("published"),
+        "{lesson_draft}": lambda: targets.lesson("draft"),
+        "{lesson_checked}": lambda: targets.lesson("checked"),
+        "{aid_a}": lambda: targets.aid("a"),
+        "{aid_a_national}": lambda: targets.aid("a_national"),
+        "{aid_b}": lambda: targets.aid("b"),
+        "{aid_b_request}": lambda: targets.aid("b_request"),
+        "{aid_a_offer}": lambda: targets.aid("a_offer"),
     }
 
 
@@ -336,14 +478,15 @@ def _api_params() -> list[Any]:
 def _counts(db: Session) -> tuple[int, ...]:
     db.expire_all()
     return tuple(db.scalar(select(func.count()).select_from(m)) or 0
-                 for m in (AuditEvent, User, ApiToken, Establishment, Incident, IncidentEvent))
+                 for m in (AuditEvent, User, ApiToken, Establishment, Incident, IncidentEvent,
+                           Notification, Lesson, AidPost, AidMatch, AidEvent))
 
 
 @pytest.mark.parametrize(("case", "name", "allowed"), _api_params())
 def test_api_policy(client, personas, db, case, name, allowed):
     as_name = name if name != ANONYMOUS else "citizen"
     targets = _Targets(personas, db)
-    path = _resolve(case.label, as_name, personas, db, targets)
+    path = _resolve(case.target, as_name, personas, db, targets)
     headers = personas.auth(name) if name != ANONYMOUS else {}
     kwargs: dict[str, Any] = {"headers": headers}
     if case.body is not None:
@@ -393,6 +536,104 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     ("MOUNT", "/static"): STATIC,
 }
 
+# Role-restricted pages (the cyber domains): each line is a Case as for the API, run for
+# every persona; a page the persona may not open answers 403, or 404 when its object is
+# hidden from them; an anonymous caller is sent to /login. A POST form is sent with its
+# browser session's CSRF token (the one every page of the session carries) and a valid
+# body; an allowed form writes, a refused one writes nothing. Some forms refuse on the page
+# itself: back to it with ``erreur`` (REFUSED_ON_PAGE), or the form again with its error
+# (FORM_AGAIN: a staff member of another establishment). ``extra``: ``to``, where an
+# allowed form leads; ``rewrites``, a form that only changes rows; ``redirects``, personas
+# sent on to another page (the dashboards' landing page).
+REFUSED_ON_PAGE = 303
+FORM_AGAIN = 422
+CYBER_BOARD = LESSON_READERS  # rssi_a, rssi_b, director_a, regional, analyst
+EST_STAFF = EST_A_STAFF | {"rssi_b"}  # the security staff of an establishment, A or B
+INC_PAGE = "/cyber/incidents/{incident_id}"
+LES_PAGE = "/cyber/retours-experience/{lesson_id}"
+AID_PAGE = "/cyber/entraide/{post_id}"
+DASH_PAGE = "/cyber/tableaux-de-bord"
+
+
+def _p(method: str, route: str, allowed: frozenset[str], *, label: str | None = None,
+       **kw: Any) -> Case:
+    if method == "POST":
+        kw.setdefault("ok", (303,))
+    return _c(method, route, allowed, label=label, **kw)
+
+
+ROLE_PAGES: list[Case] = [
+    # incidents: the list for the security staff, the agencies and the cell; the form for
+    # the staff of an establishment; an incident for those who read it
+    _p("GET", "/cyber/incidents", INCIDENT_LISTERS),
+    _p("GET", "/cyber/incidents/nouveau", EST_STAFF),
+    _p("POST", "/cyber/incidents/nouveau", EST_A_STAFF, denied_for={"rssi_b": FORM_AGAIN},
+       body={"finess": "{A}", "idempotency_key": "matrix-page-declaration",
+             "title": "Rançongiciel sur le serveur de fichiers", "action": "save"},
+       extra={"to": "/cyber/incidents/"}),
+    _p("GET", INC_PAGE, INCIDENT_READERS, label="/cyber/incidents/{incident}", denied=404),
+    _p("GET", INC_PAGE, EST_A_STAFF, label="/cyber/incidents/{draft}", denied=404),
+    _p("GET", INC_PAGE + "/rapport/{obligation}", INCIDENT_READERS, denied=404,
+       label="/cyber/incidents/{incident}/rapport/cnil"),
+    _p("POST", INC_PAGE + "/action", AGENCY_AND_CELL, label="/cyber/incidents/{incident}/action",
+       denied=404, denied_for=dict.fromkeys(EST_A_STAFF, REFUSED_ON_PAGE),
+       body={"action": "note", "text": "L'ARS prévient le GHT."},
+       extra={"to": "/cyber/incidents/{incident}"}),
+    _p("POST", INC_PAGE + "/action", EST_A_STAFF, label="/cyber/incidents/{incident}/action (task)",
+       denied=404, denied_for=dict.fromkeys(AGENCY_AND_CELL, REFUSED_ON_PAGE),
+       body={"action": "task_done", "task_id": "{establishment_task}"},
+       extra={"to": "/cyber/incidents/{incident}"}),
+    # the security profile: read by A, its region and the cell; written by A
+    _p("GET", "/cyber/profil/{finess}", INCIDENT_READERS, label="/cyber/profil/{A}"),
+    _p("POST", "/cyber/profil/{finess}", EST_A_STAFF, label="/cyber/profil/{A}",
+       body={"director": "Mme la Directrice", "nis2_in_scope": "on", "ref0_name": "RSSI A",
+             "ref0_email": "rssi@chu-paris.test.esante.fr"},
+       extra={"to": "/cyber/profil/{A}?ok=1"}),
+    # lessons learned
+    _p("GET", "/cyber/retours-experience", LESSON_READERS),
+    _p("GET", "/cyber/retours-experience/nouveau", CELL),
+    _p("POST", "/cyber/retours-experience/nouveau", CELL,
+       body={"incident_id": "{closed_incident}", **LESSON_TEXT, "tags": "rançongiciel"},
+       extra={"to": "/cyber/retours-experience/"}),
+    _p("GET", LES_PAGE, LESSON_READERS, label="/cyber/retours-experience/{lesson}", denied=404),
+    _p("GET", LES_PAGE, CELL, label="/cyber/retours-experience/{lesson_draft}", denied=404),
+    _p("GET", LES_PAGE + "/modifier", CELL,
+       label="/cyber/retours-experience/{lesson_draft}/modifier"),
+    _p("POST", LES_PAGE + "/modifier", CELL,
+       label="/cyber/retours-experience/{lesson_draft}/modifier",
+       body={"action": "save", "version": "1", **LESSON_TEXT, "tags": "sauvegardes"},
+       extra={"to": "/cyber/retours-experience/{lesson_draft}/modifier", "rewrites": True}),
+    # mutual aid
+    _p("GET", "/cyber/entraide", AID_BOARD),
+    _p("GET", "/cyber/entraide/nouveau", EST_STAFF),
+    _p("POST", "/cyber/entraide/nouveau", EST_A_STAFF, denied_for={"rssi_b": FORM_AGAIN},
+       body={"finess": "{A}", "kind": "request", "topic": "workstations",
+             "visibility": "territory", "title": "Besoin de postes", "description": "Urgent.",
+             "contact": "Cellule de crise"},
+       extra={"to": "/cyber/entraide/"}),
+    _p("GET", AID_PAGE, AID_A_READERS, label="/cyber/entraide/{aid_a}", denied=404),
+    _p("GET", AID_PAGE, AID_BOARD, label="/cyber/entraide/{aid_b}", denied=404),
+    _p("POST", AID_PAGE + "/action", EST_A_STAFF | CELL, label="/cyber/entraide/{aid_a}/action",
+       denied=404, denied_for={"regional": REFUSED_ON_PAGE},
+       body={"action": "close", "note": "Postes reçus."},
+       extra={"to": "/cyber/entraide/{aid_a}"}),
+    _p("POST", AID_PAGE + "/action", AID_BOARD - {"regional"}, denied=404,
+       label="/cyber/entraide/{aid_b_request}/action", denied_for={"regional": REFUSED_ON_PAGE},
+       body={"action": "match", "other_id": "{aid_a_offer}"},
+       extra={"to": "/cyber/entraide/{aid_b_request}"}),
+    # dashboards: the landing page sends each viewer to the widest dashboard they have
+    _p("GET", DASH_PAGE, CYBER_BOARD, extra={"redirects": {
+        "regional": DASH_PAGE + "/region/11",
+        **dict.fromkeys(EST_A_STAFF, DASH_PAGE + "/etablissement/{A}"),
+        "rssi_b": DASH_PAGE + "/etablissement/{B}"}}),
+    _p("GET", DASH_PAGE + "/region/{code}", AGENCY_AND_CELL, label=DASH_PAGE + "/region/11"),
+    _p("GET", DASH_PAGE + "/region/{code}", CELL, label=DASH_PAGE + "/region/84"),
+    _p("GET", DASH_PAGE + "/etablissement/{finess}", INCIDENT_READERS,
+       label=DASH_PAGE + "/etablissement/{A}"),
+    _p("GET", DASH_PAGE + "/etablissement/{finess}", frozenset({"rssi_b", "analyst"}),
+       label=DASH_PAGE + "/etablissement/{B}"),
+]
+
 # The FHIR API (its own domain): here, the guard that every route is listed and that none
 # answers an anonymous caller but the CapabilityStatement; the per-persona rules (holder,
 # care relationship, Consent, break-glass) are tested with the FHIR domain, tests/fhir/.
@@ -431,13 +672,17 @@ MOUNT_SAMPLES = {"/static": "/static/js/swagger-init.js"}
 def test_every_route_is_in_the_matrix(app):
     served = {(method, path) for method, path, _ in iter_routes(app)}
     assert len(served) > 30  # the walker did find the included routers
-    covered = {(c.method, c.route) for c in API_CASES} | set(PAGE_ROUTES) | FHIR_ROUTES
+    api = {(c.method, c.route) for c in API_CASES}
+    role_pages = {(c.method, c.route) for c in ROLE_PAGES}
+    covered = api | set(PAGE_ROUTES) | role_pages | FHIR_ROUTES
     missing = served - covered
     assert not missing, f"routes without a line in the policy matrix: {sorted(missing)}"
     stale = covered - served
     assert not stale, f"lines of the policy matrix without a route: {sorted(stale)}"
-    overlap = {(c.method, c.route) for c in API_CASES} & set(PAGE_ROUTES)
-    assert not overlap, overlap
+    for one, other in ((api, set(PAGE_ROUTES)), (api, role_pages),
+                       (role_pages, set(PAGE_ROUTES))):
+        assert not one & other, one & other
+    assert all(not r.startswith("/api") for _, r in role_pages)
 
 
 def test_every_api_route_requires_a_token_unless_public(client):
@@ -533,3 +778,73 @@ def test_page_policy(client, personas, db, method, path, kind, name):
     assert r.status_code == expected[0], r.text
     if expected[1]:
         assert r.headers["location"] == expected[1]
+
+
+def _role_page_params() -> list[Any]:
+    params = []
+    for case in ROLE_PAGES:
+        for name in (*PERSONAS, ANONYMOUS):
+            verdict = "to-login" if name == ANONYMOUS else "allowed" if name in case.allowed \
+                else f"denied-{case.refusal(name)}"
+            params.append(pytest.param(case, name,
+                                       id=f"{case.method} {case.label}-{name}-{verdict}"))
+    return params
+
+
+def _sign_in(client: TestClient, db: Session, user: User | None) -> str:
+    """A browser session opened through the service layer (the login forms themselves are
+    run by test_page_policy and test_auth.py): signed in as ``user``, or anonymous.
+    Returns the session's CSRF token, the one its pages carry."""
+    from esante.web.deps import SESSION_COOKIE
+
+    ws, raw = accounts.new_web_session(db)
+    if user is not None:
+        ws.user_id, ws.stage = user.id, "authenticated"
+    db.flush()
+    client.cookies.set(SESSION_COOKIE, raw)
+    return ws.csrf_token
+
+
+@pytest.mark.parametrize(("case", "name"), _role_page_params())
+def test_role_page_policy(client, personas, db, case, name):
+    as_name = name if name != ANONYMOUS else "citizen"
+    targets = _Targets(personas, db)
+
+    def resolve(label: str) -> str:
+        return _resolve(label, as_name, personas, db, targets)
+
+    path = resolve(case.target)
+    data: dict[str, str] | None = None
+    if case.method == "POST":
+        body = _resolve_body(case.body or {}, as_name, personas, db, targets)
+        data = {k: str(v) for k, v in body.items()}
+    csrf = _sign_in(client, db, personas.users.get(name))
+    if data is not None:
+        data["csrf_token"] = csrf
+    before = _counts(db)
+    r = client.request(case.method, path, data=data, follow_redirects=False)
+    location = r.headers.get("location", "")
+    if name == ANONYMOUS:
+        assert r.status_code == 303, r.text
+        assert location.split("?")[0] == "/login"
+        assert _counts(db) == before
+        return
+    if name in case.allowed:
+        redirect = case.extra.get("redirects", {}).get(name)
+        if redirect:
+            assert r.status_code == 303, r.text
+            assert location == resolve(redirect)
+        elif case.method == "GET":
+            assert r.status_code == 200, r.text
+            assert personas.users[name].display_name in r.text
+        else:
+            assert r.status_code in case.ok, r.text
+            assert location.startswith(resolve(case.extra["to"])), location
+            assert "erreur" not in location, location
+            assert case.extra.get("rewrites") or _counts(db) != before
+        return
+    expected = case.refusal(name)
+    assert r.status_code == expected, r.text
+    if expected == REFUSED_ON_PAGE:  # back to the page, which says why
+        assert location.startswith(path.removesuffix("/action") + "?erreur="), location
+    assert _counts(db) == before  # a refusal writes nothing

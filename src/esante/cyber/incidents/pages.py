@@ -146,6 +146,9 @@ async def save_form(request: Request, p: PagePrincipal, session: SessionDep,
     submit = form.get("action") == "submit"
     autosave = request.headers.get("HX-Request") == "true"
     ests = _my_establishments(session, p)
+    if not ests:  # as the form itself: refused, not the form again with its error
+        raise Forbidden("seuls le RSSI et la direction d'un établissement déclarent ses incidents",
+                        "only an establishment's security officer or director declares")
     try:
         fields = fields_from_form(form)
         incident, _ = service.save_declaration(session, p, finess=finess, idempotency_key=key,
