@@ -68,17 +68,26 @@ def db(engine: Engine) -> Iterator[Session]:
         conn.close()
 
 
-@pytest.fixture
-def app(db: Session):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def _shared_app():  # type: ignore[no-untyped-def]
+    """One app for the whole run (building one per test costs time, and FastAPI's caches
+    keep every app alive); each test gives it a session factory bound to its own
+    rolled-back transaction."""
     from esante.web.app import create_app
 
+    return create_app(get_settings(), factory=lambda: None)  # type: ignore[arg-type, return-value]
+
+
+@pytest.fixture
+def app(_shared_app, db: Session):  # type: ignore[no-untyped-def]
     conn = db.connection()
 
     def factory() -> Session:
         return Session(bind=conn, join_transaction_mode="create_savepoint",
                        expire_on_commit=False)
 
-    return create_app(get_settings(), factory=factory)  # type: ignore[arg-type]
+    _shared_app.state.session_factory = factory
+    return _shared_app
 
 
 @pytest.fixture
