@@ -14,7 +14,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-
 # Read once, at import: tests point ESANTE_DATABASE_URL elsewhere for the processes they run.
 _SUITE_URL = os.environ.get("ESANTE_DATABASE_URL", "")
 
