@@ -17,17 +17,30 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, bindparam, exists, false, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from esante.core.accounts.models import Role
-from esante.core.db import utcnow
+from esante.core.db import UTCDateTime, utcnow
 from esante.core.policy import Principal, authorize, rule
 from esante.fhir.models import CareRelationship, ConsentRule, FhirResource, PatientLink
 from esante.fhir.searchparams import DIRECTORY_TYPES
 
 BREAK_GLASS_HOURS = 4
+
+# Holder? In care? Blocked by the patient? This resource hidden from this professional?
+_FACTS = text("""
+SELECT
+  EXISTS (SELECT 1 FROM fhir_patient_links WHERE user_id = :uid AND patient_fid = :pat),
+  EXISTS (SELECT 1 FROM fhir_care_relationships WHERE user_id = :uid AND patient_fid = :pat
+          AND (ends_at IS NULL OR ends_at > :now)),
+  (:rpps <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
+          AND kind = 'block-actor' AND actor_rpps = :rpps)),
+  (:fid <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
+          AND kind = 'hide-resource' AND target_type = :rtype AND target_fid = :fid
+          AND actor_rpps IN ('', :rpps)))
+""").bindparams(bindparam("now", type_=UTCDateTime()))
 
 
 @dataclass(frozen=True)
@@ -127,21 +140,13 @@ class Access:
             ConsentRule.actor_rpps.in_(["", self.rpps])))))
 
     def target(self, rtype: str, patient_fid: str | None, fid: str | None = None) -> Target:
-        """The facts about this user and this patient, in one round trip."""
+        """The facts about this user and this patient, in one round trip (a statement
+        prepared once: building it per request cost more than running it)."""
         if patient_fid is None:
             return Target(rtype, None)
-        holds = exists().where(PatientLink.user_id == self.p.user.id,
-                               PatientLink.patient_fid == patient_fid)
-        in_care = exists().where(CareRelationship.user_id == self.p.user.id,
-                                 CareRelationship.patient_fid == patient_fid, _active_care())
-        blocked: ColumnElement[bool] = exists().where(
-            ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "block-actor",
-            ConsentRule.actor_rpps == self.rpps) if self.rpps else false()
-        hidden: ColumnElement[bool] = exists().where(
-            ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "hide-resource",
-            ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
-            ConsentRule.actor_rpps.in_(["", self.rpps])) if fid else false()
-        row = self.session.execute(select(holds, in_care, blocked, hidden)).one()
+        row = self.session.execute(_FACTS, {
+            "uid": self.p.user.id, "pat": patient_fid, "now": utcnow(), "rpps": self.rpps,
+            "rtype": rtype, "fid": fid or ""}).one()
         if row[0]:
             return Target(rtype, patient_fid, holder=True)
         return Target(rtype, patient_fid, in_care=self.professional and bool(row[1]),

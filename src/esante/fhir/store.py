@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import jsonpatch
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, lambda_stmt, select
 from sqlalchemy.orm import Session
 
 from esante.core.crypto import Vault
@@ -97,8 +97,9 @@ class Store:
     # --- reads ------------------------------------------------------------------------------
 
     def row(self, rtype: str, fid: str) -> FhirResource | None:
-        return self.session.scalar(select(FhirResource).where(
-            FhirResource.resource_type == rtype, FhirResource.fid == fid))
+        # A lambda statement: built once, not on every read.
+        return self.session.scalar(lambda_stmt(lambda: select(FhirResource).where(
+            FhirResource.resource_type == rtype, FhirResource.fid == fid)))
 
     def read(self, rtype: str, fid: str, *, row: FhirResource | None = None) -> Stored:
         row = row or self.row(rtype, fid)

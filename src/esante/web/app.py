@@ -89,17 +89,20 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.lessons.pages import router as lessons_pages
     from esante.cyber.mutualaid.api import router as aid_api
     from esante.cyber.mutualaid.pages import router as aid_pages
+    from esante.cyber.passwords.api import router as passwords_api
+    from esante.cyber.passwords.pages import router as passwords_pages
     from esante.fhir.api import router as fhir_api
     from esante.web.pages import router as shell_pages
 
+    # The FHIR API first: routes are matched in order, and it is the busiest.
+    app.include_router(fhir_api)
     for router in (accounts_api, orgs_api, notifications_api, audit_api, incidents_api):
         app.include_router(router, prefix="/api")
     app.include_router(dashboards_api, prefix="/api")
-    for router in (lessons_api, aid_api):
+    for router in (lessons_api, aid_api, passwords_api):
         app.include_router(router, prefix="/api")
-    for router in (lessons_pages, aid_pages):
+    for router in (lessons_pages, aid_pages, passwords_pages):
         app.include_router(router)
-    app.include_router(fhir_api)
     for router in (shell_pages, accounts_pages, notifications_pages, orgs_pages, incidents_pages):
         app.include_router(router)
     app.include_router(dashboards_pages)

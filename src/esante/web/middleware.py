@@ -9,8 +9,6 @@ import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,38 +21,59 @@ CSP = (
 )
 
 
-class TransactionMiddleware(BaseHTTPMiddleware):
+class TransactionMiddleware:
     """Commits the request's session before the answer leaves: a success answer means
     the write is durable. 4xx/5xx answers roll back, unless the route asked to keep what
-    it wrote (a failed login's counter, for instance)."""
+    it wrote (a failed login's counter, for instance).
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        request.state.db = None
-        request.state.commit_anyway = False
-        try:
-            response = await call_next(request)
-        except BaseException:
-            await self._end(request, commit=False)
-            raise
-        ok = response.status_code < 400 or request.state.commit_anyway
-        try:
-            await self._end(request, commit=ok)
-        except Exception:
-            log.exception("commit failed")
-            return _problem(500, "l'enregistrement a échoué, rien n'a été modifié",
-                            "the write failed, nothing was changed")
-        return response
+    Plain ASGI (not BaseHTTPMiddleware, which costs a task and a stream per request): the
+    decision is taken when the response starts, before its first byte is sent."""
 
-    @staticmethod
-    async def _end(request: Request, *, commit: bool) -> None:
-        db = getattr(request.state, "db", None)
-        if db is None:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
+        state = scope.setdefault("state", {})
+        state["db"] = None
+        state["commit_anyway"] = False
+        ended = False
+        failed = False
+
+        async def send_after_commit(message: Message) -> None:
+            nonlocal ended, failed
+            if message["type"] == "http.response.start" and not ended:
+                ended = True
+                ok = message["status"] < 400 or state.get("commit_anyway", False)
+                try:
+                    await _end(state, commit=ok)
+                except Exception:
+                    log.exception("commit failed")
+                    failed = True
+                    await _problem(500, "l'enregistrement a échoué, rien n'a été modifié",
+                                   "the write failed, nothing was changed")(scope, receive, send)
+                    return
+            if not failed:
+                await send(message)
+
         try:
-            await run_in_threadpool(db.commit if commit else db.rollback)
+            await self.app(scope, receive, send_after_commit)
         finally:
-            request.state.db = None
-            await run_in_threadpool(db.close)
+            if not ended:  # an exception before any answer: nothing is kept
+                await _end(state, commit=False)
+
+
+async def _end(state: dict[str, Any], *, commit: bool) -> None:
+    db = state.get("db")
+    if db is None:
+        return
+    try:
+        await run_in_threadpool(db.commit if commit else db.rollback)
+    finally:
+        state["db"] = None
+        await run_in_threadpool(db.close)
 
 
 def _problem(status: int, fr: str, en: str) -> Response:

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import pyotp
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, lambda_stmt, select
+from sqlalchemy.orm import Session, joinedload
 
 from esante.core import audit
 from esante.core.accounts.models import (
@@ -121,7 +121,7 @@ def create_user(
     email = normalise_email(email)
     if len(display_name.strip()) == 0 or len(display_name) > 200:
         raise Invalid("nom affiché requis (200 caractères au plus)", "display name required")
-    check_policy(password, user_inputs=[email, display_name])
+    check_policy(password, user_inputs=[email, display_name], session=session)
     if rpps is not None:
         rpps = validate_rpps(rpps)
     if get_user_by_email(session, email):
@@ -178,7 +178,7 @@ def change_password(session: Session, *, actor: Actor, user: User, current: str,
     if not verify_password(user.password_hash, current):
         raise Invalid("mot de passe actuel incorrect", "current password is wrong",
                       code="password-wrong")
-    check_policy(new, user_inputs=[user.email, user.display_name])
+    check_policy(new, user_inputs=[user.email, user.display_name], session=session)
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     # Other sessions of this user end: a stolen session does not survive the change.
@@ -391,15 +391,19 @@ def create_token(
 
 
 def authenticate_token(session: Session, raw: str) -> tuple[User, ApiToken]:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw)))
+    # One round trip: the token, its user and the user's roles (every API call starts here).
+    digest = _sha256(raw)
+    found = session.execute(lambda_stmt(lambda: (
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .options(joinedload(User.roles)).where(ApiToken.token_hash == digest)))).unique().first()
+    token, user = (found[0], found[1]) if found else (None, None)
     now = utcnow()
-    if token is None:
+    if token is None or user is None:
         raise Unauthenticated("jeton inconnu", "unknown token", code="token-unknown")
     if token.revoked_at is not None:
         raise Unauthenticated("jeton révoqué", "token revoked", code="token-revoked")
     if token.expires_at <= now:
         raise Unauthenticated("jeton expiré", "token expired", code="token-expired")
-    user = get_user(session, token.user_id)
     if not user.is_active:
         raise Unauthenticated("compte désactivé", "account disabled", code="inactive")
     # A minute's precision is enough, and spares every request a write on the token row
