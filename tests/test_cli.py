@@ -15,14 +15,16 @@ from sqlalchemy import create_engine, func, select, text
 from esante.core.accounts.models import ApiToken, User
 from esante.core.demo import DEMO_PASSWORD, ESTABLISHMENTS, totp_secret_for
 from esante.core.orgs.models import Establishment, Region
+from esante.cyber.passwords.models import BreachedHash
 from tests.freshdb import fresh_database_url
 
 pytestmark = pytest.mark.slow
 
-COMMANDS = ["serve", "worker", "run", "db", "demo", "user", "token", "audit", "keys", "backup"]
+COMMANDS = ["serve", "worker", "run", "db", "demo", "user", "token", "audit", "keys", "backup",
+            "passwords"]
 SUBCOMMANDS = [["db", "upgrade"], ["db", "downgrade"], ["db", "current"], ["user", "create"],
                ["token", "create"], ["audit", "verify"], ["keys", "init"], ["keys", "rotate"],
-               ["backup", "create"], ["backup", "restore"]]
+               ["backup", "create"], ["backup", "restore"], ["passwords", "import"]]
 
 
 class Cli:
@@ -73,6 +75,8 @@ def test_demo_is_idempotent_and_prints_the_logins(cli: Cli) -> None:
     # Each login and its TOTP secret printed whole, ready to copy.
     assert "rssi@chu-paris.demo.esante.fr" in first
     assert totp_secret_for("rssi@chu-paris.demo.esante.fr") in first
+    # The shipped breached-password corpus is loaded, once (see tests/cyber/test_passwords.py).
+    assert cli.scalar(select(func.count()).select_from(BreachedHash)) > 1000
     second = cli("demo").stdout
     assert "0 établissement(s) créé(s)" in second
     assert cli.scalar(select(func.count()).select_from(Establishment)) == ESTABLISHMENTS

@@ -33,6 +33,10 @@ from esante.fhir.cli import fhir_app  # noqa: E402 - domains bring their own sub
 
 app.add_typer(fhir_app, name="fhir")
 
+from esante.cyber.passwords.cli import passwords_app  # noqa: E402
+
+app.add_typer(passwords_app, name="passwords")
+
 console = Console()
 err = Console(stderr=True)
 
@@ -143,12 +147,14 @@ def demo() -> None:
                 session, progress=lambda n: bar.advance(task, n))
         people = demo_data.seed_personas(session)
         from esante.cyber.demo import seed_incidents
+        from esante.cyber.passwords.importer import load_shipped_corpus
 
-        return created, people, seed_incidents(session)
+        return created, people, seed_incidents(session), load_shipped_corpus(session)
 
-    created, people, incidents = _run(seed)
+    created, people, incidents, breached = _run(seed)
     console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
     console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
+    console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
     # One plain line per account: logins and secrets must be copied whole, never truncated
     # to the width of the terminal.
     console.print(f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")

@@ -24,6 +24,7 @@ from esante.cyber.incidents.models import (
 )
 from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
+from esante.cyber.passwords.models import BreachedHash
 from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
@@ -44,6 +45,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "BreachedHash",
     "CareRelationship",
     "ConsentRule",
     "DataKey",

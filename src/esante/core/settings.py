@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
 
+    # Password policy (ANSSI: length and strength, breached passwords refused; no forced
+    # periodic change). The zxcvbn score goes from 0 to 4; 3 is "safely unguessable".
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    password_min_score: int = Field(default=3, ge=0, le=4)
+    password_breach_check: bool = True
+
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_username: str = ""

@@ -1,0 +1,1 @@
+"""Password hygiene: breached-password ranges (k-anonymity) and the password test page."""
