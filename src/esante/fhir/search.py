@@ -60,6 +60,7 @@ class Result:
     pks: list[int]
     include_pks: list[int]
     query: Query
+    rows: list[FhirResource] = field(default_factory=list)  # the page itself, in order
 
 
 def _bad(fr: str, en: str, code: str = "invalid") -> FhirError:
@@ -310,16 +311,23 @@ def base(q: Query, access: ColumnElement[bool]) -> Select[Any]:
 
 def run(session: Session, q: Query, access: ColumnElement[bool]) -> Result:
     stmt = base(q, access)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if q.summary_count:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         return Result(total, [], [], q)
     order = []
     for name, desc in q.sort:
         key = _sort_key(q, name)
         order.append(key.desc() if desc else key.asc())
     order.append(FhirResource.pk.asc())
-    pks = list(session.scalars(stmt.order_by(*order).limit(q.count).offset(q.offset)))
-    return Result(total, pks, includes(session, q, pks, access), q)
+    # The page's rows in one query (not their keys, then the rows).
+    page = stmt.with_only_columns(FhirResource)
+    rows = list(session.scalars(page.order_by(*order).limit(q.count).offset(q.offset)))
+    if q.offset == 0 and len(rows) < q.count:
+        total = len(rows)  # the whole result is on this page: no count query needed
+    else:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pks = [r.pk for r in rows]
+    return Result(total, pks, includes(session, q, pks, access), q, rows)
 
 
 def includes(session: Session, q: Query, pks: list[int], access: ColumnElement[bool]) -> list[int]:

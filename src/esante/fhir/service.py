@@ -164,7 +164,7 @@ class Fhir:
         authorize(self.p, "fhir.directory.read")  # any signed-in user; token needs read
         q = fsearch.Parser(rtype, strict=strict, access=self.access.search_filter).parse(items)
         result = fsearch.run(self.session, q, self.access.search_filter())
-        matches = self.store.rows_by_pk(result.pks)
+        matches = [self.store.to_stored(row) for row in result.rows]
         included = self.store.rows_by_pk(result.include_pks)
         self._audit_hits(rtype, matches + included, [k for k, _ in items])
         return Answer(200, self.searchset(rtype, result, matches, included))
