@@ -10,13 +10,9 @@ from sqlalchemy import select
 
 from esante.cyber.incidents.models import Incident
 from esante.cyber.incidents.rules import PARIS
-from tests.core.test_auth import login
+from tests.core.test_auth import csrf_of, login
 
-
-def csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, html[:500]
-    return match.group(1)
+csrf = csrf_of  # the token of the page's form
 
 
 def form_fields(html: str) -> dict[str, str]:

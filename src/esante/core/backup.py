@@ -112,15 +112,8 @@ def _size_fr(n: int) -> str:
     return f"{n} o"  # pragma: no cover
 
 
-@dataclass
-class BackupReport:
-    path: Path
-    created_at: datetime
-    revision: str | None
+class _TableCounts:
     table_rows: dict[str, int]
-    files: int
-    file_bytes: int
-    size: int
 
     @property
     def tables(self) -> int:
@@ -129,6 +122,17 @@ class BackupReport:
     @property
     def rows(self) -> int:
         return sum(self.table_rows.values())
+
+
+@dataclass
+class BackupReport(_TableCounts):
+    path: Path
+    created_at: datetime
+    revision: str | None
+    table_rows: dict[str, int]
+    files: int
+    file_bytes: int
+    size: int
 
     def summary_fr(self) -> str:
         return (
@@ -140,7 +144,7 @@ class BackupReport:
 
 
 @dataclass
-class RestoreReport:
+class RestoreReport(_TableCounts):
     path: Path
     backup_created_at: str
     revision: str | None
@@ -148,14 +152,6 @@ class RestoreReport:
     files: int
     upgraded_to: str | None = None
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def tables(self) -> int:
-        return len(self.table_rows)
-
-    @property
-    def rows(self) -> int:
-        return sum(self.table_rows.values())
 
     def summary_fr(self) -> str:
         text_ = (

@@ -9,59 +9,45 @@ from __future__ import annotations
 from typing import Any
 
 from esante.core.accounts.models import Role
-from esante.core.policy import Principal, covers, rule
-
-ESTABLISHMENT_STAFF = (Role.SECURITY_OFFICER, Role.DIRECTOR)
-
-
-def _of_establishment(p: Principal, t: Any) -> bool:
-    return any(covers(g, finess=t.finess) and g.scope_kind == "establishment"
-               for g in p.grants_for(*ESTABLISHMENT_STAFF))
-
-
-def _of_region(p: Principal, t: Any) -> bool:
-    return any(covers(g, region=t.region_code) for g in p.grants_for(Role.REGIONAL_OFFICER))
-
-
-def _cell(p: Principal) -> bool:
-    return p.has_role(Role.CYBER_ANALYST)
+from esante.core.policy import Principal, rule
+from esante.cyber.scopes import ESTABLISHMENT_STAFF, in_cell, officer_of_region, staff_of
 
 
 @rule("cyber.profile.read", write=False, label_fr="consulter le profil de sécurité")
 def _profile_read(p: Principal, est: Any) -> bool:
-    return _of_establishment(p, est) or _of_region(p, est) or _cell(p)
+    return staff_of(p, est.finess) or officer_of_region(p, est.region_code) or in_cell(p)
 
 
 @rule("cyber.profile.update", write=True, label_fr="modifier le profil de sécurité")
 def _profile_update(p: Principal, est: Any) -> bool:
-    return _of_establishment(p, est)
+    return staff_of(p, est.finess)
 
 
 @rule("cyber.incident.declare", write=True, label_fr="déclarer un incident")
 def _declare(p: Principal, est: Any) -> bool:
-    return _of_establishment(p, est)
+    return staff_of(p, est.finess)
 
 
 @rule("cyber.incident.read", write=False, label_fr="consulter un incident")
 def _read(p: Principal, incident: Any) -> bool:
-    return _of_establishment(p, incident) or _of_region(p, incident) or _cell(p)
+    return staff_of(p, incident.finess) or officer_of_region(p, incident.region_code) or in_cell(p)
 
 
 @rule("cyber.incident.edit", write=True, label_fr="compléter un incident de son établissement")
 def _edit(p: Principal, incident: Any) -> bool:
-    return _of_establishment(p, incident)
+    return staff_of(p, incident.finess)
 
 
 @rule("cyber.incident.triage", write=True, label_fr="traiter un incident (cellule nationale)")
 def _triage(p: Principal, _t: Any) -> bool:
-    return _cell(p)
+    return in_cell(p)
 
 
 @rule("cyber.incident.note", write=True, label_fr="annoter un incident")
 def _note(p: Principal, incident: Any) -> bool:
-    return _of_region(p, incident) or _cell(p)
+    return officer_of_region(p, incident.region_code) or in_cell(p)
 
 
 @rule("cyber.incident.queue", write=False, label_fr="voir la file des incidents")
 def _queue(p: Principal, _t: Any) -> bool:
-    return _cell(p) or p.has_role(Role.REGIONAL_OFFICER, *ESTABLISHMENT_STAFF)
+    return in_cell(p) or p.has_role(Role.REGIONAL_OFFICER, *ESTABLISHMENT_STAFF)

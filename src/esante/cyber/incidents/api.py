@@ -11,7 +11,7 @@ from starlette.responses import Response
 from esante.core.db import utcnow
 from esante.core.orgs.models import Establishment
 from esante.cyber.incidents import service
-from esante.cyber.incidents.models import Incident
+from esante.cyber.incidents.models import Incident, IncidentEvent
 from esante.cyber.incidents.rules import STATUS_LABELS
 from esante.cyber.incidents.schemas import (
     AnswerIn,
@@ -255,8 +255,5 @@ def download(incident_id: int, attachment_id: int, p: ApiPrincipal,
         "X-Content-SHA256": att.sha256})
 
 
-def _event_out(ev: object) -> EventOut:
-    from esante.cyber.incidents.models import IncidentEvent
-
-    assert isinstance(ev, IncidentEvent)
+def _event_out(ev: IncidentEvent) -> EventOut:
     return EventOut(at=ev.at, actor=ev.actor_label, kind=ev.kind, text=ev.text, data=ev.data)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from esante.core import audit, policy
@@ -248,8 +248,6 @@ def visible(p: Principal) -> Any:
         conds.append(Incident.region_code.in_(regions) & (Incident.status != Status.DRAFT))
     if not conds:
         return Incident.id.is_(None)
-    from sqlalchemy import or_
-
     return or_(*conds)
 
 

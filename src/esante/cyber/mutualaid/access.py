@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from esante.core.accounts.models import Role
-from esante.core.policy import Principal, covers, rule
+from esante.core.policy import Principal, rule
+from esante.cyber.scopes import ESTABLISHMENT_STAFF, in_cell, officer_of_region, staff_of
 
-ESTABLISHMENT_STAFF = (Role.SECURITY_OFFICER, Role.DIRECTOR)
 BOARD = (*ESTABLISHMENT_STAFF, Role.REGIONAL_OFFICER, Role.CYBER_ANALYST)
 
 
@@ -48,19 +48,6 @@ def reaches(post: Any, place: Place) -> bool:
             or (post.ght_id is not None and post.ght_id == place.ght_id))
 
 
-def _of_establishment(p: Principal, target: Any) -> bool:
-    return any(g.scope_kind == "establishment" and covers(g, finess=target.finess)
-               for g in p.grants_for(*ESTABLISHMENT_STAFF))
-
-
-def _of_region(p: Principal, target: Any) -> bool:
-    return any(covers(g, region=target.region_code) for g in p.grants_for(Role.REGIONAL_OFFICER))
-
-
-def _cell(p: Principal) -> bool:
-    return p.has_role(Role.CYBER_ANALYST)
-
-
 @rule("cyber.aid.board", write=False, label_fr="consulter l'entraide entre établissements")
 def _board(p: Principal, _t: Any) -> bool:
     return p.has_role(*BOARD)
@@ -69,7 +56,7 @@ def _board(p: Principal, _t: Any) -> bool:
 @rule("cyber.aid.read", write=False, label_fr="consulter une demande ou une offre d'entraide")
 def _read(p: Principal, seen: Seen) -> bool:
     post = seen.post
-    if _cell(p) or _of_establishment(p, post) or _of_region(p, post):
+    if in_cell(p) or staff_of(p, post.finess) or officer_of_region(p, post.region_code):
         return True
     if post.visibility == "national":
         return p.has_role(*BOARD)
@@ -79,15 +66,15 @@ def _read(p: Principal, seen: Seen) -> bool:
 @rule("cyber.aid.create", write=True,
       label_fr="publier une demande ou une offre d'entraide pour son établissement")
 def _create(p: Principal, est: Any) -> bool:
-    return _of_establishment(p, est)
+    return staff_of(p, est.finess)
 
 
 @rule("cyber.aid.manage", write=True, label_fr="clore une demande ou une offre d'entraide")
 def _manage(p: Principal, post: Any) -> bool:
-    return _of_establishment(p, post) or _cell(p)
+    return staff_of(p, post.finess) or in_cell(p)
 
 
 @rule("cyber.aid.match", write=True, label_fr="mettre en relation une offre et une demande")
 def _match(p: Principal, pair: Pair) -> bool:
-    return (_cell(p) or _of_establishment(p, pair.request) or _of_establishment(p, pair.offer)
-            or _of_region(p, pair.request))
+    return (in_cell(p) or staff_of(p, pair.request.finess) or staff_of(p, pair.offer.finess)
+            or officer_of_region(p, pair.request.region_code))
