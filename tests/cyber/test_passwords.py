@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from esante.cyber.passwords.importer import load_shipped_corpus, shipped_corpus,
 from esante.cyber.passwords.models import BreachedHash
 from tests.e2e.conftest import instance, start_server  # noqa: F401 - fixtures of the browser test
 from tests.e2e.server import Instance, Server
+from tests.e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, browser_test
 from tests.factories import PASSWORD
 
 # Long, unrelated words: accepted by zxcvbn and absent from the common lists; refused only
@@ -244,18 +244,11 @@ def test_import_a_dump_then_range_files_idempotently(cli, tmp_path):
 
 # --- a real browser on the test page ---------------------------------------------------------
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.skipif(not (CHROMIUM.exists() and shutil.which(str(CHROMIUM))),
-                    reason="/usr/bin/chromium absent")
+@browser_test
 def test_the_browser_sends_only_the_prefix(
         instance: Instance, start_server: Callable[..., Server]) -> None:  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
-
-    from tests.e2e.test_browser_login import CHROMIUM_ARGS
 
     email = "usager.mdp@e2e.esante.fr"
     instance.cli("user", "create", "--email", email, "--password", PASSWORD,

@@ -25,6 +25,13 @@ pytestmark = [
                        reason="/usr/bin/chromium absent (CI installs Debian's chromium)"),
 ]
 
+
+def browser_test(fn):  # type: ignore[no-untyped-def]
+    """The marks of a Chromium test, for a test in another module."""
+    for mark in pytestmark:
+        fn = mark(fn)
+    return fn
+
 FINESS = "75000042" + finess_key("75000042")
 EMAIL = "dr.lemaire@e2e.esante.fr"
 NAME = "Dr Jeanne Lemaire"
