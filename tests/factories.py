@@ -53,6 +53,11 @@ SPECS: dict[str, tuple[str, str, str]] = {
     "director_a": ("director", "establishment", "A"),
     "regional": ("regional_officer", "region", "11"),
     "analyst": ("cyber_analyst", "nation", ""),
+    "clerk_a": ("identity_clerk", "establishment", "A"),
+    "idv_a": ("identity_vigilance", "establishment", "A"),
+    "researcher": ("researcher", "nation", ""),
+    "hub_reviewer": ("datahub_reviewer", "nation", ""),
+    "ttp": ("trusted_third_party", "nation", ""),
     "admin": ("admin", "nation", ""),
     "outsider": ("", "", ""),
 }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -36,11 +35,20 @@ from esante.cyber.mutualaid import service as mutualaid
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.mutualaid.schemas import PostIn
 from tests.cyber.conftest import declaration
-from tests.factories import PASSWORD, SPECS, Personas, finess
+from tests.core.policy_base import (
+    ANONYMOUS,
+    EVERYONE,
+    FORM_AGAIN,
+    PERSONAS,
+    REFUSED_ON_PAGE,
+    Case,
+    _c,
+    _p,
+    domain_modules,
+    domain_table,
+)
+from tests.factories import PASSWORD, Personas, finess
 
-PERSONAS = tuple(SPECS)  # citizen, doctor, ..., admin, outsider
-ANONYMOUS = "anonymous"
-EVERYONE = frozenset(PERSONAS)
 NEW_PASSWORD = "lavande-orage-cadran-piano-73"
 
 
@@ -66,33 +74,6 @@ def iter_routes(app: FastAPI) -> Iterator[tuple[str, str, Any]]:
 STAFF_OF_A = frozenset({"rssi_a", "director_a", "regional", "analyst", "admin"})  # Paris, 11
 STAFF_OF_B = frozenset({"rssi_b", "analyst", "admin"})  # Lyon, 84
 STAFF_OF_C = frozenset({"analyst", "admin"})  # Marseille, 93: nobody's establishment
-
-
-@dataclass(frozen=True)
-class Case:
-    method: str
-    route: str  # the path template as the app declares it
-    label: str  # the concrete target shown in the test id; {X} resolved per test
-    allowed: frozenset[str]
-    denied: int = 403  # answer to a logged-in persona outside ``allowed``
-    denied_for: dict[str, int] = field(default_factory=dict)  # per-persona exceptions
-    public: bool = False  # anonymous allowed too
-    body: dict[str, Any] | None = None
-    ok: tuple[int, ...] = (200,)
-    extra: dict[str, Any] = field(default_factory=dict)  # files: a multipart upload
-
-    def refusal(self, name: str) -> int:
-        return self.denied_for.get(name, self.denied)
-
-    @property
-    def target(self) -> str:
-        """The path called: the label without its trailing comment, e.g. ``(A)``."""
-        return self.label.split(" (")[0]
-
-
-def _c(method: str, route: str, allowed: frozenset[str], *, label: str | None = None,
-       **kw: Any) -> Case:
-    return Case(method, route, label or route, allowed, **kw)
 
 
 # Incidents (/api/cyber): the establishment's security officer and director declare and
@@ -310,6 +291,7 @@ API_CASES: list[Case] = [
     # public
     _c("GET", "/api/openapi.json", EVERYONE, public=True),
 ]
+API_CASES += domain_table("API_CASES")
 
 
 class _Targets:
@@ -320,7 +302,7 @@ class _Targets:
         self.personas, self.db = personas, db
         self._made: dict[str, Any] = {}
 
-    def _once(self, key: str, make: Any) -> Any:
+    def once(self, key: str, make: Any) -> Any:
         if key not in self._made:
             self._made[key] = make()
         return self._made[key]
@@ -339,7 +321,7 @@ class _Targets:
         return incident
 
     def incident(self, *, submit: bool = True) -> Incident:
-        return self._once("incident" if submit else "draft",  # type: ignore[no-any-return]
+        return self.once("incident" if submit else "draft",  # type: ignore[no-any-return]
                           lambda: self._declare(submit=submit))
 
     def closed_incident(self) -> int:
@@ -350,7 +332,7 @@ class _Targets:
                                  reason="Sauvegardes restaurées.")
             return incident.id
 
-        return self._once("closed_incident", make)  # type: ignore[no-any-return]
+        return self.once("closed_incident", make)  # type: ignore[no-any-return]
 
     def lesson(self, stage: str) -> int:
         """A lesson of a closed incident, left at ``stage``: draft, checked or published."""
@@ -365,7 +347,7 @@ class _Targets:
             assert lesson.status == stage
             return lesson.id
 
-        return self._once(f"lesson-{stage}", make)  # type: ignore[no-any-return]
+        return self.once(f"lesson-{stage}", make)  # type: ignore[no-any-return]
 
     def aid(self, key: str) -> int:
         """A mutual-aid post: ``a`` A's territory request; ``a_national`` A's national
@@ -380,19 +362,19 @@ class _Targets:
         }[key]
         body = PostIn(finess=self.personas.est[est].finess, kind=kind, topic=topic,
                       visibility=visibility, title=f"Entraide {key}")
-        return self._once(f"aid-{key}", lambda: mutualaid.create(  # type: ignore[no-any-return]
+        return self.once(f"aid-{key}", lambda: mutualaid.create(  # type: ignore[no-any-return]
             self.db, self.principal(who), body).id)
 
     def info_request(self) -> int:
-        return self._once("info_request", lambda: incidents.request_info(
+        return self.once("info_request", lambda: incidents.request_info(
             self.db, self.principal("analyst"), self.incident(), "Quel prestataire ?").id)
 
     def task(self, owner: str) -> int:
-        return self._once(f"task-{owner}", lambda: incidents.add_task(
+        return self.once(f"task-{owner}", lambda: incidents.add_task(
             self.db, self.principal("analyst"), self.incident(), "Une tâche", owner).id)
 
     def attachment(self) -> int:
-        return self._once("attachment", lambda: incidents.add_attachment(
+        return self.once("attachment", lambda: incidents.add_attachment(
             self.db, self.principal("rssi_a"), self.incident(), filename="rapport.pdf",
             declared_type="application/pdf", data=PDF).id)
 
@@ -427,7 +409,7 @@ def _table(name: str, personas: Personas, db: Session,
         return str(notifications.notify(db, user=personas.users[who], title="Test",
                                         email=False).id)
 
-    return {
+    table = {
         "{A}": lambda: personas.est["A"].finess,
         "{B}": lambda: personas.est["B"].finess,
         "{C}": lambda: personas.est["C"].finess,
@@ -453,6 +435,10 @@ def _table(name: str, personas: Personas, db: Session,
         "{aid_b_request}": lambda: targets.aid("b_request"),
         "{aid_a_offer}": lambda: targets.aid("a_offer"),
     }
+    for module in domain_modules():
+        if hasattr(module, "placeholders"):
+            table |= module.placeholders(targets, name)
+    return table
 
 
 def _resolve(label: str, name: str, personas: Personas, db: Session,
@@ -481,7 +467,7 @@ def _counts(db: Session) -> tuple[int, ...]:
     db.expire_all()
     return tuple(db.scalar(select(func.count()).select_from(m)) or 0
                  for m in (AuditEvent, User, ApiToken, Establishment, Incident, IncidentEvent,
-                           Notification, Lesson, AidPost, AidMatch, AidEvent))
+                           Notification, Lesson, AidPost, AidMatch, AidEvent, *DOMAIN_COUNTED))
 
 
 @pytest.mark.parametrize(("case", "name", "allowed"), _api_params())
@@ -537,6 +523,7 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/login/enrol"): FLOW,
     ("MOUNT", "/static"): STATIC,
 }
+PAGE_ROUTES |= dict(domain_table("PAGE_ROUTES"))
 
 # Role-restricted pages (the cyber domains): each line is a Case as for the API, run for
 # every persona; a page the persona may not open answers 403, or 404 when its object is
@@ -547,21 +534,12 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
 # (FORM_AGAIN: a staff member of another establishment). ``extra``: ``to``, where an
 # allowed form leads; ``rewrites``, a form that only changes rows; ``redirects``, personas
 # sent on to another page (the dashboards' landing page).
-REFUSED_ON_PAGE = 303
-FORM_AGAIN = 422
 CYBER_BOARD = LESSON_READERS  # rssi_a, rssi_b, director_a, regional, analyst
 EST_STAFF = EST_A_STAFF | {"rssi_b"}  # the security staff of an establishment, A or B
 INC_PAGE = "/cyber/incidents/{incident_id}"
 LES_PAGE = "/cyber/retours-experience/{lesson_id}"
 AID_PAGE = "/cyber/entraide/{post_id}"
 DASH_PAGE = "/cyber/tableaux-de-bord"
-
-
-def _p(method: str, route: str, allowed: frozenset[str], *, label: str | None = None,
-       **kw: Any) -> Case:
-    if method == "POST":
-        kw.setdefault("ok", (303,))
-    return _c(method, route, allowed, label=label, **kw)
 
 
 ROLE_PAGES: list[Case] = [
@@ -639,6 +617,7 @@ ROLE_PAGES: list[Case] = [
     _p("GET", DASH_PAGE + "/etablissement/{finess}", frozenset({"rssi_b", "analyst"}),
        label=DASH_PAGE + "/etablissement/{B}"),
 ]
+ROLE_PAGES += domain_table("ROLE_PAGES")
 
 # The FHIR API (its own domain): here, the guard that every route is listed and that none
 # answers an anonymous caller but the CapabilityStatement; the per-persona rules (holder,
@@ -656,6 +635,9 @@ FHIR_ROUTES: set[tuple[str, str]] = FHIR_PUBLIC | {
     ("GET", "/fhir/$export-status/{job_id}"), ("DELETE", "/fhir/$export-status/{job_id}"),
     ("GET", "/fhir/$export-file/{job_id}/{name}"),
 }
+# Routes of protocols with their own authentication, tested in their domain's tests.
+OTHER_ROUTES: dict[tuple[str, str], str] = dict(domain_table("OTHER_ROUTES"))
+DOMAIN_COUNTED: tuple[Any, ...] = tuple(domain_table("COUNTED"))
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(FHIR_ROUTES),
@@ -680,7 +662,7 @@ def test_every_route_is_in_the_matrix(app):
     assert len(served) > 30  # the walker did find the included routers
     api = {(c.method, c.route) for c in API_CASES}
     role_pages = {(c.method, c.route) for c in ROLE_PAGES}
-    covered = api | set(PAGE_ROUTES) | role_pages | FHIR_ROUTES
+    covered = api | set(PAGE_ROUTES) | role_pages | FHIR_ROUTES | set(OTHER_ROUTES)
     missing = served - covered
     assert not missing, f"routes without a line in the policy matrix: {sorted(missing)}"
     stale = covered - served
@@ -694,7 +676,8 @@ def test_every_route_is_in_the_matrix(app):
 def test_every_api_route_requires_a_token_unless_public(client):
     """Anonymous calls on every /api route (template filled with junk): 401, or public."""
     public = {(c.method, c.route) for c in API_CASES if c.public} | {
-        (m, p) for (m, p), kind in PAGE_ROUTES.items() if kind == PUBLIC}
+        (m, p) for (m, p), kind in PAGE_ROUTES.items() if kind == PUBLIC} | {
+        (m, p) for (m, p), why in OTHER_ROUTES.items() if why.startswith("public")}
     for method, path, _ in iter_routes(client.app):
         if not path.startswith("/api") or (method, path) in public:
             continue

@@ -1,0 +1,1 @@
+"""One module per domain with its lines of the policy matrix (see tests/core/policy_base.py)."""
