@@ -34,7 +34,6 @@ from esante.cyber.lessons.schemas import LessonFields
 from esante.cyber.mutualaid import service as mutualaid
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.mutualaid.schemas import PostIn
-from tests.cyber.conftest import declaration
 from tests.core.policy_base import (
     ANONYMOUS,
     EVERYONE,
@@ -47,6 +46,7 @@ from tests.core.policy_base import (
     domain_modules,
     domain_table,
 )
+from tests.cyber.conftest import declaration
 from tests.factories import PASSWORD, Personas, finess
 
 NEW_PASSWORD = "lavande-orage-cadran-piano-73"
