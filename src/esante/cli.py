@@ -37,6 +37,15 @@ from esante.cyber.passwords.cli import passwords_app  # noqa: E402
 
 app.add_typer(passwords_app, name="passwords")
 
+from esante.cyber.cli import cyber_app  # noqa: E402
+from esante.datahub.cli import datahub_app  # noqa: E402
+from esante.identity.cli import identity_app, ins_app  # noqa: E402
+
+app.add_typer(cyber_app, name="cyber")
+app.add_typer(ins_app, name="ins")
+app.add_typer(identity_app, name="identity")
+app.add_typer(datahub_app, name="datahub")
+
 console = Console()
 err = Console(stderr=True)
 

@@ -1,0 +1,8 @@
+"""``esante cyber``: the cyber-vigilance commands (threat watch, indicators, logs)."""
+
+from __future__ import annotations
+
+import typer
+
+cyber_app = typer.Typer(help="Cybervigilance : veille, indicateurs, journaux.",
+                        no_args_is_help=True)

@@ -1,0 +1,1 @@
+"""The health data hub: catalogue, projects reviewed in the open, opt-outs, extracts."""

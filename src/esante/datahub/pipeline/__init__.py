@@ -1,0 +1,1 @@
+"""The extraction pipeline: pseudonyms, generalisation, measured re-identification risk."""

@@ -1,0 +1,1 @@
+"""Identity: the national health identifier (INS), the RNIV statuses, identity vigilance."""

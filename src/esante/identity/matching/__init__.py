@@ -1,0 +1,1 @@
+"""Probabilistic record linkage of French identities (Fellegi-Sunter family)."""
