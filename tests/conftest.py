@@ -22,7 +22,9 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from esante.core import migrate  # noqa: E402
+from esante.core.accounts.models import User  # noqa: E402
 from esante.core.db import make_engine  # noqa: E402
+from esante.core.orgs.models import Establishment  # noqa: E402
 from esante.core.settings import get_settings  # noqa: E402
 from tests.factories import Personas, make_personas  # noqa: E402
 
@@ -97,9 +99,23 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
         yield c
 
 
+@pytest.fixture(scope="session")
+def _saved_personas(engine: Engine) -> Personas:
+    """The personas, written once for the whole run (committed: every test's own changes
+    to them are rolled back with its transaction)."""
+    with Session(bind=engine, expire_on_commit=False) as session:
+        made = make_personas(session)
+        session.commit()
+    return made
+
+
 @pytest.fixture
-def personas(db: Session) -> Personas:
-    return make_personas(db)
+def personas(db: Session, _saved_personas: Personas) -> Personas:
+    """The personas as objects of this test's session."""
+    saved = _saved_personas
+    return Personas(users={k: db.get_one(User, u.id) for k, u in saved.users.items()},
+                    tokens=dict(saved.tokens), totp=dict(saved.totp),
+                    est={k: db.get_one(Establishment, e.id) for k, e in saved.est.items()})
 
 
 @pytest.fixture

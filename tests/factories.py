@@ -6,6 +6,8 @@ with no role). Each has an API token with read and write scopes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from unittest import mock
 
 import pyotp
 from sqlalchemy.orm import Session
@@ -63,7 +65,22 @@ SPECS: dict[str, tuple[str, str, str]] = {
 }
 
 
+@cache
+def _password_hash() -> str:
+    """PASSWORD's argon2id hash, computed once per run: the personas are made for every
+    test, and fifteen hashes (with the policy's strength estimate) cost more than the test."""
+    from esante.core.accounts.passwords import hash_password
+
+    return hash_password(PASSWORD)
+
+
 def make_personas(session: Session) -> Personas:
+    with mock.patch.object(accounts, "check_policy", return_value=None), \
+            mock.patch.object(accounts, "hash_password", return_value=_password_hash()):
+        return _make_personas(session)
+
+
+def _make_personas(session: Session) -> Personas:
     actor = Actor.system("tests")
     orgs.ensure_regions(session)
     out = Personas()

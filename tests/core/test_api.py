@@ -11,7 +11,7 @@ from esante.core.accounts.models import ApiToken, User
 from esante.core.audit import AuditEvent
 from esante.core.notifications import service as notifications
 from esante.core.orgs.data import REGIONS
-from tests.factories import PASSWORD, finess
+from tests.factories import PASSWORD, SPECS, finess
 
 NEW_PASSWORD = "lavande-orage-cadran-piano-73"
 
@@ -107,7 +107,7 @@ def test_admin_creates_and_reads_users(client, personas, db):
         {"role": "security_officer", "scope": f"establishment:{fin}"}]
     listing = client.get("/api/users?limit=500", headers=personas.auth("admin")).json()
     assert body["id"] in {u["id"] for u in listing}
-    assert len(listing) == 11
+    assert len(listing) == len(SPECS) + 1  # the personas and the new account
     page = client.get("/api/users?limit=2&offset=1", headers=personas.auth("admin")).json()
     assert [u["id"] for u in page] == [u["id"] for u in listing[1:3]]
     # A person reads their own account, unrecorded.
@@ -218,9 +218,10 @@ def test_staff(client, personas, db):
     staff = r.json()
     # Everyone with an establishment-scoped role at A, by name.
     assert [(m["display_name"], m["role"]) for m in staff] == [
-        ("Director_A", "director"), ("Doctor", "professional"), ("Rssi_A", "security_officer")]
-    assert {m["email"] for m in staff} == {"director_a@test.esante.fr", "doctor@test.esante.fr",
-                                           "rssi_a@test.esante.fr"}
+        ("Clerk_A", "identity_clerk"), ("Director_A", "director"), ("Doctor", "professional"),
+        ("Idv_A", "identity_vigilance"), ("Rssi_A", "security_officer")]
+    assert {m["email"] for m in staff} == {f"{n}@test.esante.fr" for n in (
+        "clerk_a", "director_a", "doctor", "idv_a", "rssi_a")}
     reads = [e for e in events(db, "user.read")
              if e.details.get("via") == f"establishment:{fin}:staff"]
     assert {e.subject_user_id for e in reads} == {m["user_id"] for m in staff}
@@ -279,7 +280,7 @@ def test_audit_list_and_verify(client, personas):
     older = client.get(f"/api/audit?before_id={ids[-1]}&limit=2", headers=auth).json()
     assert all(e["id"] < ids[-1] for e in older) and len(older) == 2
     creates = client.get("/api/audit?action=user.create&limit=1000", headers=auth).json()
-    assert len(creates) == 10 and {e["action"] for e in creates} == {"user.create"}
+    assert len(creates) == len(SPECS) and {e["action"] for e in creates} == {"user.create"}
     r = client.get("/api/audit/verify", headers=auth)
     assert r.status_code == 200
     report = r.json()
