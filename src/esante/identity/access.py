@@ -28,7 +28,7 @@ def desk_establishments(p: Principal) -> list[str]:
 
 
 @rule("identity.ins.check", write=False, label_fr="contrôler un NIR ou un NIA")
-def _ins_check(p: Principal, _t: Any) -> bool:
+def _ins_check(_p: Principal, _t: Any) -> bool:
     return True
 
 

@@ -89,7 +89,7 @@ def check(value: str, *, from_directory: bool = False) -> NirReport:
         report.errors.append("format invalide : 15 chiffres attendus (2A ou 2B possibles en "
                              "6e-7e position pour la Corse)")
         return report
-    year, month, dept, commune3, order, key = m.groups()
+    year, month, _dept, _commune, order, key = m.groups()
     report.birth_year, report.order, report.key = year, order, key
     sex = SEX_DIGITS.get(v[0])
     if sex is None:

@@ -43,7 +43,7 @@ def nir_hash(matricule: str) -> str:
     return hmac.new(key, matricule[:13].encode(), hashlib.sha256).hexdigest()
 
 
-def encode_traits(session: Session, identity_id: int | None, data: dict[str, Any]) -> bytes:
+def encode_traits(session: Session, data: dict[str, Any]) -> bytes:
     return Vault(session).encrypt_shared(json.dumps(data, ensure_ascii=False).encode(),
                                          purpose=PURPOSE)
 
@@ -131,7 +131,7 @@ def create(session: Session, p: Principal, *, finess: str, traits: Traits, matri
         status_reason=status.reason_of(from_directory=False,
                                        document=document if checked else "",
                                        attribute=attribute),
-        traits_enc=encode_traits(session, None, data), document_type=document if checked else "",
+        traits_enc=encode_traits(session, data), document_type=document if checked else "",
         document_checked_at=utcnow() if checked else None, collection_method=method,
         created_by=p.user.id)
     _apply_keys(identity, data)
@@ -254,7 +254,7 @@ def adopt_reference(session: Session, p: Principal, identity: LocalIdentity,
                  "birth_place": person.birth_place, "matricule": person.matricule,
                  "oid": person.oid, "from_directory": True}
     data = {**data, **reference, "desk_traits": {k: data.get(k) for k in reference}}
-    identity.traits_enc = encode_traits(session, identity.id, data)
+    identity.traits_enc = encode_traits(session, data)
     identity.reference_person_id = person.id
     identity.directory_checked_at = utcnow()
     _apply_keys(identity, data)

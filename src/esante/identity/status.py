@@ -36,7 +36,7 @@ COLLECTION_METHODS = {"manual": "saisie manuelle", "carte_vitale": "Carte Vitale
 
 
 def is_high_trust(document: str, *, minor: bool) -> bool:
-    label, high, minors_only = DOCUMENTS[document]
+    _label, high, minors_only = DOCUMENTS[document]
     return high and (minor or not minors_only)
 
 
