@@ -154,8 +154,9 @@ def _flush(session: Session, gen: Generator, batch: list[dict[str, Any]]) -> int
     session.execute(insert(ReferencePerson), batch)
     chosen = [p for p in batch if gen.rng.random() < FORMER_NIA_RATE]
     if chosen:
-        ids = dict(session.execute(select(ReferencePerson.matricule, ReferencePerson.id).where(
-            ReferencePerson.matricule.in_([p["matricule"] for p in chosen]))).tuples().all())
+        rows = session.execute(select(ReferencePerson.matricule, ReferencePerson.id).where(
+            ReferencePerson.matricule.in_([p["matricule"] for p in chosen])))
+        ids = {matricule: person_id for matricule, person_id in rows}
         formers = [{"person_id": ids[p["matricule"]], "oid": OID_NIA,
                     "matricule": gen.matricule(p["sex"], date.fromisoformat(p["birth_date"]),
                                                p["birth_place"], nia=True),
