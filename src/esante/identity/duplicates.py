@@ -50,6 +50,9 @@ def score(a: dict[str, Any], b: dict[str, Any]) -> tuple[int, list[str]]:
         points, why = points + 20, [*why, "même date de naissance"]
     elif _swapped(a["birth_date"]) == b["birth_date"]:
         points, why = points + 10, [*why, "jour et mois inversés"]
+    if a["birth_date"] == b["birth_date"] and a["birth_name"] == b["birth_name"] and \
+            first_a[:1] != first_b[:1]:
+        points, why = points - 15, [*why, "jumeaux possibles (premiers prénoms différents)"]
     if a["sex"] != b["sex"]:
         points, why = points - 20, [*why, "sexes différents"]
     if a.get("birth_place") and b.get("birth_place"):

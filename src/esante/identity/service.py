@@ -20,11 +20,12 @@ from esante.core.errors import Conflict, Invalid, NotFound
 from esante.core.orgs import service as orgs
 from esante.core.policy import Principal
 from esante.core.settings import get_settings
-from esante.identity import cog, directory, nir, status
+from esante.identity import access, cog, directory, nir, status
 from esante.identity.models import IdentityEvent, LocalIdentity, ReferencePerson
 from esante.identity.traits import Traits, name_key, normalise
 
 PURPOSE = "identity.traits"
+RULES = access  # the access rules register on import
 
 
 @dataclass
@@ -307,6 +308,11 @@ def from_card(session: Session, p: Principal, *, finess: str, card: directory.Ca
 def history(session: Session, identity: LocalIdentity) -> list[IdentityEvent]:
     return list(session.scalars(select(IdentityEvent).where(
         IdentityEvent.identity_id == identity.id).order_by(IdentityEvent.id)))
+
+
+def outward_ins_or_none(session: Session, identity: LocalIdentity) -> dict[str, str] | None:
+    """For exports (FHIR, HL7 v2, CDA, messages): the INS when it may travel, else None."""
+    return status.outward_ins(identity, decode_traits(session, identity))
 
 
 def outward_ins(session: Session, p: Principal, identity: LocalIdentity) -> dict[str, str]:
