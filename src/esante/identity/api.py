@@ -146,7 +146,7 @@ def create(finess: str, body: IdentityIn, p: ApiPrincipal, session: SessionDep) 
     return CreatedOut(identity=identity_out(session, identity), candidates=_candidates(found))
 
 
-@router.post("/establishments/{finess}/carte-vitale", status_code=status.HTTP_201_CREATED,
+@router.post("/establishments/{finess}/carte-vitale",
              summary="Créer une identité depuis la Carte Vitale et l'annuaire de référence")
 def create_from_card(finess: str, body: CardIn, p: ApiPrincipal,
                      session: SessionDep) -> dict[str, Any]:
