@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from esante.identity import importer
-from esante.identity.models import LocalIdentity
 from esante.identity.importer import FileError
+from esante.identity.models import LocalIdentity
 
 HEADER = "local_id;birth_name;used_name;first_names;sex;birth_date;birth_place;nir;document\n"
 

@@ -106,7 +106,7 @@ def test_duplicate_candidates_at_creation(db, personas, ref):
     first, _ = _create(db, personas, Traits("Dupont", ["Émilie", "Rose"], "F", "1985-04-07",
                                             "75056", used_name="Martin"))
     # same person typed with the used name as birth name and the day and month swapped
-    second, found = _create(db, personas, Traits("Martin", ["Emilie"], "F", "1985-07-04"))
+    _second, found = _create(db, personas, Traits("Martin", ["Emilie"], "F", "1985-07-04"))
     assert [c.identity.id for c in found] == [first.id]  # found through the swapped date
     assert {"nom d'usage commun", "jour et mois inversés"} <= set(found[0].reasons)
     assert found[0].score < 60  # shown to the desk, not queued

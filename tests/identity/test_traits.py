@@ -37,7 +37,7 @@ def test_first_names_list_keeps_compound_names():
 
 @pytest.mark.parametrize("raw", ["Dupont3", "Du_pont", "Dupont!", "李"])
 def test_characters_outside_the_set_are_refused_with_their_position(raw):
-    with pytest.raises(Invalid, match="caractère « .+ » non autorisé \\(position \\d+\\)"):
+    with pytest.raises(Invalid, match=r"caractère « .+ » non autorisé \(position \d+\)"):
         normalise_name(raw)
 
 

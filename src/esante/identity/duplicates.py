@@ -27,7 +27,8 @@ def _swapped(birth_date: str) -> str:
 
 def score(a: dict[str, Any], b: dict[str, Any]) -> tuple[int, list[str]]:
     """0-100 and the reasons, in French."""
-    points, why = 0, []
+    points = 0
+    why: list[str] = []
     if a.get("matricule") and b.get("matricule"):
         if a["matricule"][:13] == b["matricule"][:13]:
             points, why = points + 45, [*why, "même NIR"]

@@ -156,7 +156,7 @@ def _flush(session: Session, gen: Generator, batch: list[dict[str, Any]]) -> int
     if chosen:
         rows = session.execute(select(ReferencePerson.matricule, ReferencePerson.id).where(
             ReferencePerson.matricule.in_([p["matricule"] for p in chosen])))
-        ids = {matricule: person_id for matricule, person_id in rows}
+        ids: dict[str, int] = {row[0]: row[1] for row in rows}
         formers = [{"person_id": ids[p["matricule"]], "oid": OID_NIA,
                     "matricule": gen.matricule(p["sex"], date.fromisoformat(p["birth_date"]),
                                                p["birth_place"], nia=True),

@@ -50,7 +50,8 @@ def encode_traits(session: Session, data: dict[str, Any]) -> bytes:
 
 
 def decode_traits(session: Session, identity: LocalIdentity) -> dict[str, Any]:
-    return json.loads(Vault(session).decrypt(identity.traits_enc))  # type: ignore[no-any-return]
+    data: dict[str, Any] = json.loads(Vault(session).decrypt(identity.traits_enc))
+    return data
 
 
 def check_birth_place(code: str) -> str:
