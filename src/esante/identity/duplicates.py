@@ -2,7 +2,7 @@
 
 Blocks (each an indexed lookup inside the establishment): same birth date, birth date with
 day and month swapped, same keyed NIR hash, same first letters of birth name and first
-name. The score is a plain additive rule for now; the probabilistic engine
+name in the same birth year. The score is a plain additive rule for now; the probabilistic engine
 (``identity/matching``) replaces ``score`` at merge time, behind ``candidates``."""
 
 from __future__ import annotations
@@ -64,9 +64,11 @@ def score(a: dict[str, Any], b: dict[str, Any]) -> tuple[int, list[str]]:
 
 
 def blocking(finess: str, traits: dict[str, Any], hashed_nir: str) -> Any:
+    year = traits["birth_date"][:4]
     conds = [LocalIdentity.birth_date == traits["birth_date"],
              and_(LocalIdentity.name_key == name_key(traits["birth_name"]),
-                  LocalIdentity.first_key == name_key(traits["first_names"][0]))]
+                  LocalIdentity.first_key == name_key(traits["first_names"][0]),
+                  LocalIdentity.birth_date.between(f"{year}-00-00", f"{year}-99-99"))]
     if swapped := _swapped(traits["birth_date"]):
         conds.append(LocalIdentity.birth_date == swapped)
     if hashed_nir:

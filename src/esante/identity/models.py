@@ -60,7 +60,7 @@ class LocalIdentity(Base):
     __tablename__ = "identity_local"
     __table_args__ = (
         Index("ix_identity_local_block_date", "finess", "birth_date"),
-        Index("ix_identity_local_block_names", "finess", "name_key", "first_key"),
+        Index("ix_identity_local_block_names", "finess", "name_key", "first_key", "birth_date"),
         Index("ix_identity_local_nir", "finess", "nir_hash"),
     )
 

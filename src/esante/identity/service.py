@@ -44,13 +44,21 @@ def nir_hash(matricule: str) -> str:
     return hmac.new(key, matricule[:13].encode(), hashlib.sha256).hexdigest()
 
 
+def _vault(session: Session) -> Vault:
+    """One vault per session: loading the key ring for every record would dominate."""
+    vault = session.info.get("esante.identity.vault")
+    if vault is None:
+        vault = session.info["esante.identity.vault"] = Vault(session)
+    return vault  # type: ignore[no-any-return]
+
+
 def encode_traits(session: Session, data: dict[str, Any]) -> bytes:
-    return Vault(session).encrypt_shared(json.dumps(data, ensure_ascii=False).encode(),
+    return _vault(session).encrypt_shared(json.dumps(data, ensure_ascii=False).encode(),
                                          purpose=PURPOSE)
 
 
 def decode_traits(session: Session, identity: LocalIdentity) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(Vault(session).decrypt(identity.traits_enc))
+    data: dict[str, Any] = json.loads(_vault(session).decrypt(identity.traits_enc))
     return data
 
 

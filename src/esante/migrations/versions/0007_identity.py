@@ -82,7 +82,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('identity_local', schema=None) as batch_op:
         batch_op.create_index('ix_identity_local_block_date', ['finess', 'birth_date'], unique=False)
-        batch_op.create_index('ix_identity_local_block_names', ['finess', 'name_key', 'first_key'], unique=False)
+        batch_op.create_index('ix_identity_local_block_names', ['finess', 'name_key', 'first_key', 'birth_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_identity_local_establishment_id'), ['establishment_id'], unique=False)
         batch_op.create_index('ix_identity_local_nir', ['finess', 'nir_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_identity_local_reference_person_id'), ['reference_person_id'], unique=False)
