@@ -157,7 +157,6 @@ def demo() -> None:
         people = demo_data.seed_personas(session)
         from esante.cyber.demo import seed_incidents
         from esante.cyber.passwords.importer import load_shipped_corpus
-
         from esante.identity import demo as identity_demo
 
         with Progress(console=console, transient=True) as bar:
