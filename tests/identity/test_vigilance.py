@@ -75,3 +75,38 @@ def test_api_queue_side_by_side_and_decisions(client, personas, pair):
     assert r.status_code == 200 and r.json()["first"]["merged_into_id"] == pair.second_id
     assert client.post(f"/api/identity/vigilance/{pair.id}/undo", headers=h).json()["state"] \
         == "open"
+
+
+def test_scan_finds_duplicates_and_collisions_once(db, personas, ref):
+    from esante.identity.models import LocalIdentity as Local
+
+    clerk, idv = principal(personas, "clerk_a"), principal(personas, "idv_a")
+    a = personas.est["A"].finess
+    one, _ = service.create(db, clerk, finess=a, traits=Traits("Roux", ["Inès"], "F",
+                                                               "1990-06-01", "75056"))
+    two, _ = service.create(db, clerk, finess=a, traits=Traits("Roux", ["Ines", "Marie"], "F",
+                                                               "1990-06-01", "75056"))
+    db.query(VigilancePair).delete()  # as if they had been loaded without the desk's check
+    nir = "279035121518989"
+    for first, birth in (("Zoé", "1979-03-04"), ("Léon", "1950-01-01")):
+        made, _ = service.create(db, clerk, finess=a, matricule=nir,
+                                 traits=Traits("Collin", [first], "F", birth))
+        assert isinstance(made, Local)
+    db.query(VigilancePair).delete()
+    report = vigilance.scan(db, idv, a)
+    assert report == {"identities": 4, "new_pairs": 2}
+    kinds = sorted(p.kind for p in db.scalars(select(VigilancePair)))
+    assert kinds == ["collision", "duplicate"]
+    assert vigilance.scan(db, idv, a)["new_pairs"] == 0
+    with pytest.raises(Forbidden):
+        vigilance.scan(db, clerk, a)
+    assert one.id < two.id
+
+
+def test_same_nir_on_another_birth_date_is_queued_as_a_collision(db, personas):
+    clerk = principal(personas, "clerk_a")
+    a = personas.est["A"].finess
+    for first, birth in (("Zoé", "1979-03-04"), ("Léon", "1950-01-01")):
+        service.create(db, clerk, finess=a, matricule="279035121518989",
+                       traits=Traits("Collin", [first], "F", birth))
+    assert db.scalars(select(VigilancePair.kind)).all() == ["collision"]

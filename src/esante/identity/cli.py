@@ -131,3 +131,36 @@ def import_file(
 def _print_report(report: dict[str, Any]) -> None:
     console.print(f"{report['created']} identité(s) importée(s) ; {report['pairs']} paire(s) "
                   "de doublons possibles mises en file d'identitovigilance", highlight=False)
+
+
+@identity_app.command("scan")
+def scan(establishment: Annotated[str, typer.Option("--establishment", help="FINESS")],
+         agent: Annotated[str, typer.Option("--agent", help="courriel d'un membre de la cellule "
+                                            "d'identitovigilance de l'établissement")]) -> None:
+    """Cherche doublons et collisions dans les identités d'un établissement (file de travail)."""
+    from sqlalchemy import func, select
+
+    from esante.core.accounts.models import User
+    from esante.core.db import transaction
+    from esante.core.errors import DomainError
+    from esante.core.policy import Principal
+    from esante.identity import vigilance
+    from esante.identity.models import LocalIdentity
+
+    try:
+        with transaction() as session:
+            user = session.scalar(select(User).where(User.email == agent.strip().lower()))
+            if user is None:
+                _fail(f"compte inconnu : {agent}")
+                return
+            total = session.scalar(select(func.count()).select_from(LocalIdentity).where(
+                LocalIdentity.finess == establishment)) or 0
+            with _bar() as bar:
+                task = bar.add_task("Identités", total=total)
+                report = vigilance.scan(session, Principal.of(user), establishment,
+                                        progress=lambda n: bar.update(task, completed=n))
+    except DomainError as exc:
+        _fail(exc.fr)
+        return
+    console.print(f"{report['identities']} identité(s) examinée(s) ; {report['new_pairs']} "
+                  "nouvelle(s) paire(s) en file d'identitovigilance", highlight=False)

@@ -49,7 +49,7 @@ def _vault(session: Session) -> Vault:
     vault = session.info.get("esante.identity.vault")
     if vault is None:
         vault = session.info["esante.identity.vault"] = Vault(session)
-    return vault  # type: ignore[no-any-return]
+    return vault
 
 
 def encode_traits(session: Session, data: dict[str, Any]) -> bytes:

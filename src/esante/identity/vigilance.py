@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from esante.core import audit, policy
@@ -34,8 +34,11 @@ def enqueue(session: Session, identity: LocalIdentity, found: list[Any]) -> list
     for c in found:
         if c.score < QUEUED or _pair_exists(session, c.identity.id, identity.id):
             continue
+        # one NIR on two different birth dates: two people sharing an identifier
+        collision = "même NIR" in c.reasons and "même date de naissance" not in c.reasons
         pair = VigilancePair(finess=identity.finess, first_id=c.identity.id,
-                             second_id=identity.id, kind="duplicate", score=c.score,
+                             second_id=identity.id, kind="collision" if collision else "duplicate",
+                             score=c.score,
                              reason=", ".join(c.reasons)[:300])
         session.add(pair)
         pairs.append(pair)
@@ -135,3 +138,35 @@ def undo(session: Session, p: Principal, pair: VigilancePair) -> VigilancePair:
                  details={"finess": pair.finess, "undone": before})
     session.flush()
     return pair
+
+
+def scan(session: Session, p: Principal, finess: str,
+         progress: Any = None) -> dict[str, int]:
+    """Batch scan of an establishment: each active identity against its blocking
+    candidates (duplicates, twins flagged by the score) and every INS carried by two records
+    (collisions). New pairs go to the queue; pairs already decided are left as they are."""
+    from esante.identity.duplicates import candidates
+    from esante.identity.service import decode_traits
+
+    policy.authorize(p, "identity.vigilance", finess)
+    ids = list(session.scalars(select(LocalIdentity.id).where(
+        LocalIdentity.finess == finess, LocalIdentity.merged_into_id.is_(None))
+        .order_by(LocalIdentity.id)))
+    before = session.scalar(select(func.count()).select_from(VigilancePair).where(
+        VigilancePair.finess == finess)) or 0
+    for i, identity_id in enumerate(ids, 1):
+        identity = session.get(LocalIdentity, identity_id)
+        assert identity is not None
+        found = [c for c in candidates(session, finess, decode_traits(session, identity),
+                                       exclude_id=identity.id) if c.identity.id < identity.id]
+        enqueue(session, identity, found)
+        if identity.nir_hash:
+            check_collision(session, identity)
+        if progress and (i % 200 == 0 or i == len(ids)):
+            progress(i)
+    after = session.scalar(select(func.count()).select_from(VigilancePair).where(
+        VigilancePair.finess == finess)) or 0
+    audit.record(session, actor=p.actor, action="identity.vigilance.scan",
+                 object_type="establishment", object_id=finess,
+                 details={"finess": finess, "identities": len(ids), "new_pairs": after - before})
+    return {"identities": len(ids), "new_pairs": after - before}
