@@ -122,3 +122,23 @@ def test_round_trip_property(birth_name, first_names, sex, birth_date, place):
     assert formats.from_fhir(formats.to_fhir(p)) == p
     assert formats.from_pid(formats.to_pid(p)) == p
     assert formats.from_cda(formats.to_cda(p), status_code="VALI") == p
+
+
+def test_export_route(client, personas, db, ref):
+    from esante.identity import service
+    from tests.identity.conftest import principal, traits_of
+
+    clerk = principal(personas, "clerk_a")
+    identity, _ = service.create(db, clerk, finess=personas.est["A"].finess,
+                                 traits=traits_of(ref.jeanne), document="CNI")
+    h = personas.auth("clerk_a")
+    url = f"/api/identity/identities/{identity.id}/export"
+    assert ref.jeanne.matricule not in client.get(url, headers=h).text  # validated only
+    service.match_directory(db, clerk, identity)
+    fhir = client.get(url, headers=h).json()
+    assert fhir["identifier"][0]["value"] == ref.jeanne.matricule
+    pid = client.get(url, params={"format": "hl7"}, headers=h).text
+    assert formats.from_pid(pid).matricule == ref.jeanne.matricule
+    cda = client.get(url, params={"format": "cda"}, headers=h).text
+    assert formats.from_cda(cda, status_code="QUAL").matricule == ref.jeanne.matricule
+    assert client.get(url, params={"format": "pdf"}, headers=h).status_code == 422

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
 from esante.core import policy
-from esante.identity import directory, nir, service, vigilance
+from esante.identity import directory, formats, nir, service, vigilance
 from esante.identity import status as rniv
 from esante.identity.models import LocalIdentity, ReferencePerson, VigilancePair
 from esante.identity.schemas import (
@@ -195,6 +196,21 @@ def match(identity_id: int, p: ApiPrincipal, session: SessionDep) -> dict[str, A
 def outward(identity_id: int, p: ApiPrincipal, session: SessionDep) -> InsOut:
     identity = service.get(session, p, identity_id)
     return InsOut(**service.outward_ins(session, p, identity))
+
+
+@router.get("/identities/{identity_id}/export",
+            summary="L'identité en FR Core Patient, segment PID HL7 v2 ou patientRole CDA")
+def export(identity_id: int, p: ApiPrincipal, session: SessionDep,
+           format_: Annotated[str, Query(alias="format", pattern="^(fhir|hl7|cda)$")] = "fhir",
+           ) -> Response:
+    identity = service.get(session, p, identity_id)
+    out = formats.from_local(identity, service.read(session, p, identity),
+                             local_oid=service.local_oid(identity.finess))
+    if format_ == "hl7":
+        return PlainTextResponse(formats.to_pid(out), media_type="x-application/hl7-v2+er7")
+    if format_ == "cda":
+        return Response(formats.to_cda(out), media_type="application/xml")
+    return JSONResponse(formats.to_fhir(out), media_type="application/fhir+json")
 
 
 def pair_out(session: Session, pair: VigilancePair) -> PairOut:

@@ -25,6 +25,8 @@ from esante.identity.models import IdentityEvent, LocalIdentity, ReferencePerson
 from esante.identity.traits import Traits, name_key, normalise
 
 PURPOSE = "identity.traits"
+# Unconfirmed: each establishment has its own OID for its IPPs; this arc stands in for it.
+LOCAL_OID_ARC = "1.2.250.1.999.1"
 RULES = access  # the access rules register on import
 
 
@@ -317,6 +319,12 @@ def from_card(session: Session, p: Principal, *, finess: str, card: directory.Ca
 def history(session: Session, identity: LocalIdentity) -> list[IdentityEvent]:
     return list(session.scalars(select(IdentityEvent).where(
         IdentityEvent.identity_id == identity.id).order_by(IdentityEvent.id)))
+
+
+def local_oid(finess: str) -> str:
+    """The assigning authority of an establishment's local identifiers (IPP): an OID under
+    the platform's arc, ``settings``-free so that every export names it the same way."""
+    return f"{LOCAL_OID_ARC}.{finess.replace('2A', '201').replace('2B', '202')}"
 
 
 def outward_ins_or_none(session: Session, identity: LocalIdentity) -> dict[str, str] | None:

@@ -50,6 +50,8 @@ API_CASES: list[Case] = [
     _ident("POST", "/attribute", DESK_A, body={"attribute": "DOUT", "note": "matrice"}),
     _ident("POST", "/directory", DESK_A),
     _ident("GET", "/ins", DESK_A, at="{identity_qualified}"),
+    _c("GET", IDENT + "/export", DESK_A, denied=404,
+       label="/api/identity/identities/{identity_qualified}/export?format=hl7"),
     _est("GET", "/vigilance", CELL_A),
     _c("POST", PAIR + "/decision", CELL_A, label="/api/identity/vigilance/{pair}/decision",
        denied=404, body={"decision": "not_duplicate"}),
