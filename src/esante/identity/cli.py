@@ -16,8 +16,8 @@ directory_app = typer.Typer(help="Annuaire de référence des identités (rôle 
                             no_args_is_help=True)
 identity_app.add_typer(directory_app, name="directory")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> None:
