@@ -140,3 +140,18 @@ def test_synthetic_population(db):
     assert any(r.birth_place.startswith("99") for r in rows)
     assert any(r.card_holder != r.matricule for r in rows)  # children on a parent's card
     assert db.scalar(select(func.count()).select_from(FormerMatricule))
+
+
+def test_a_directory_matricule_with_a_bad_key_is_returned_and_flagged(client, personas, db):
+    from esante.identity.models import ReferencePerson as Person
+
+    db.add(Person(matricule="279035121518900", oid=directory.OID_NIR, birth_name="TESTINS",
+                  first_names="PERSONA", sex="F", birth_date="1979-03-04", birth_place="51215",
+                  card_holder="279035121518900"))
+    db.flush()
+    r = client.post("/api/identity/directory/traits", headers=personas.auth("clerk_a"),
+                    json={"birth_name": "Testins", "first_names": ["Persona"], "sex": "F",
+                          "birth_date": "1979-03-04"})
+    person = r.json()["persons"][0]
+    assert person["matricule"] == "279035121518900"
+    assert person["key_warning"] == "clé attendue 89, reçue 00"
