@@ -26,7 +26,12 @@ HL7_AUTHORITIES = {OID_NIR: "ASIP-SANTE-INS-NIR", OID_NIA: "ASIP-SANTE-INS-NIA",
 TYPE_SYSTEM = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 RELIABILITY_URL = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability"
-STATUS_SYSTEM = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-identity-status"
+STATUS_SYSTEM = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0445"
+MODE_SYSTEM = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-mode-validation-identity"
+COMMUNE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM"
+# The desk's document types as FR Core validation modes (fr-core-cs-mode-validation-identity).
+VALIDATION_MODES = {"CNI": "CN", "PASSEPORT": "PA", "TITRE_SEJOUR": "CS",
+                    "ACTE_NAISSANCE": "AN", "LIVRET_FAMILLE": "LE", "PERMIS_CONDUIRE": "PC"}
 BIRTH_LIST_URL = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-birth-list-given-name"
 BIRTH_PLACE_URL = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
 INSEE_CODE_URL = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
@@ -49,6 +54,8 @@ class PatientIdentity:
     oid: str = ""
     local_id: str = ""
     local_oid: str = ""  # the establishment's assigning authority for its local identifiers
+    validation_mode: str = ""  # FR Core code of the document checked (CN, PA, CS...)
+    validation_date: str = ""  # YYYY-MM-DD
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -61,7 +68,9 @@ def from_local(identity: Any, traits: dict[str, Any], *, local_oid: str) -> Pati
         birth_place=traits.get("birth_place", ""), used_name=traits.get("used_name", ""),
         used_first_name=traits.get("used_first_name", ""), status=identity.status,
         matricule=ins["matricule"], oid=ins["oid"], local_id=identity.local_id or str(identity.id),
-        local_oid=local_oid)
+        local_oid=local_oid, validation_mode=VALIDATION_MODES.get(identity.document_type, ""),
+        validation_date=identity.document_checked_at.date().isoformat()
+        if identity.document_checked_at else "")
 
 
 def _outward(p: PatientIdentity) -> PatientIdentity:
@@ -113,11 +122,19 @@ def to_fhir(p: PatientIdentity) -> dict[str, Any]:
         if p.used_first_name:
             usual["given"] = [p.used_first_name]
         names.append(usual)
-    extensions: list[dict[str, Any]] = [{"url": RELIABILITY_URL, "extension": [
-        {"url": "identityStatus", "valueCoding": {"system": STATUS_SYSTEM, "code": p.status}}]}]
+    reliability: list[dict[str, Any]] = [
+        {"url": "identityStatus", "valueCoding": {"system": STATUS_SYSTEM, "code": p.status}}]
+    if p.validation_mode:
+        reliability.append({"url": "validationMode", "valueCoding": {
+            "system": MODE_SYSTEM, "code": p.validation_mode}})
+    if p.validation_date:
+        reliability.append({"url": "validationDate", "valueDate": p.validation_date})
+    extensions: list[dict[str, Any]] = [{"url": RELIABILITY_URL, "extension": reliability}]
     if p.birth_place:
+        coding = {"code": p.birth_place} if p.birth_place.startswith("99") else {
+            "system": COMMUNE_SYSTEM, "code": p.birth_place}
         extensions.append({"url": BIRTH_PLACE_URL, "valueAddress": {"extension": [
-            {"url": INSEE_CODE_URL, "valueCoding": {"code": p.birth_place}}]}})
+            {"url": INSEE_CODE_URL, "valueCoding": coding}]}})
     return {"resourceType": "Patient", "extension": extensions, "identifier": identifiers,
             "name": names, "gender": GENDER[p.sex], "birthDate": _fhir_date(p.birth_date)}
 
@@ -142,6 +159,7 @@ def from_fhir(resource: dict[str, Any]) -> PatientIdentity:
         sex=sex, birth_date=_from_fhir_date(str(resource.get("birthDate", ""))),
         used_name=usual.get("family", "") if usual.get("family") != official["family"] else "",
         used_first_name=(usual.get("given") or [""])[0], status=_fhir_status(resource))
+    p.validation_mode, p.validation_date = _validation(resource)
     for ident in resource.get("identifier", []):
         system = str(ident.get("system", "")).removeprefix("urn:oid:")
         if system in INS_OIDS:
@@ -155,6 +173,19 @@ def from_fhir(resource: dict[str, Any]) -> PatientIdentity:
                     p.birth_place = (sub.get("valueCoding") or {}).get("code", "")
     _check_ins(p, "Patient.identifier")
     return p
+
+
+def _validation(resource: dict[str, Any]) -> tuple[str, str]:
+    """The reliability extension's validation mode and date."""
+    out = {"validation_mode": "", "validation_date": ""}
+    for ext in resource.get("extension", []):
+        if ext.get("url") == RELIABILITY_URL:
+            for sub in ext.get("extension", []):
+                if sub.get("url") == "validationMode":
+                    out["validation_mode"] = str((sub.get("valueCoding") or {}).get("code", ""))
+                elif sub.get("url") == "validationDate":
+                    out["validation_date"] = str(sub.get("valueDate", ""))
+    return out["validation_mode"], out["validation_date"]
 
 
 def _fhir_status(resource: dict[str, Any]) -> str:
