@@ -152,3 +152,24 @@ def test_export_route(client, personas, db, ref):
     cda = client.get(url, params={"format": "cda"}, headers=h).text
     assert formats.from_cda(cda, status_code="QUAL").matricule == ref.jeanne.matricule
     assert client.get(url, params={"format": "pdf"}, headers=h).status_code == 422
+
+
+def test_create_from_fhir_or_hl7_starts_provisional(client, personas, db):
+    a = personas.est["A"].finess
+    url = f"/api/identity/establishments/{a}/identities/from-message"
+    h = personas.auth("clerk_a")
+    sent = qualified()
+    r = client.post(url, json=formats.to_fhir(sent), headers=h)
+    assert r.status_code == 201, r.text
+    made = r.json()["identity"]
+    assert made["status"] == "PROV"  # the sender's QUAL is not inherited
+    assert made["traits"]["matricule"] == KNOWN and made["local_id"] == "IPP-42"
+    r = client.post(url, content=formats.to_pid(sent), headers={
+        **h, "Content-Type": "x-application/hl7-v2+er7"})
+    assert r.status_code == 201 and r.json()["candidates"][0]["id"] == made["id"]
+    broken = client.post(url, content="PID|1||||DUPONT^JEAN^^^^^L||19791|M", headers={
+        **h, "Content-Type": "x-application/hl7-v2+er7"})
+    assert broken.status_code == 422 and "PID-7" in broken.json()["detail"]
+    latin = client.post(url, content="PID|1||||DUPONT^J\xe9R\xd4ME".encode("latin-1"),
+                        headers={**h, "Content-Type": "x-application/hl7-v2+er7"})
+    assert latin.status_code == 422 and "UTF-8" in latin.json()["detail"]

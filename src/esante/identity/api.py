@@ -3,13 +3,15 @@ establishments' software, local identities, and the identity-vigilance queue."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
 from esante.core import policy
+from esante.core.errors import Invalid
 from esante.identity import directory, formats, nir, service, vigilance
 from esante.identity import status as rniv
 from esante.identity.models import LocalIdentity, ReferencePerson, VigilancePair
@@ -155,6 +157,43 @@ def create_from_card(finess: str, body: CardIn, p: ApiPrincipal,
     return {"answer": answer_out(answer),
             "identity": identity_out(session, identity) if identity else None,
             "candidates": _candidates(found)}
+
+
+@router.post("/establishments/{finess}/identities/from-message",
+             status_code=status.HTTP_201_CREATED,
+             summary="Créer une identité locale depuis un Patient FR Core ou un segment PID HL7 v2")
+async def create_from_message(finess: str, request: Request, p: ApiPrincipal,
+                              session: SessionDep) -> CreatedOut:
+    """The sender's status is not inherited: the identity starts provisional here (the
+    RNIV asks each establishment to check for itself); its INS is kept as typed, checked."""
+    policy.authorize(p, "identity.local.write", finess)
+    raw = await request.body()
+    if len(raw) > 64 * 1024:
+        raise Invalid("message trop gros : 64 Ko au plus", "message too large")
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"encodage illisible à l'octet {exc.start} (UTF-8 attendu)",
+                      "body is not UTF-8") from None
+    if kind in ("application/fhir+json", "application/json"):
+        try:
+            resource = json.loads(text)
+        except ValueError:
+            raise Invalid("JSON illisible", "unreadable JSON") from None
+        incoming = formats.from_fhir(resource if isinstance(resource, dict) else {})
+    elif kind in ("x-application/hl7-v2+er7", "text/plain"):
+        incoming = formats.from_pid(text)
+    else:
+        raise Invalid("type de contenu attendu : application/fhir+json ou "
+                      "x-application/hl7-v2+er7", "unsupported content type")
+    identity, found = service.create(
+        session, p, finess=finess, method="import", local_id=incoming.local_id,
+        matricule=incoming.matricule,
+        traits=Traits(incoming.birth_name, incoming.first_names, incoming.sex,
+                      incoming.birth_date, incoming.birth_place, incoming.used_name,
+                      incoming.used_first_name))
+    return CreatedOut(identity=identity_out(session, identity), candidates=_candidates(found))
 
 
 @router.get("/identities/{identity_id}", summary="Une identité locale et son historique")

@@ -43,6 +43,9 @@ API_CASES: list[Case] = [
        label="/api/identity/establishments/{A}/identities?birth_name=MATRICE"),
     _est("POST", "/candidates", DESK_A, body={"traits": TRAITS}),
     _est("POST", "/identities", DESK_A, ok=(201,), body={"traits": TRAITS, "document": "CNI"}),
+    _est("POST", "/identities/from-message", DESK_A, ok=(201,), body={
+        "resourceType": "Patient", "gender": "female", "birthDate": "1979-03-04",
+        "name": [{"use": "official", "family": "MATRICE", "given": ["ZOE"]}]}),
     _est("POST", "/carte-vitale", DESK_A,
          body={"holder_nir": MATRIX_NIR, "birth_date": "1979-03-04"}),
     _ident("GET", "", DESK_A),
