@@ -157,13 +157,21 @@ def demo() -> None:
         people = demo_data.seed_personas(session)
         from esante.cyber.demo import seed_incidents
         from esante.cyber.passwords.importer import load_shipped_corpus
+        from esante.identity import demo as identity_demo
 
-        return created, people, seed_incidents(session), load_shipped_corpus(session)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("Annuaire d'identités", total=identity_demo.demo_people())
+            directory = identity_demo.seed_directory(
+                session, progress=lambda n: bar.update(task, completed=n))
+        identity_demo.seed_local(session, finess=demo_data.anchor_finess()[0],
+                                 clerk_email="accueil@chu-paris.demo.esante.fr")
+        return created, people, seed_incidents(session), load_shipped_corpus(session), directory
 
-    created, people, incidents, breached = _run(seed)
+    created, people, incidents, breached, directory = _run(seed)
     console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
     console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
     console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
+    console.print(f"{directory} personne(s) ajoutée(s) à l'annuaire de référence des identités.")
     # One plain line per account: logins and secrets must be copied whole, never truncated
     # to the width of the terminal.
     console.print(f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")

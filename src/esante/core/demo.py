@@ -116,6 +116,10 @@ def personas() -> list[Persona]:
                 Role.APP_PUBLISHER, "nation"),
         Persona("app_reviewer", "referencement@demo.esante.fr", "Thomas Garnier",
                 Role.APP_REVIEWER, "nation"),
+        Persona("identity_desk", "accueil@chu-paris.demo.esante.fr", "Chloé Robin (accueil)",
+                Role.IDENTITY_CLERK, "establishment", a),
+        Persona("identity_cell", "identitovigilance@chu-paris.demo.esante.fr",
+                "Yanis Faure (identitovigilance)", Role.IDENTITY_VIGILANCE, "establishment", a),
     ]
 
 

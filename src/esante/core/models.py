@@ -37,6 +37,13 @@ from esante.fhir.models import (
     FhirVersion,
     PatientLink,
 )
+from esante.identity.models import (
+    FormerMatricule,
+    IdentityEvent,
+    LocalIdentity,
+    ReferencePerson,
+    VigilancePair,
+)
 
 __all__ = [
     "AidEvent",
@@ -57,7 +64,9 @@ __all__ = [
     "FhirStringIndex",
     "FhirTokenIndex",
     "FhirVersion",
+    "FormerMatricule",
     "Ght",
+    "IdentityEvent",
     "Incident",
     "IncidentAttachment",
     "IncidentEvent",
@@ -66,15 +75,18 @@ __all__ = [
     "Lesson",
     "LessonCategory",
     "LessonTag",
+    "LocalIdentity",
     "LoginAttempt",
     "Notification",
     "OutboundMail",
     "PatientLink",
     "RecoveryCode",
+    "ReferencePerson",
     "Region",
     "ReminderSent",
     "RoleAssignment",
     "SecurityProfile",
     "User",
+    "VigilancePair",
     "WebSession",
 ]

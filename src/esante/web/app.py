@@ -92,6 +92,8 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.passwords.api import router as passwords_api
     from esante.cyber.passwords.pages import router as passwords_pages
     from esante.fhir.api import router as fhir_api
+    from esante.identity.api import router as identity_api
+    from esante.identity.pages import router as identity_pages
     from esante.web.pages import router as shell_pages
 
     # The FHIR API first: routes are matched in order, and it is the busiest.
@@ -106,3 +108,5 @@ def _include_routers(app: FastAPI) -> None:
     for router in (shell_pages, accounts_pages, notifications_pages, orgs_pages, incidents_pages):
         app.include_router(router)
     app.include_router(dashboards_pages)
+    app.include_router(identity_api, prefix="/api")
+    app.include_router(identity_pages)

@@ -1,0 +1,95 @@
+"""Real-time duplicate candidates: a blocking query on indexed keys, then a simple score.
+
+Blocks (each an indexed lookup inside the establishment): same birth date, birth date with
+day and month swapped, same keyed NIR hash, same first letters of birth name and first
+name in the same birth year. The score is a plain additive rule for now; the probabilistic engine
+(``identity/matching``) replaces ``score`` at merge time, behind ``candidates``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from esante.identity.models import LocalIdentity
+from esante.identity.traits import name_key
+
+SHOWN = 45  # a candidate shown to the desk
+QUEUED = 60  # a pair put in the vigilance queue
+BLOCK_LIMIT = 300
+
+
+def _swapped(birth_date: str) -> str:
+    y, m, d = birth_date.split("-")
+    return f"{y}-{d}-{m}" if d != m and 1 <= int(d) <= 12 else ""
+
+
+def score(a: dict[str, Any], b: dict[str, Any]) -> tuple[int, list[str]]:
+    """0-100 and the reasons, in French."""
+    points = 0
+    why: list[str] = []
+    if a.get("matricule") and b.get("matricule"):
+        if a["matricule"][:13] == b["matricule"][:13]:
+            points, why = points + 45, [*why, "même NIR"]
+        else:
+            points, why = points - 40, [*why, "NIR différents"]
+    names_a = {a["birth_name"], a.get("used_name") or a["birth_name"]}
+    names_b = {b["birth_name"], b.get("used_name") or b["birth_name"]}
+    if a["birth_name"] == b["birth_name"]:
+        points, why = points + 20, [*why, "même nom de naissance"]
+    elif names_a & names_b:
+        points, why = points + 15, [*why, "nom d'usage commun"]
+    elif name_key(a["birth_name"]) == name_key(b["birth_name"]):
+        points, why = points + 8, [*why, "noms proches"]
+    first_a, first_b = a["first_names"], b["first_names"]
+    if first_a[:1] == first_b[:1]:
+        points, why = points + 20, [*why, "même premier prénom"]
+    elif set(first_a) & set(first_b):
+        points, why = points + 10, [*why, "un prénom commun"]
+    if a["birth_date"] == b["birth_date"]:
+        points, why = points + 20, [*why, "même date de naissance"]
+    elif _swapped(a["birth_date"]) == b["birth_date"]:
+        points, why = points + 10, [*why, "jour et mois inversés"]
+    if a["birth_date"] == b["birth_date"] and a["birth_name"] == b["birth_name"] and \
+            first_a[:1] != first_b[:1]:
+        points, why = points - 15, [*why, "jumeaux possibles (premiers prénoms différents)"]
+    if a["sex"] != b["sex"]:
+        points, why = points - 20, [*why, "sexes différents"]
+    if a.get("birth_place") and b.get("birth_place"):
+        same = a["birth_place"] == b["birth_place"]
+        points, why = points + (10 if same else -5), [*why, "même lieu de naissance" if same
+                                                      else "lieux de naissance différents"]
+    return max(0, min(100, points)), why
+
+
+def blocking(finess: str, traits: dict[str, Any], hashed_nir: str) -> Any:
+    year = traits["birth_date"][:4]
+    conds = [LocalIdentity.birth_date == traits["birth_date"],
+             and_(LocalIdentity.name_key == name_key(traits["birth_name"]),
+                  LocalIdentity.first_key == name_key(traits["first_names"][0]),
+                  LocalIdentity.birth_date.between(f"{year}-00-00", f"{year}-99-99"))]
+    if swapped := _swapped(traits["birth_date"]):
+        conds.append(LocalIdentity.birth_date == swapped)
+    if hashed_nir:
+        conds.append(LocalIdentity.nir_hash == hashed_nir)
+    return (select(LocalIdentity).where(LocalIdentity.finess == finess,
+                                        LocalIdentity.merged_into_id.is_(None), or_(*conds))
+            .limit(BLOCK_LIMIT))
+
+
+def candidates(session: Session, finess: str, traits: dict[str, Any],
+               exclude_id: int | None = None) -> list[Any]:
+    """Likely existing records of this person in the establishment, best first."""
+    from esante.identity.service import Candidate, decode_traits, nir_hash
+
+    out = []
+    for identity in session.scalars(blocking(finess, traits,
+                                             nir_hash(traits.get("matricule", "")))):
+        if identity.id == exclude_id:
+            continue
+        other = decode_traits(session, identity)
+        points, why = score(traits, other)
+        if points >= SHOWN:
+            out.append(Candidate(identity, other, points, why))
+    return sorted(out, key=lambda c: -c.score)[:20]
