@@ -19,9 +19,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from esante.identity.matching.internals.normalise import normalise_name
 from esante.identity.matching.internals.prepare import COLUMNS
 
 _SURNAME_LOCALES = ("fr_FR", "fr_CA", "fr_CH", "it_IT", "es_ES", "pt_PT", "ar_AA", "de_DE", "nl_NL")
@@ -55,7 +57,7 @@ def _pool(attribute: str, locales: tuple[str, ...]) -> list[str]:
     for locale in locales:
         provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
         for name in getattr(provider, attribute, ()):
-            if name.replace("-", "").replace(" ", "").replace("'", "").isalpha():
+            if len(normalise_name(name).replace(" ", "")) == len(re.sub(r"[ '-]", "", name)):
                 seen.setdefault(name, None)
     return list(seen)
 

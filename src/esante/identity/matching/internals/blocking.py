@@ -15,6 +15,7 @@ _DATE = "strftime(dob, '%Y%m%d')"
 RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("nir", ("nir13",)),
     ("date_prenom", (f"{_DATE} || ' ' || f1_ph",)),
+    ("date_lieu", (f"{_DATE} || ' ' || place",)),
     ("date_nom", (f"{_DATE} || ' ' || bn_ph", f"{_DATE} || ' ' || un_ph")),
     ("noms_annee", ("bn_ph || ' ' || f1_ph || ' ' || y", "un_ph || ' ' || f1_ph || ' ' || y")),
     ("noms_lieu", ("bn_ph || ' ' || f1_ph || ' ' || place",)),

@@ -41,13 +41,14 @@ BIRTH_DATE = Comparison("birth_date", """CASE
     WHEN (a.y = b.y)::INT + (a.m = b.m)::INT + (a.d = b.d)::INT = 2 THEN 2
     ELSE 3 END""", ("identique", "jour et mois inversés", "une partie différente", "différente"))
 
+# Names are compared without their separators first (``LE GALL``, ``LE-GALL``, ``LEGALL``).
 # Birth name: compared with its spelling variants, then across birth and used names (a desk
 # that typed the used name as the birth name), and token by token (compound names).
 BIRTH_NAME = Comparison("birth_name", """CASE
     WHEN a.bn IS NULL OR b.bn IS NULL THEN -1
-    WHEN a.bn = b.bn THEN 0
-    WHEN a.bn_ph = b.bn_ph OR jaro_winkler_similarity(a.bn, b.bn) >= 0.92 THEN 1
-    WHEN a.bn = b.un OR a.un = b.bn OR a.un = b.un
+    WHEN a.bn_c = b.bn_c THEN 0
+    WHEN a.bn_ph = b.bn_ph OR jaro_winkler_similarity(a.bn_c, b.bn_c) >= 0.92 THEN 1
+    WHEN a.bn_c = b.un_c OR a.un_c = b.bn_c OR a.un_c = b.un_c
          OR list_has_all(a.bn_tokens, b.bn_tokens) OR list_has_all(b.bn_tokens, a.bn_tokens) THEN 2
     WHEN jaro_winkler_similarity(a.bn, b.bn) >= 0.80 THEN 3
     ELSE 4 END""", ("identique", "variante d'orthographe", "nom d'usage ou nom composé",
@@ -57,7 +58,7 @@ BIRTH_NAME = Comparison("birth_name", """CASE
 # (swapped order, compound first names, a missing second name), then a spelling variant.
 FIRST_NAMES = Comparison("first_names", """CASE
     WHEN a.f1 IS NULL OR b.f1 IS NULL THEN -1
-    WHEN a.fn = b.fn THEN 0
+    WHEN a.fn_c = b.fn_c THEN 0
     WHEN a.f1 = b.f1 THEN 1
     WHEN list_has_any(a.fn_tokens, b.fn_tokens) THEN 2
     WHEN a.f1_ph = b.f1_ph OR jaro_winkler_similarity(a.f1, b.f1) >= 0.90 THEN 3

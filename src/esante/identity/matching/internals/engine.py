@@ -43,7 +43,7 @@ class Summary:
 def pair_levels_sql(pairs: str) -> str:
     """Levels and term frequencies of the pairs (l, r) of table ``pairs``."""
     return f"""SELECT p.l, p.r, {levels_sql()},
-        CASE WHEN a.bn = b.bn THEN greatest(a.tf_bn, b.tf_bn) END AS tf_bn,
+        CASE WHEN a.bn_c = b.bn_c THEN greatest(a.tf_bn, b.tf_bn) END AS tf_bn,
         CASE WHEN a.f1 = b.f1 THEN greatest(a.tf_f1, b.tf_f1) END AS tf_f1
       FROM {pairs} p JOIN rec a ON a.rid = p.l JOIN rec b ON b.rid = p.r"""
 
@@ -69,20 +69,30 @@ def _estimate_u(con: duckdb.DuckDBPyConnection, n: int, params: Parameters) -> N
             if row[j] >= 0:
                 observed[c.name][row[j]] += row[-1]
     estimate_u(observed, params)
-    # Exact agreement of two random people on a NIR or a birth date: the sum of squared
-    # frequencies, known exactly (random pairs almost never show it).
-    for name, column, level in (("nir", "nir13", 0), ("birth_date", "dob", 0)):
-        (value,) = con.execute(f"""SELECT sum(c * c) / (sum(c) * sum(c)) FROM
-            (SELECT count(*)::DOUBLE AS c FROM rec WHERE {column} IS NOT NULL GROUP BY {column})"""
-                               ).fetchone() or (None,)
-        if value:
-            rest = 1 - value
-            others = params.u[name][level + 1:]
-            params.u[name] = [value, *(u / sum(others) * rest for u in others)]
+    # Two different people share a NIR only by mistake: 1 / (number of NIRs) bounds it (random
+    # pairs over-count it, as they include the file's own duplicates). Two random people
+    # share a birth date with the sum of squared frequencies of the dates.
+    (nirs,) = con.execute("SELECT count(DISTINCT nir13) FROM rec").fetchone() or (0,)
+    if nirs:
+        _set_exact(params, "nir", 1 / nirs, same=3)
+    (value,) = con.execute("""SELECT sum(c * c) / (sum(c) * sum(c)) FROM
+        (SELECT count(*)::DOUBLE AS c FROM rec WHERE dob IS NOT NULL GROUP BY dob)""").fetchone() or (None,)
+    if value:
+        _set_exact(params, "birth_date", value, same=1)
+
+
+def _set_exact(params: Parameters, name: str, value: float, same: int) -> None:
+    """Set u of the ``same`` first levels (agreement) to ``value``, the others sharing the rest."""
+    others = params.u[name][same:]
+    rest = 1 - value * same
+    params.u[name] = [value] * same + [u / sum(others) * rest for u in others]
 
 
 def _estimate_m(con: duckdb.DuckDBPyConnection, params: Parameters, n: int, n_pairs: int) -> None:
-    rows = con.execute(f"SELECT {_G}, count(*) FROM cmp WHERE NOT {TWIN_RULE} GROUP BY ALL").fetchall()
+    # Pairs that a rule declares distinct are not EM's to learn from: homonyms and twins
+    # look like matches on every other trait and would teach it that two reliable NIRs agree.
+    rows = con.execute(f"SELECT {_G}, count(*) FROM cmp WHERE NOT ({TWIN_RULE} OR {NIR_CONFLICT_RULE}) "
+                       "GROUP BY ALL").fetchall()
     if not rows:
         return
     patterns = np.array([r[:-1] for r in rows], dtype=np.int64)

@@ -40,6 +40,8 @@ _U_DEFAULT: dict[str, list[float]] = {
     "birth_place": [0.001, 0.02, 0.979],
 }
 _FLOOR = 1e-6
+# No level is impossible for the same person: EM's zeros are floored.
+_M_FLOOR = 1e-4
 # Term-frequency adjustments are bounded: a one-off spelling must not outweigh a birth date.
 TF_BOUNDS = (-4.0, 8.0)
 
@@ -101,7 +103,7 @@ def estimate_m(patterns: np.ndarray, counts: np.ndarray, params: Parameters,
             sums = np.bincount(level[level >= 0], weights=matched[level >= 0],
                                minlength=len(params.m[name]))
             if sums.sum() > 0:
-                params.m[name] = list(np.clip(sums / sums.sum(), _FLOOR, 1 - _FLOOR))
+                params.m[name] = list(np.clip(sums / sums.sum(), _M_FLOOR, 1 - _M_FLOOR))
     return share
 
 

@@ -154,6 +154,7 @@ def build_records(con: duckdb.DuckDBPyConnection, *, term_frequencies: bool = Tr
       CASE WHEN left(place, 2) = '99' THEN place WHEN left(place, 2) IN ('97', '98')
            THEN left(place, 3) ELSE left(place, 2) END AS dept,
       string_split(bn, ' ') AS bn_tokens, string_split(fn, ' ') AS fn_tokens,
+      replace(bn, ' ', '') AS bn_c, replace(un, ' ', '') AS un_c, replace(fn, ' ', '') AS fn_c,
       left(nir, 13) AS nir13,
       97 - (replace(replace(left(nir, 13), '2A', '19'), '2B', '18')::HUGEINT % 97)
         = right(nir, 2)::INT AS nir_key_ok,
@@ -162,7 +163,7 @@ def build_records(con: duckdb.DuckDBPyConnection, *, term_frequencies: bool = Tr
       AND (dob IS NULL OR substr(nir, 2, 2) = strftime(dob, '%y'))
       AND (dob IS NULL OR substr(nir, 4, 2)::INT = month(dob) OR substr(nir, 4, 2)::INT > 12)
         AS nir_traits_ok,
-      {"count(*) OVER (PARTITION BY bn) / count(*) OVER ()" if term_frequencies else "NULL::DOUBLE"}
+      {"count(*) OVER (PARTITION BY replace(bn, ' ', '')) / count(*) OVER ()" if term_frequencies else "NULL::DOUBLE"}
         AS tf_bn,
       {"count(*) OVER (PARTITION BY f1) / count(*) OVER ()" if term_frequencies else "NULL::DOUBLE"}
         AS tf_f1
