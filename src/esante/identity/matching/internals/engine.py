@@ -21,7 +21,7 @@ from esante.identity.matching.internals.comparisons import (
 from esante.identity.matching.internals.model import Parameters, estimate_m, estimate_share, estimate_u
 
 Step = Callable[[str], None]
-RANDOM_PAIRS = 2_000_000
+RANDOM_PAIRS = 1_000_000
 # Below this many compared pairs EM has too little to learn from: the defaults stay.
 MIN_PAIRS_FOR_EM = 2_000
 _G = ", ".join(f"g_{c.name}" for c in COMPARISONS)

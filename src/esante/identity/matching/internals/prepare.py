@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from esante.identity.matching.internals.normalise import normalise_name, phonetic_key
+from esante.identity.matching.internals.normalise import phonetic_key
 
 COLUMNS = ("record_id", "birth_name", "used_name", "first_names", "sex", "birth_date",
            "birth_place", "nir")
@@ -113,48 +113,54 @@ def _validate(con: duckdb.DuckDBPyConnection) -> int:
     return int(count)
 
 
-def _name_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Normalised forms and phonetic keys of every distinct name of the file."""
+def normalise_sql(column: str) -> str:
+    """``normalise_name`` in SQL (the same result, tested): upper case, no accents, letters
+    and single spaces."""
+    text = f"upper(strip_accents(replace(replace(replace({column}, 'œ', 'oe'), 'æ', 'ae'), 'ß', 'ss')))"
+    text = f"replace(replace({text}, 'Œ', 'OE'), 'Æ', 'AE')"
+    return f"nullif(trim(regexp_replace(regexp_replace({text}, '[^A-Z ]+', ' ', 'g'), ' +', ' ', 'g')), '')"
+
+
+def _phonetic_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Phonetic keys of every distinct normalised name (far fewer than the records)."""
     values = [v for (v,) in con.execute(
-        "SELECT DISTINCT v FROM (SELECT birth_name v FROM raw UNION ALL SELECT used_name FROM raw "
-        "UNION ALL SELECT first_names FROM raw) WHERE v IS NOT NULL").fetchall()]
-    norms = [normalise_name(v) for v in values]
-    firsts = [n.split(" ", 1)[0] for n in norms]
-    table = {"raw": np.array(values, dtype=object), "norm": np.array(norms, dtype=object),
-             "ph": np.array([phonetic_key(n) for n in norms], dtype=object),
-             "first": np.array(firsts, dtype=object),
-             "first_ph": np.array([phonetic_key(f) for f in firsts], dtype=object)}
-    con.register("names_view", table)
-    con.execute("CREATE OR REPLACE TEMP TABLE names AS SELECT * FROM names_view")
-    con.unregister("names_view")
+        "SELECT DISTINCT v FROM (SELECT bn_c AS v FROM norm UNION ALL SELECT un_c FROM norm "
+        "UNION ALL SELECT f1 FROM norm) WHERE v IS NOT NULL").fetchall()]
+    table = {"v": np.array(values, dtype=object),
+             "ph": np.array([phonetic_key(v) for v in values], dtype=object)}
+    con.register("phonetic_view", table)
+    con.execute("CREATE OR REPLACE TEMP TABLE phonetic AS SELECT * FROM phonetic_view")
+    con.unregister("phonetic_view")
 
 
 def build_records(con: duckdb.DuckDBPyConnection, *, term_frequencies: bool = True) -> None:
     """The ``rec`` table: one row per record, normalised, with phonetic keys, the NIR's
     checks (key, agreement with the record's own sex and birth month/year) and the term
     frequencies of its birth name and first first name."""
-    _name_table(con)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE norm AS SELECT *, replace(bn, ' ', '') AS bn_c,
+        replace(un, ' ', '') AS un_c, replace(fn, ' ', '') AS fn_c, split_part(fn, ' ', 1) AS f1
+      FROM (SELECT line, {normalise_sql('birth_name')} AS bn, {normalise_sql('used_name')} AS un,
+                   {normalise_sql('first_names')} AS fn FROM raw)""")
+    _phonetic_table(con)
     con.execute(f"""
     CREATE OR REPLACE TABLE rec AS
     WITH base AS (
-      SELECT row_number() OVER (ORDER BY line) - 1 AS rid, r.record_id,
-        nullif(nb.norm, '') AS bn, nullif(nu.norm, '') AS un, nullif(nf.norm, '') AS fn,
-        nullif(nf.first, '') AS f1, nullif(nb.ph, '') AS bn_ph, nullif(nu.ph, '') AS un_ph,
-        nullif(nf.first_ph, '') AS f1_ph,
+      SELECT row_number() OVER (ORDER BY r.line) - 1 AS rid, r.record_id,
+        n.bn, n.un, n.fn, n.f1, n.bn_c, n.un_c, n.fn_c,
+        pb.ph AS bn_ph, pu.ph AS un_ph, pf.ph AS f1_ph,
         {_SEX_SQL} AS sex, {_DATE_SQL} AS dob,
         nullif(upper(r.birth_place), '') AS place,
-        CASE WHEN regexp_full_match(n.v, '[12378][0-9]{{4}}([0-9]{{2}}|2A|2B)[0-9]{{8}}') THEN n.v END AS nir
-      FROM raw r
-      LEFT JOIN names nb ON nb.raw = r.birth_name
-      LEFT JOIN names nu ON nu.raw = r.used_name
-      LEFT JOIN names nf ON nf.raw = r.first_names
-      CROSS JOIN LATERAL (SELECT upper(regexp_replace(r.nir, '[\\s.\\-]', '', 'g')) AS v) n
+        CASE WHEN regexp_full_match(t.v, '[12378][0-9]{{4}}([0-9]{{2}}|2A|2B)[0-9]{{8}}') THEN t.v END AS nir
+      FROM raw r JOIN norm n USING (line)
+      LEFT JOIN phonetic pb ON pb.v = n.bn_c
+      LEFT JOIN phonetic pu ON pu.v = n.un_c
+      LEFT JOIN phonetic pf ON pf.v = n.f1
+      CROSS JOIN LATERAL (SELECT upper(regexp_replace(r.nir, '[\\s.\\-]', '', 'g')) AS v) t
     )
     SELECT *, year(dob) AS y, month(dob) AS m, day(dob) AS d,
       CASE WHEN left(place, 2) = '99' THEN place WHEN left(place, 2) IN ('97', '98')
            THEN left(place, 3) ELSE left(place, 2) END AS dept,
       string_split(bn, ' ') AS bn_tokens, string_split(fn, ' ') AS fn_tokens,
-      replace(bn, ' ', '') AS bn_c, replace(un, ' ', '') AS un_c, replace(fn, ' ', '') AS fn_c,
       left(nir, 13) AS nir13,
       97 - (replace(replace(left(nir, 13), '2A', '19'), '2B', '18')::HUGEINT % 97)
         = right(nir, 2)::INT AS nir_key_ok,
@@ -163,7 +169,7 @@ def build_records(con: duckdb.DuckDBPyConnection, *, term_frequencies: bool = Tr
       AND (dob IS NULL OR substr(nir, 2, 2) = strftime(dob, '%y'))
       AND (dob IS NULL OR substr(nir, 4, 2)::INT = month(dob) OR substr(nir, 4, 2)::INT > 12)
         AS nir_traits_ok,
-      {"count(*) OVER (PARTITION BY replace(bn, ' ', '')) / count(*) OVER ()" if term_frequencies else "NULL::DOUBLE"}
+      {"count(*) OVER (PARTITION BY bn_c) / count(*) OVER ()" if term_frequencies else "NULL::DOUBLE"}
         AS tf_bn,
       {"count(*) OVER (PARTITION BY f1) / count(*) OVER ()" if term_frequencies else "NULL::DOUBLE"}
         AS tf_f1
