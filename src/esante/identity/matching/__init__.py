@@ -84,4 +84,4 @@ def blocking_keys(record: Mapping[str, object]) -> list[str]:
     con = _connection()
     load_records(con, [{**record, "record_id": "x"}])
     build_records(con, term_frequencies=False)
-    return sorted({k for (k,) in con.execute(keys_sql()).fetchall()})
+    return sorted({key for _, key in con.execute(keys_sql()).fetchall()})

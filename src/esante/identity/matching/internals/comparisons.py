@@ -81,7 +81,8 @@ COMPARISONS: tuple[Comparison, ...] = (NIR, BIRTH_DATE, BIRTH_NAME, FIRST_NAMES,
 # Fellegi-Sunter sum would merge them (date and name outweigh the first names); the rule
 # says they are two people, whatever the weights.
 TWIN_RULE = "(g_birth_date = 0 AND g_birth_name IN (0, 1) AND g_first_names = 4)"
-# Two NIRs that both have a valid key and agree with their own record's traits.
+# Two NIRs that both have a valid key and agree with their own record's traits: two people
+# (homonyms born the same day), whatever the other traits say.
 NIR_CONFLICT_RULE = "(g_nir = 3)"
 
 

@@ -24,6 +24,8 @@ Step = Callable[[str], None]
 RANDOM_PAIRS = 1_000_000
 # Below this many compared pairs EM has too little to learn from: the defaults stay.
 MIN_PAIRS_FOR_EM = 2_000
+# Below this many records, frequencies say little about the population: default u.
+MIN_RECORDS_FOR_U = 1_000
 _G = ", ".join(f"g_{c.name}" for c in COMPARISONS)
 
 
@@ -50,7 +52,8 @@ def pair_levels_sql(pairs: str) -> str:
 
 def score_sql(params: Parameters, source: str) -> str:
     """Match weight and probability of the pairs of ``source`` (rules overriding the sum)."""
-    return f"""SELECT l, r, CASE WHEN {TWIN_RULE} THEN -40 ELSE {params.weight_sql()} END AS weight,
+    return f"""SELECT l, r,
+        CASE WHEN {TWIN_RULE} OR {NIR_CONFLICT_RULE} THEN -40 ELSE {params.weight_sql()} END AS weight,
         ({TWIN_RULE} OR {NIR_CONFLICT_RULE}) AS cannot_link
       FROM {source}"""
 
@@ -120,7 +123,7 @@ def run(con: duckdb.DuckDBPyConnection, *, params: Parameters | None = None,
     (n,) = con.execute("SELECT count(*) FROM rec").fetchone() or (0,)
     summary = Summary(records=n, params=params)
     step("Probabilités u (paires au hasard)")
-    if n > 1:
+    if n >= MIN_RECORDS_FOR_U:
         _estimate_u(con, n, params)
     step("Blocage (NIR, date de naissance, codes phonétiques)")
     summary.pairs = build_pairs(con)
@@ -161,7 +164,7 @@ def _cluster(con: duckdb.DuckDBPyConnection, n: int, params: Parameters, summary
         WITH strongest AS (
           SELECT rid, max(weight) AS weight FROM (SELECT l AS rid, weight FROM links_view
                                                  UNION ALL SELECT r, weight FROM links_view) GROUP BY rid)
-        SELECT rec.record_id, first(rec.record_id ORDER BY rec.rid) OVER (PARTITION BY lab.label) AS cluster_id,
+        SELECT rec.record_id, arg_min(rec.record_id, rec.rid) OVER (PARTITION BY lab.label) AS cluster_id,
           round(1 / (1 + pow(2, -s.weight)), 4) AS match_probability, rec.rid
         FROM rec JOIN labels_view lab USING (rid) LEFT JOIN strongest s USING (rid)""")
     con.unregister("labels_view")

@@ -24,7 +24,7 @@ import numpy as np
 from esante.identity.matching.internals.comparisons import COMPARISONS
 
 _M_DEFAULT: dict[str, list[float]] = {
-    "nir": [0.90, 0.03, 0.03, 0.005, 0.035],
+    "nir": [0.90, 0.03, 0.03, 0.0001, 0.04],
     "birth_date": [0.93, 0.02, 0.04, 0.01],
     "birth_name": [0.85, 0.06, 0.05, 0.02, 0.02],
     "first_names": [0.80, 0.08, 0.07, 0.03, 0.02],
