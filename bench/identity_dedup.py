@@ -52,7 +52,8 @@ def _splink(source: Path, out: Path, threads: int) -> None:
 
     from esante.identity.matching.internals.prepare import build_records, load_csv
 
-    con = duckdb.connect(config={"threads": threads} if threads else {})
+    config: dict[str, str | bool | int | float | list[str]] = {"threads": threads} if threads else {}
+    con = duckdb.connect(config=config)
     load_csv(con, source)
     build_records(con, term_frequencies=False)  # the same normalised names and phonetic keys
     con.execute("CREATE TABLE splink_input AS SELECT rid, bn, f1, fn, sex, dob, place, nir, nir13, "
@@ -142,7 +143,8 @@ def main() -> None:
         threads = int(sys.argv[5]) if len(sys.argv) > 5 else 0
         _splink(Path(sys.argv[2]), Path(sys.argv[3]), threads)
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, action="append", help="taille(s) : 100000, 1000000")
     parser.add_argument("--work", type=Path, default=Path("var/bench-identity"))
     parser.add_argument("--threads", type=int, default=0, help="fils par moteur (0 : tous les cœurs)")

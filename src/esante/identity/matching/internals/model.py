@@ -68,8 +68,8 @@ class Parameters:
         low, high = TF_BOUNDS
         for column, name, levels in (("tf_bn", "birth_name", (0,)), ("tf_f1", "first_names", (0, 1))):
             cases = " ".join(
-                f"WHEN {i} THEN least({high}, greatest({low}, log2({max(self.u[name][i], _FLOOR)} / {column})))"
-                for i in levels)
+                f"WHEN {i} THEN least({high}, greatest({low}, "
+                f"log2({max(self.u[name][i], _FLOOR)} / {column})))" for i in levels)
             terms.append(f"coalesce(CASE g_{name} {cases} END, 0)")
         return " + ".join(terms)
 
