@@ -18,8 +18,11 @@ from esante.identity.matching.internals.prepare import build_records, load_csv
 from esante.identity.matching.synthetic import write_file
 
 
+Prepared = tuple[duckdb.DuckDBPyConnection, list[dict[str, str]]]
+
+
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyConnection, list[dict[str, str]]]:
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     folder = tmp_path_factory.mktemp("paths")
     source = folder / "identities.csv"
     write_file(source, folder / "truth.csv", 1500, seed=5)
@@ -31,8 +34,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyC
     return con, rows
 
 
-def test_levels_agree_on_blocked_and_random_pairs(
-        prepared: tuple[duckdb.DuckDBPyConnection, list[dict[str, str]]]) -> None:
+def test_levels_agree_on_blocked_and_random_pairs(prepared: Prepared) -> None:
     con, rows = prepared
     assert build_pairs(con) > 300
     con.execute("INSERT INTO pairs SELECT l, r FROM (SELECT (i * 7919) % 1500 AS l, (i * 104729 + 13) % 1500 "
@@ -46,7 +48,7 @@ def test_levels_agree_on_blocked_and_random_pairs(
         assert scalar.levels(prepared_rows[left], prepared_rows[right]) == expected, (rows[left], rows[right])
 
 
-def test_blocking_keys_agree(prepared: tuple[duckdb.DuckDBPyConnection, list[dict[str, str]]]) -> None:
+def test_blocking_keys_agree(prepared: Prepared) -> None:
     con, rows = prepared
     by_record: dict[int, set[str]] = defaultdict(set)
     for rid, key in con.execute(keys_sql()).fetchall():

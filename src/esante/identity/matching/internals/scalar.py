@@ -59,7 +59,7 @@ def _text(value: object) -> str:
 def _date(value: str) -> dt.date | None:
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
-            return dt.datetime.strptime(value, pattern).date()  # noqa: DTZ007 - a date, no time
+            return dt.datetime.strptime(value, pattern).date()
         except ValueError:
             continue
     return None
