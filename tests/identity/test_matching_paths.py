@@ -17,7 +17,6 @@ from esante.identity.matching.internals.engine import pair_levels_sql
 from esante.identity.matching.internals.prepare import build_records, load_csv
 from esante.identity.matching.synthetic import write_file
 
-
 Prepared = tuple[duckdb.DuckDBPyConnection, list[dict[str, str]]]
 
 
