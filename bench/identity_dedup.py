@@ -56,7 +56,7 @@ def _splink(source: Path, out: Path, threads: int) -> None:
     con = duckdb.connect(config=config)
     load_csv(con, source)
     build_records(con, term_frequencies=False)  # the same normalised names and phonetic keys
-    con.execute("CREATE TABLE splink_input AS SELECT rid, bn, f1, fn, sex, dob, place, nir, nir13, "
+    con.execute("CREATE TABLE splink_input AS SELECT rid, bn, un, f1, fn, sex, dob, place, nir, nir13, "
                 "bn_ph, f1_ph, y FROM rec")
     nir = cl.CustomComparison(output_column_name="nir", comparison_levels=[
         cll.NullLevel("nir13"), cll.ExactMatchLevel("nir"), cll.ExactMatchLevel("nir13"),
@@ -73,6 +73,7 @@ def _splink(source: Path, out: Path, threads: int) -> None:
             cl.NameComparison("bn").configure(term_frequency_adjustments=True),
             cl.NameComparison("f1").configure(term_frequency_adjustments=True),
             cl.ArrayIntersectAtSizes("fn_tokens", [2, 1]),
+            cl.NameComparison("un"),
             cl.ExactMatch("sex"),
             cl.ExactMatch("place").configure(term_frequency_adjustments=True),
         ],

@@ -33,11 +33,12 @@ def keys_sql(table: str = "rec") -> str:
 
 def build_pairs(con: duckdb.DuckDBPyConnection) -> int:
     """The ``pairs`` table (l < r) of every pair sharing a key; returns its size."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE keys AS {keys_sql()}")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE keys AS SELECT rid, key FROM keys
-        WHERE key IN (SELECT key FROM keys GROUP BY key HAVING count(*) BETWEEN 2 AND {MAX_BLOCK})""")
+    # Keys are joined by their 64-bit hash: a collision only adds a pair to compare.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE keys AS SELECT rid, hash(key) AS k FROM ({keys_sql()})")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE keys AS SELECT rid, k FROM keys
+        WHERE k IN (SELECT k FROM keys GROUP BY k HAVING count(*) BETWEEN 2 AND {MAX_BLOCK})""")
     con.execute("""CREATE OR REPLACE TABLE pairs AS SELECT DISTINCT a.rid AS l, b.rid AS r
-        FROM keys a JOIN keys b ON a.key = b.key AND a.rid < b.rid""")
+        FROM keys a JOIN keys b ON a.k = b.k AND a.rid < b.rid""")
     con.execute("DROP TABLE keys")
     (count,) = con.execute("SELECT count(*) FROM pairs").fetchone() or (0,)
     return int(count)

@@ -55,15 +55,25 @@ BIRTH_NAME = Comparison("birth_name", """CASE
                    "proche", "différent"))
 
 # First names: the list of birth first names, then the first one, then any in common
-# (swapped order, compound first names, a missing second name), then a spelling variant.
+# (swapped order, compound first names, a missing second name, a dropped hyphen), then a
+# spelling variant, then close names: only first names with nothing in common say "twins".
 FIRST_NAMES = Comparison("first_names", """CASE
     WHEN a.f1 IS NULL OR b.f1 IS NULL THEN -1
     WHEN a.fn_c = b.fn_c THEN 0
     WHEN a.f1 = b.f1 THEN 1
-    WHEN list_has_any(a.fn_tokens, b.fn_tokens) THEN 2
+    WHEN list_has_any(a.fn_tokens, b.fn_tokens) OR starts_with(a.fn_c, b.f1) OR starts_with(b.fn_c, a.f1)
+         THEN 2
     WHEN a.f1_ph = b.f1_ph OR jaro_winkler_similarity(a.f1, b.f1) >= 0.90 THEN 3
-    ELSE 4 END""", ("liste identique", "premier prénom identique", "un prénom en commun",
-                   "variante d'orthographe", "différents"))
+    WHEN jaro_winkler_similarity(a.f1, b.f1) >= 0.80 THEN 4
+    ELSE 5 END""", ("liste identique", "premier prénom identique", "un prénom en commun",
+                   "variante d'orthographe", "proches", "sans rien en commun"))
+
+# Used names: two different used names, both given, are mild evidence of two people
+# (homonyms born the same day have their own marriages).
+USED_NAME = Comparison("used_name", """CASE
+    WHEN a.un_c IS NULL OR b.un_c IS NULL THEN -1
+    WHEN a.un_c = b.un_c OR jaro_winkler_similarity(a.un_c, b.un_c) >= 0.92 THEN 0
+    ELSE 1 END""", ("identique ou variante", "différent"))
 
 SEX = Comparison("sex", """CASE
     WHEN a.sex IS NULL OR b.sex IS NULL THEN -1
@@ -75,12 +85,13 @@ BIRTH_PLACE = Comparison("birth_place", """CASE
     WHEN a.dept = b.dept THEN 1
     ELSE 2 END""", ("identique", "même département ou pays", "différent"))
 
-COMPARISONS: tuple[Comparison, ...] = (NIR, BIRTH_DATE, BIRTH_NAME, FIRST_NAMES, SEX, BIRTH_PLACE)
+COMPARISONS: tuple[Comparison, ...] = (NIR, BIRTH_DATE, BIRTH_NAME, FIRST_NAMES, USED_NAME, SEX,
+                                       BIRTH_PLACE)
 
 # Twins: same birth date, same family name, first names with nothing in common. The
 # Fellegi-Sunter sum would merge them (date and name outweigh the first names); the rule
 # says they are two people, whatever the weights.
-TWIN_RULE = "(g_birth_date = 0 AND g_birth_name IN (0, 1) AND g_first_names = 4)"
+TWIN_RULE = "(g_birth_date = 0 AND g_birth_name IN (0, 1) AND g_first_names = 5)"
 # Two NIRs that both have a valid key and agree with their own record's traits: two people
 # (homonyms born the same day), whatever the other traits say.
 NIR_CONFLICT_RULE = "(g_nir = 3)"

@@ -104,7 +104,7 @@ def _estimate_m(con: duckdb.DuckDBPyConnection, params: Parameters, n: int, n_pa
     if n_pairs >= MIN_PAIRS_FOR_EM:
         same_date = patterns[:, names.index("birth_date")] == 0
         estimate_m(patterns[same_date], counts[same_date], params,
-                   ["nir", "birth_name", "first_names", "sex", "birth_place"])
+                   ["nir", "birth_name", "first_names", "used_name", "sex", "birth_place"])
         same_names = ((patterns[:, names.index("birth_name")] == 0)
                       & (patterns[:, names.index("first_names")] == 0))
         trained = Parameters(m={k: list(v) for k, v in params.m.items()}, u=params.u)

@@ -144,9 +144,18 @@ def _first_names_level(a: Prepared, b: Prepared) -> int:
         return 0
     if a.f1 == b.f1:
         return 1
-    if set(a.fn_tokens) & set(b.fn_tokens):
+    if (set(a.fn_tokens) & set(b.fn_tokens) or (a.fn_c or "").startswith(b.f1)
+            or (b.fn_c or "").startswith(a.f1)):
         return 2
-    return 3 if a.f1_ph == b.f1_ph or _jw(a.f1, b.f1) >= 0.90 else 4
+    if a.f1_ph == b.f1_ph or _jw(a.f1, b.f1) >= 0.90:
+        return 3
+    return 4 if _jw(a.f1, b.f1) >= 0.80 else 5
+
+
+def _used_name_level(a: Prepared, b: Prepared) -> int:
+    if a.un_c is None or b.un_c is None:
+        return -1
+    return 0 if a.un_c == b.un_c or _jw(a.un_c, b.un_c) >= 0.92 else 1
 
 
 def _pair(left: str | None, right: str | None, same: int, other: int) -> int:
@@ -159,12 +168,13 @@ def levels(a: Prepared, b: Prepared) -> dict[str, int]:
     """The level of each comparison (the ``g_*`` columns of the batch engine)."""
     place = _pair(a.place, b.place, 0, 1 if a.dept == b.dept else 2)
     return {"nir": _nir_level(a, b), "birth_date": _date_level(a, b), "birth_name": _birth_name_level(a, b),
-            "first_names": _first_names_level(a, b), "sex": _pair(a.sex, b.sex, 0, 1), "birth_place": place}
+            "first_names": _first_names_level(a, b), "used_name": _used_name_level(a, b),
+            "sex": _pair(a.sex, b.sex, 0, 1), "birth_place": place}
 
 
 def weight(g: Mapping[str, int], params: Parameters) -> float:
     """Match weight of a pair from its levels (no term frequencies), rules first."""
-    twins = g["birth_date"] == 0 and g["birth_name"] in (0, 1) and g["first_names"] == 4
+    twins = g["birth_date"] == 0 and g["birth_name"] in (0, 1) and g["first_names"] == 5
     if twins or g["nir"] == 3:
         return -40.0
     total = math.log2(params.prior / (1 - params.prior))
