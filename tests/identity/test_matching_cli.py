@@ -85,3 +85,11 @@ def test_ragged_line_is_refused(tmp_path: Path) -> None:
     assert code != 0
     assert "fichier CSV illisible" in output
     assert not out.exists()
+
+
+def test_missing_output_folder_is_said(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(HEADER + ROWS)
+    code, output = run(str(source), "--out", str(tmp_path / "nowhere" / "out.csv"))
+    assert code != 0
+    assert "n'existe pas" in output

@@ -24,11 +24,14 @@ def dedup(
 ) -> None:
     """Cherche les doublons d'un fichier d'identités (modèle de Fellegi-Sunter adapté aux
     identités françaises), sans serveur ni base. Rien n'est écrit si le fichier est invalide."""
+    import duckdb
     from rich.progress import BarColumn, Progress, TimeElapsedColumn
 
     from esante.cli import console, fail
     from esante.identity.matching import InputError, deduplicate_file
 
+    if not out.parent.is_dir():
+        fail(f"{out} : le dossier {out.parent} n'existe pas")
     steps = 9
     started = time.perf_counter()
     columns = ("[progress.description]{task.description}", BarColumn(),
@@ -44,8 +47,8 @@ def dedup(
             summary = deduplicate_file(source, out, threshold=threshold, threads=threads or None, step=step)
         except InputError as exc:
             fail(f"{source.name} : {exc}")
-        except OSError as exc:
-            fail(f"{out} : écriture impossible ({exc.strerror})")
+        except (OSError, duckdb.IOException) as exc:
+            fail(f"{out} : écriture impossible ({exc})")
         bar.update(task, completed=steps)
     elapsed = time.perf_counter() - started
     console.print(
