@@ -27,8 +27,9 @@ def _measure(command: list[str]) -> None:
     started = time.perf_counter()
     done = subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"wall": wall, "peak_mib": peak_kib / 1024, "rc": done.returncode,
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"wall": wall, "peak_mib": usage.ru_maxrss / 1024,
+                      "cpu": usage.ru_utime + usage.ru_stime, "rc": done.returncode,
                       "stderr": done.stderr[-2000:]}))
 
 
@@ -121,18 +122,19 @@ def bench(people: int, work: Path, threads: int, engines: list[str]) -> list[dic
         measured = _isolated(command)
         scores = evaluate(out, truth)
         rows.append({"engine": engine, "people": people, "records": records, "wall_s": measured["wall"],
-                     "peak_mib": measured["peak_mib"], "precision": scores.precision,
-                     "recall": scores.recall, "f1": scores.f1, "load": _load()})
+                     "cpu_s": measured["cpu"], "peak_mib": measured["peak_mib"],
+                     "precision": scores.precision, "recall": scores.recall, "f1": scores.f1,
+                     "load": _load()})
     return rows
 
 
 def _table(rows: list[dict[str, object]]) -> str:
     lines = [f"{'moteur':<8} {'personnes':>10} {'fiches':>9} {'précision':>9} {'rappel':>7} {'F1':>7} "
-             f"{'1-F1':>7} {'temps s':>8} {'mémoire Mio':>11}  charge (uptime)"]
+             f"{'1-F1':>7} {'temps s':>8} {'CPU s':>7} {'mémoire Mio':>11}  charge (uptime)"]
     for r in rows:
         lines.append(f"{r['engine']:<8} {r['people']:>10} {r['records']:>9} {r['precision']:>9.4f} "
                      f"{r['recall']:>7.4f} {r['f1']:>7.4f} {1 - r['f1']:>7.4f} {r['wall_s']:>8.1f} "  # type: ignore[operator]
-                     f"{r['peak_mib']:>11.0f}  {r['load']}")
+                     f"{r['cpu_s']:>7.1f} {r['peak_mib']:>11.0f}  {r['load']}")
     return "\n".join(lines)
 
 
