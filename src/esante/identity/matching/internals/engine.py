@@ -108,7 +108,8 @@ def _estimate_m(con: duckdb.DuckDBPyConnection, params: Parameters, n: int, n_pa
         same_names = ((patterns[:, names.index("birth_name")] == 0)
                       & (patterns[:, names.index("first_names")] == 0))
         trained = Parameters(m={k: list(v) for k, v in params.m.items()}, u=params.u)
-        estimate_m(patterns[same_names], counts[same_names], trained, ["birth_date"])
+        estimate_m(patterns[same_names], counts[same_names], trained,
+                   ["nir", "birth_date", "used_name", "sex", "birth_place"])
         params.m["birth_date"] = trained.m["birth_date"]
     share = estimate_share(patterns, counts, params)
     total = n * (n - 1) / 2
