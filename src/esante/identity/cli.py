@@ -164,3 +164,4 @@ def scan(establishment: Annotated[str, typer.Option("--establishment", help="FIN
         return
     console.print(f"{report['identities']} identité(s) examinée(s) ; {report['new_pairs']} "
                   "nouvelle(s) paire(s) en file d'identitovigilance", highlight=False)
+from esante.identity.matching import cli as _matching_cli  # noqa: E402, F401 - registers "dedup"
