@@ -25,6 +25,13 @@ from esante.cyber.incidents.models import (
 from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.passwords.models import BreachedHash
+from esante.cyber.threatwatch.models import (
+    Advisory,
+    AffectedProduct,
+    Alert,
+    AlertEvent,
+    InstalledProduct,
+)
 from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
@@ -39,6 +46,11 @@ from esante.fhir.models import (
 )
 
 __all__ = [
+    "Advisory",
+    "AffectedProduct",
+    "Alert",
+    "AlertEvent",
+    "InstalledProduct",
     "AidEvent",
     "AidMatch",
     "AidPost",
