@@ -73,11 +73,13 @@ def publish(session: Session, p: Principal, body: AdvisoryIn) -> Advisory:
                  ranges=ranges)
 
 
-def import_csaf(session: Session, p: Principal, document: Any, *,
+def import_csaf(session: Session, p: Principal | None, document: Any, *,
                 tlp: str | None = None) -> tuple[Advisory, list[str]]:
     """Import a CSAF 2.0 advisory; its TLP unless ``tlp`` is given, AMBER when it has none.
-    Returns the advisory and the affected products that had no CPE name (not matchable)."""
-    policy.authorize(p, "cyber.tw.advisory.publish")
+    Returns the advisory and the affected products that had no CPE name (not matchable).
+    ``p`` None: the platform's operator (the ``esante cyber advisories import`` command)."""
+    if p is not None:
+        policy.authorize(p, "cyber.tw.advisory.publish")
     draft = csaf.parse(document)
     _check_ranges(draft.affected)
     advisory = _save(session, p, reference=draft.reference, revision=draft.version,
@@ -111,7 +113,7 @@ def _next_reference(session: Session) -> str:
     return f"{prefix}{count + 1:04d}"
 
 
-def _save(session: Session, p: Principal, *, reference: str, revision: str, title: str,
+def _save(session: Session, p: Principal | None, *, reference: str, revision: str, title: str,
           summary: str, cve_ids: list[str], vector: str | None, recommendations: str,
           references: list[str], tlp: str, source: str,
           ranges: list[tuple[Range, str]]) -> Advisory:
@@ -127,7 +129,8 @@ def _save(session: Session, p: Principal, *, reference: str, revision: str, titl
         cvss_vector=scored.vector if scored else None,
         cvss_score=scored.base if scored else None,
         severity=scored.severity if scored else None, recommendations=recommendations,
-        references=references, tlp=tlp, source=source, status="open", published_by=p.user.id)
+        references=references, tlp=tlp, source=source, status="open",
+        published_by=p.user.id if p else None)
     session.add(advisory)
     session.flush()
     session.add_all(AffectedProduct(
@@ -137,7 +140,8 @@ def _save(session: Session, p: Principal, *, reference: str, revision: str, titl
         end_excluding=r.end_excluding) for r, name in ranges)
     session.flush()
     alerts = match_advisory(session, advisory)
-    audit.record(session, actor=p.actor, action="cyber.tw.advisory.publish",
+    actor = p.actor if p else audit.Actor.system("esante cyber advisories import")
+    audit.record(session, actor=actor, action="cyber.tw.advisory.publish",
                  object_type="advisory", object_id=advisory.id,
                  details={"reference": reference, "source": source, "alerts": len(alerts)})
     return advisory
