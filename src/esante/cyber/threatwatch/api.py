@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from sqlalchemy.orm import Session
 
+from esante.core import policy
 from esante.core.errors import Invalid
 from esante.core.orgs.models import Establishment
 from esante.cyber.threatwatch import inventory, service
@@ -129,6 +130,7 @@ def publish(body: AdvisoryIn, p: ApiPrincipal, session: SessionDep) -> AdvisoryO
              summary="Importer un avis CSAF 2.0 (corps : le document JSON)")
 async def import_csaf(request: Request, p: ApiPrincipal, session: SessionDep,
                       tlp: Tlp | None = None) -> dict[str, Any]:
+    policy.authorize(p, "cyber.tw.advisory.publish")  # before reading what was sent
     raw = await request.body()
     try:
         document = json.loads(raw)

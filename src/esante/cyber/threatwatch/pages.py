@@ -9,10 +9,10 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from sqlalchemy import select
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from esante.core import policy
