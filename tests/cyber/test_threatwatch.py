@@ -296,3 +296,23 @@ def test_pages_inventory_upload_advisory_alert_and_progress(client, personas, db
         "note": "Module mod_proxy non chargé."})
     assert "Module mod_proxy non chargé." in r.text
     assert db.scalar(select(Alert.status)) == "not_affected"
+
+
+def test_batch_matching_finds_what_publication_found(api, inventories, personas, db):
+    from sqlalchemy import delete
+
+    from esante.cyber.threatwatch import batch
+
+    publish(api)
+    publish(api, title="OpenSSL", affected=[{"cpe": HTTPD.format("2.4.41")}])
+    found = {(a, e, json.dumps(m)) for a, e, m in db.execute(select(
+        Alert.advisory_id, Alert.establishment_id, Alert.matched)).tuples()}
+    assert len(found) == 3
+    db.execute(delete(AlertEvent))
+    db.execute(delete(Alert))
+    result = batch.match_all(db)
+    assert result["advisories"] == 2 and result["alerts"] == 3
+    again = {(a, e, json.dumps(m)) for a, e, m in db.execute(select(
+        Alert.advisory_id, Alert.establishment_id, Alert.matched)).tuples()}
+    assert again == found
+    assert batch.match_all(db)["alerts"] == 0  # nothing twice

@@ -106,3 +106,23 @@ def import_inventory(
     skipped = result["skipped_without_cpe"]
     if isinstance(skipped, list) and skipped:
         console.print(f"Composants sans nom CPE ignorés : {len(skipped)}")
+
+
+@advisories_app.command("rematch")
+def rematch() -> None:
+    """Rapproche tous les avis ouverts de tous les inventaires en une passe et crée les
+    alertes manquantes (après un chargement massif d'inventaires ; sans notification)."""
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
+
+    from esante.cli import console
+    from esante.core.db import transaction
+    from esante.cyber.threatwatch import batch
+
+    with Progress(SpinnerColumn(), "[progress.description]{task.description}",
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        bar.add_task("Rapprochement des avis et des inventaires", total=None)
+        with transaction() as session:
+            result = batch.match_all(session)
+    console.print(f"{result['advisories']} avis ouverts, {result['products']} nom(s) CPE "
+                  f"distincts inventoriés : {result['alerts']} nouvelle(s) alerte(s) en "
+                  f"{result['total_s']:.1f} s.")

@@ -206,11 +206,11 @@ def rematch_establishment(session: Session, est: Establishment) -> list[Alert]:
         if matched:
             advisory = session.get(Advisory, adv_id)
             assert advisory is not None
-            out += _alert(session, advisory, {est.id: _unique(matched)})
+            out += _alert(session, advisory, {est.id: unique_matches(matched)})
     return out
 
 
-def _unique(matched: list[dict[str, str]]) -> list[dict[str, str]]:
+def unique_matches(matched: list[dict[str, str]]) -> list[dict[str, str]]:
     return list({m["cpe"]: m for m in matched}.values())
 
 
@@ -381,3 +381,4 @@ def progress(session: Session, p: Principal, advisory: Advisory) -> dict[str, An
                        "total": sum(counts.values()), "counts": counts}
                       for code, counts in sorted(regions.items())],
     }
+
