@@ -35,7 +35,7 @@ def match_all(session: Session, *, chunk: int = 20_000) -> dict[str, float | int
     ranges: dict[int, list[Range]] = defaultdict(list)
     for i in range(0, len(open_ids), chunk):
         ranges.update(ranges_of(session, open_ids[i:i + chunk]))
-    existing = set(session.execute(select(Alert.advisory_id, Alert.establishment_id)).tuples())
+    existing = set(session.execute(select(Alert.advisory_id, Alert.establishment_id)))
     places = {e[0]: (e[1], e[2]) for e in session.execute(select(
         Establishment.id, Establishment.finess, Establishment.region_code))}
     read = time.perf_counter()

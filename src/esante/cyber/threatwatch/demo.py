@@ -81,7 +81,7 @@ def _inventories(session: Session, rng: random.Random) -> int:
         Establishment.finess.not_in(anchors)).order_by(Establishment.id)))
     chosen = anchors + rng.sample(others, min(INVENTORIES, len(others)))
     ids = dict(session.execute(select(Establishment.finess, Establishment.id).where(
-        Establishment.finess.in_(chosen))).tuples().all())
+        Establishment.finess.in_(chosen))).all())
     keys = sorted(CATALOGUE)
     rows = []
     for finess in chosen:
