@@ -120,7 +120,7 @@ def advisories(rng: random.Random, products: list[Any], count: int) -> list[dict
                                       "start_excluding": None, "end_including": None,
                                       "end_excluding": None}
             kind = rng.random()
-            if kind < 0.5:
+            if kind < 0.5 and len(versions) > 1:
                 i, j = sorted(rng.sample(range(len(versions)), 2))
                 bounds |= {"start_including": versions[i], "end_excluding": versions[j]}
             elif kind < 0.75:
@@ -204,14 +204,14 @@ def run_naive(sample: int) -> tuple[float, int, bool]:
         expected = set(session.execute(select(Alert.advisory_id, Alert.establishment_id).where(
             Alert.advisory_id.in_(picked))))
     found: set[tuple[int, int]] = set()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the loop is pure Python
     for adv_id in picked:
         for part, vendor, product, version, est in rows:
             for r in ranges[adv_id]:
                 if (part, vendor, product) == r.key and (
                         version in ("*", "-") or r.contains(version)):
                     found.add((adv_id, est))
-    per = (time.perf_counter() - started) / len(picked)
+    per = (time.process_time() - started) / len(picked)
     return per, len(found), found == expected
 
 
@@ -234,15 +234,20 @@ def main() -> None:
     print(f"  rapprochement : {result['match_s']:.2f} s")
     print(f"  écriture de {result['alerts']:,} alertes : {result['write_s']:.2f} s")
     total = float(result["total_s"])
-    print(f"esante (index trié + recherche dichotomique) : {total:.1f} s au total "
-          f"(cible < {TARGET_S:.0f} s : {'atteinte' if total < TARGET_S else 'MANQUÉE'})")
+    matching = float(result["load_s"]) + float(result["read_s"]) + float(result["match_s"])
+    print(f"esante (index trié + recherche dichotomique) : {total:.1f} s au total, dont "
+          f"{matching:.1f} s de rapprochement (lecture comprise) et {result['write_s']:.1f} s "
+          f"d'écriture ; temps CPU du processus : {result['cpu_s']:.1f} s "
+          f"(cible < {TARGET_S:.0f} s : {'atteinte' if total < TARGET_S else 'manquée'} en "
+          f"temps écoulé, {'atteinte' if result['cpu_s'] < TARGET_S else 'manquée'} en CPU)")
+    print(f"charge pendant la mesure : {load_average()}")
     per, found, agree = run_naive(args.sample)
     print(f"pair — boucle imbriquée naïve sur {args.sample} avis : {per:.2f} s par avis, "
-          f"soit ≈ {per * args.advisories:,.0f} s extrapolés pour {args.advisories:,} avis "
+          f"soit ≈ {per * args.advisories:,.0f} s (CPU) extrapolés pour {args.advisories:,} avis "
           f"(rapprochement seul, sans lecture ni écriture) ; {found} alertes sur l'échantillon, "
           f"{'identiques' if agree else 'DIFFÉRENTES'} à celles de l'index")
-    print(f"rapport : {per * args.advisories / max(result['match_s'], 1e-9):,.0f} × plus "
-          "rapide que la boucle naïve (rapprochement seul)")
+    print(f"rapport : {per * args.advisories / max(float(result['match_s']), 1e-9):,.0f} × "
+          "plus rapide que la boucle naïve (rapprochement seul, temps écoulé de l'index)")
     print(f"charge : {load_average()}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -21,15 +22,12 @@ def match_all(session: Session, *, chunk: int = 20_000) -> dict[str, float | int
     """Match every open advisory against every inventory in one pass (the nightly job and
     the benchmark): inventories loaded once into one index, alerts written in bulk for the
     pairs that have none yet. No notification is sent (a re-run after a data load, not a
-    publication). Returns counts and the seconds spent in each step."""
-    started = time.perf_counter()
+    publication). Returns counts, and the seconds spent in each step (wall clock, and
+    ``cpu_s``: this process's CPU time, which a busy machine does not inflate)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     names: dict[str, str] = {}  # one string per distinct CPE name, shared by every inventory
-    rows = session.execute(select(
-        InstalledProduct.part, InstalledProduct.vendor, InstalledProduct.product,
-        InstalledProduct.version, InstalledProduct.establishment_id, InstalledProduct.cpe,
-    ).execution_options(yield_per=50_000))
     index = InventoryIndex((r[0], r[1], r[2], r[3], (r[4], names.setdefault(r[5], r[5])))
-                           for r in rows)
+                           for r in _installed(session))
     loaded = time.perf_counter()
     open_ids = list(session.scalars(select(Advisory.id).where(Advisory.status == "open")))
     ranges: dict[int, list[Range]] = defaultdict(list)
@@ -53,10 +51,24 @@ def match_all(session: Session, *, chunk: int = 20_000) -> dict[str, float | int
                                 "note": "", "matched": unique_matches(matched)[:200],
                                 "created_at": now, "updated_at": now})
     matched_at = time.perf_counter()
+    connection = session.connection()  # Core, not the ORM's bulk path: one compiled statement
     for i in range(0, len(pending), chunk):
-        session.execute(insert(Alert), pending[i:i + chunk])
-    session.flush()
+        connection.execute(insert(Alert), pending[i:i + chunk])
     done = time.perf_counter()
     return {"products": len(names), "advisories": len(open_ids), "alerts": len(pending),
             "load_s": loaded - started, "read_s": read - loaded, "match_s": matched_at - read,
-            "write_s": done - matched_at, "total_s": done - started}
+            "write_s": done - matched_at, "total_s": done - started,
+            "cpu_s": time.process_time() - cpu_started}
+
+
+def _installed(session: Session, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """Every installed product, read through the driver's cursor (no row objects: a
+    million rows are read in a few seconds)."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(f"SELECT part, vendor, product, version, establishment_id, cpe "  # noqa: S608
+                       f"FROM {InstalledProduct.__tablename__}")
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
