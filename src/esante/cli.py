@@ -155,6 +155,8 @@ def demo() -> None:
             created = demo_data.seed_establishments(
                 session, progress=lambda n: bar.advance(task, n))
         people = demo_data.seed_personas(session)
+        from esante.cyber.threatwatch.demo import seed as seed_threatwatch
+        console.print(seed_threatwatch(session), highlight=False)
         from esante.cyber.demo import seed_incidents
         from esante.cyber.passwords.importer import load_shipped_corpus
         from esante.identity import demo as identity_demo

@@ -25,6 +25,13 @@ from esante.cyber.incidents.models import (
 from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.passwords.models import BreachedHash
+from esante.cyber.threatwatch.models import (
+    Advisory,
+    AffectedProduct,
+    Alert,
+    AlertEvent,
+    InstalledProduct,
+)
 from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
@@ -46,9 +53,13 @@ from esante.identity.models import (
 )
 
 __all__ = [
+    "Advisory",
+    "AffectedProduct",
     "AidEvent",
     "AidMatch",
     "AidPost",
+    "Alert",
+    "AlertEvent",
     "ApiToken",
     "AuditEvent",
     "Base",
@@ -72,6 +83,7 @@ __all__ = [
     "IncidentEvent",
     "IncidentReport",
     "IncidentTask",
+    "InstalledProduct",
     "Lesson",
     "LessonCategory",
     "LessonTag",

@@ -24,7 +24,9 @@ from esante.web.middleware import (
 
 HERE = Path(__file__).resolve().parent
 # Routes that receive files: they get ESANTE_MAX_UPLOAD_BYTES instead of the body limit.
-UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\d+/action$")
+UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\d+/action$",
+                r"^/api/cyber/inventories/[0-9AB]{9}/import$", r"^/api/cyber/advisories/csaf$",
+                r"^/cyber/veille/inventaire/[0-9AB]{9}$", r"^/cyber/veille/avis/import$")
 log = logging.getLogger("esante.web")
 
 
@@ -91,6 +93,8 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.mutualaid.pages import router as aid_pages
     from esante.cyber.passwords.api import router as passwords_api
     from esante.cyber.passwords.pages import router as passwords_pages
+    from esante.cyber.threatwatch.api import router as threatwatch_api
+    from esante.cyber.threatwatch.pages import router as threatwatch_pages
     from esante.fhir.api import router as fhir_api
     from esante.identity.api import router as identity_api
     from esante.identity.pages import router as identity_pages
@@ -110,3 +114,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(dashboards_pages)
     app.include_router(identity_api, prefix="/api")
     app.include_router(identity_pages)
+    app.include_router(threatwatch_api, prefix="/api")
+    app.include_router(threatwatch_pages)
