@@ -22,9 +22,11 @@ from esante.cyber.incidents.models import (
     ReminderSent,
     SecurityProfile,
 )
+from esante.cyber.indicators.models import Indicator, IocEvent, IocEventRecipient, Sighting
 from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.passwords.models import BreachedHash
+from esante.cyber.phishing.models import PhishingReport
 from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
@@ -63,6 +65,9 @@ __all__ = [
     "IncidentEvent",
     "IncidentReport",
     "IncidentTask",
+    "Indicator",
+    "IocEvent",
+    "IocEventRecipient",
     "Lesson",
     "LessonCategory",
     "LessonTag",
@@ -70,11 +75,13 @@ __all__ = [
     "Notification",
     "OutboundMail",
     "PatientLink",
+    "PhishingReport",
     "RecoveryCode",
     "Region",
     "ReminderSent",
     "RoleAssignment",
     "SecurityProfile",
+    "Sighting",
     "User",
     "WebSession",
 ]

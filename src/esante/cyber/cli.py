@@ -6,3 +6,5 @@ import typer
 
 cyber_app = typer.Typer(help="Cybervigilance : veille, indicateurs, journaux.",
                         no_args_is_help=True)
+
+from esante.cyber.indicators import cli as _indicators_cli  # noqa: E402, F401
