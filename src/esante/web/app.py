@@ -24,7 +24,9 @@ from esante.web.middleware import (
 
 HERE = Path(__file__).resolve().parent
 # Routes that receive files: they get ESANTE_MAX_UPLOAD_BYTES instead of the body limit.
-UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\d+/action$")
+UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\d+/action$",
+                r"^/api/cyber/(phishing|indicators/import)$",
+                r"^/cyber/(hameconnage|indicateurs/import)$")
 log = logging.getLogger("esante.web")
 
 
@@ -85,12 +87,16 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.dashboards.pages import router as dashboards_pages
     from esante.cyber.incidents.api import router as incidents_api
     from esante.cyber.incidents.pages import router as incidents_pages
+    from esante.cyber.indicators.api import router as indicators_api
+    from esante.cyber.indicators.pages import router as indicators_pages
     from esante.cyber.lessons.api import router as lessons_api
     from esante.cyber.lessons.pages import router as lessons_pages
     from esante.cyber.mutualaid.api import router as aid_api
     from esante.cyber.mutualaid.pages import router as aid_pages
     from esante.cyber.passwords.api import router as passwords_api
     from esante.cyber.passwords.pages import router as passwords_pages
+    from esante.cyber.phishing.api import router as phishing_api
+    from esante.cyber.phishing.pages import router as phishing_pages
     from esante.fhir.api import router as fhir_api
     from esante.web.pages import router as shell_pages
 
@@ -106,3 +112,7 @@ def _include_routers(app: FastAPI) -> None:
     for router in (shell_pages, accounts_pages, notifications_pages, orgs_pages, incidents_pages):
         app.include_router(router)
     app.include_router(dashboards_pages)
+    for router in (indicators_api, phishing_api):
+        app.include_router(router, prefix="/api")
+    for router in (indicators_pages, phishing_pages):
+        app.include_router(router)

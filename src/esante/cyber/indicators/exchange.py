@@ -220,7 +220,7 @@ def _take_indicator(ev: ImportedEvent, obj: Any, defs: dict[str, Any]) -> None:
 
 def to_misp(ev: IocEvent, inds: list[Indicator]) -> dict[str, Any]:
     """One event as MISP JSON (``{"Event": {...}}``), tagged ``tlp:...`` and ``PAP:...``."""
-    from pymisp import MISPEvent
+    from pymisp import MISPAttribute, MISPEvent
 
     me = MISPEvent()
     me.uuid = ev.uuid
@@ -237,8 +237,8 @@ def to_misp(ev: IocEvent, inds: list[Indicator]) -> dict[str, Any]:
     for ind in inds:
         attr = me.add_attribute(MISP_TYPE[ind.kind], ind.value, to_ids=ind.to_ids,
                                 comment=ind.comment or "", uuid=ind.uuid)
-        if ind.expires_at:
-            attr.last_seen = _stamp(ind.expires_at)
+        if ind.expires_at and isinstance(attr, MISPAttribute):
+            attr.last_seen = ind.expires_at.replace(tzinfo=ind.expires_at.tzinfo or UTC)
     out: dict[str, Any] = json.loads(me.to_json())
     return out if "Event" in out else {"Event": out}
 
@@ -275,7 +275,7 @@ def from_misp(raw: bytes | str) -> list[ImportedEvent]:
                 ev.description = str(attr.value)[:10_000]
                 continue
             if kind is None and "|" in attr.type:  # filename|sha256 and the like
-                left, _, right = attr.type.partition("|")
+                _left, _, right = attr.type.partition("|")
                 kind = _MISP_KIND.get(right)
                 value = str(attr.value).split("|")[-1] if kind else ""
             else:

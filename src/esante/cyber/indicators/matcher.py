@@ -42,7 +42,7 @@ class Hit:
 
 def _url_key(value: str) -> tuple[str, bool]:
     """The key an URL is searched by, and whether it is a bare root (``http://h/``)."""
-    head, sep, rest = value.partition("://")
+    _head, sep, rest = value.partition("://")
     root = sep != "" and rest.count("/") == 1 and rest.endswith("/")
     return (value[:-1], True) if root else (value, False)
 

@@ -7,7 +7,7 @@ exports, counts and log matching)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -284,8 +284,8 @@ class Known:
     tlp: str
 
 
-def active_indicators(session: Session, aud: Audience, *,
-                      now: datetime | None = None) -> Iterator[Known]:
+def active_indicators(session: Session, aud: Audience, *, now: datetime | None = None,
+                      values: Collection[str] | None = None) -> Iterator[Known]:
     """Indicators that may raise an alert for an audience: visible, published, not expired,
     not on a warning list."""
     now = now or utcnow()
@@ -296,6 +296,8 @@ def active_indicators(session: Session, aud: Audience, *,
                    or_(IocEvent.expires_at.is_(None), IocEvent.expires_at > now),
                    or_(Indicator.expires_at.is_(None), Indicator.expires_at > now),
                    Indicator.warning.is_(None), Indicator.to_ids.is_(True)))
+    if values is not None:
+        stmt = stmt.where(Indicator.value.in_(sorted(values) or [""]))
     for row in session.execute(stmt.execution_options(yield_per=10_000)):
         yield Known(*row)
 
