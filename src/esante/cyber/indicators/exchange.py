@@ -284,7 +284,7 @@ def from_misp(raw: bytes | str) -> list[ImportedEvent]:
                 ev.skipped += 1
                 continue
             ev.indicators.append(IndicatorIn.model_validate(
-                {"kind": kind, "value": value, "comment": str(attr.comment or "")[:500]}))
+                {"kind": kind, "value": value, "comment": str(attr.get("comment") or "")[:500]}))
         out.append(ev)
     if not any(e.indicators for e in out):
         raise Invalid("le fichier MISP ne contient aucun attribut reconnu (ip-dst, domain, url, "
