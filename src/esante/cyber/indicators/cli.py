@@ -86,9 +86,9 @@ def match(
                 hits = list(matcher.scan(logfile, m, encoding=encoding,
                                          progress=lambda n: bar.advance(task, n)))
             for h in hits[: limit or None]:
-                console.print(f"ligne {h.line}\t{h.known.kind}\t{h.known.value}\t"
-                              f"événement {h.known.event_id} « {h.known.event_title} » "
-                              f"(TLP:{h.known.tlp.upper()})", highlight=False, markup=False)
+                typer.echo(f"ligne {h.line}\t{h.known.kind}\t{h.known.value}\t"
+                           f"événement {h.known.event_id} « {h.known.event_title} » "
+                           f"(TLP:{h.known.tlp.upper()})")
             if record:
                 _record(session, finess or "", hits)
             audit.record(session, actor=actor, action="cyber.ioc.match",

@@ -6,8 +6,8 @@ Two engines, the same hits:
   value, run on large blocks of the lower-cased file; the C scan only stops on real
   occurrences, then a boundary check (``evil.fr`` is not in ``notevil.fr``, but is in
   ``www.evil.fr``) and the line number (newlines counted between hits) are done in Python.
-- ``regex``: one compiled regular expression extracts candidate tokens (URLs, e-mails, IPs,
-  hashes, domain names) and each is looked up in Python sets (domains with their parents).
+- ``regex``: one compiled regular expression extracts candidate tokens (URLs, e-mails, IPv4,
+  hashes, domain names, IPv6) and each is looked up in Python sets (domains with their parents).
 
 Matching is case-insensitive (values are stored lower-cased)."""
 
@@ -97,7 +97,8 @@ _TOKEN = re.compile(
     r"|([a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)"
     r"|(?<![0-9.])((?:[0-9]{1,3}\.){3}[0-9]{1,3})(?![0-9]|\.[0-9])"
     r"|(?<![0-9a-z])([0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})(?![0-9a-z])"
-    r"|(?<![a-z0-9_-])((?:[a-z0-9-]{1,63}\.)+[a-z]{2,63})(?![a-z0-9_-]|\.[a-z0-9])")
+    r"|(?<![a-z0-9_-])((?:[a-z0-9-]{1,63}\.)+[a-z]{2,63})(?![a-z0-9_-]|\.[a-z0-9])"
+    r"|(?<![0-9a-z:])([0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7})(?![0-9a-z:])")
 
 
 class RegexMatcher:
@@ -156,8 +157,12 @@ class RegexMatcher:
                 found = hashes.get(tok)
                 if found:
                     yield pos, found
-            else:
+            elif group == 5:
                 yield from self._domain(tok, pos)
+            elif "::" in tok or tok.count(":") == 7:  # IPv6 (not a time of day)
+                found = ips.get(tok)
+                if found:
+                    yield pos, found
 
 
 def make(engine: str, known: Iterable[Known]) -> AhoMatcher | RegexMatcher:
