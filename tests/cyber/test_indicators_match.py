@@ -35,7 +35,7 @@ LOG = """\
 2026-11-24T08:14:11 proxy ALLOW 10.2.3.6 GET http://phish.example.org/login.php 200
 2026-11-24T08:14:12 proxy ALLOW 10.2.3.6 GET http://phish.example.org/login.php5 404
 2026-11-24T08:14:13 mail from=<Compta@CHU-Factures.com> to=<rh@chu-paris.fr> status=sent
-2026-11-24T08:14:14 av file=facture.exe sha256=275A021BBFB6489E54D471899F7DB9D1663FC695EC2FE2A2C4538AABF651FD0F
+2026-11-24T08:14:14 av sha256=275A021BBFB6489E54D471899F7DB9D1663FC695EC2FE2A2C4538AABF651FD0F
 2026-11-24T08:14:15 proxy ALLOW 10.2.3.7 GET http://root-only.example.net/index.html 200
 2026-11-24T08:14:16 fw DENY src=2001:db8:bad::1 dst=2001:db8::2 dport=22
 2026-11-24T08:14:17 proxy ALLOW 10.2.3.8 GET https://evil-cdn.network/x 200

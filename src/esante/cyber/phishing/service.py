@@ -27,6 +27,7 @@ from esante.cyber.indicators import warninglists
 from esante.cyber.indicators.access import audience_of_establishment
 from esante.cyber.indicators.models import IocEvent
 from esante.cyber.indicators.schemas import EventIn, IndicatorIn, Sharing
+from esante.cyber.phishing import access as _access  # noqa: F401 - registers the rules
 from esante.cyber.phishing.models import PhishingReport
 from esante.cyber.phishing.parse import Analysis, analyse
 
