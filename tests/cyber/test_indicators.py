@@ -164,7 +164,7 @@ def test_sightings_and_search(client, personas, db) -> None:
     assert r.json()["false_positive"] == 1
     # A regional officer has no establishment to sight for.
     assert client.post(f"{API}/{ind['id']}/sightings", headers=personas.auth("regional"),
-                       json={"kind": "seen"}).status_code == 422
+                       json={"kind": "seen"}).status_code == 403
     assert db.scalar(select(func.count()).select_from(Sighting)) == 2
     hits = client.get(f"{API}/search", params={"value": "chu-paris-factures.com"},
                       headers=personas.auth("rssi_b")).json()

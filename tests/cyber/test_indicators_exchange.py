@@ -48,7 +48,7 @@ def test_stix_bundle_validates_and_round_trips(client, personas, db) -> None:
     assert "[ipv6-addr:value = '2001:db8:85a3::8a2e:370:7334']" in patterns
     # Import as the cell, sharing nationally: same values, TLP taken from the file.
     r2 = client.post(f"{API}/import", headers=personas.auth("analyst"),
-                     data={"format": "stix", "tlp": "green", "scope": "national"},
+                     params={"format": "stix", "tlp": "green", "scope": "national"},
                      files={"file": ("bundle.json", r.content, "application/json")})
     assert r2.status_code == 201, r2.text
     (imported,) = r2.json()
@@ -69,7 +69,7 @@ def test_misp_json_loads_in_pymisp_and_round_trips(client, personas) -> None:
     assert {"domain", "url", "ip-dst", "email-src", "md5", "sha1", "sha256"} <= types
     assert {str(a.value) for a in me.attributes} == VALUES
     r2 = client.post(f"{API}/import", headers=personas.auth("rssi_b"),
-                     data={"format": "misp", "tlp": "amber", "scope": "region",
+                     params={"format": "misp", "tlp": "amber", "scope": "region",
                            "source_finess": personas.est["B"].finess},
                      files={"file": ("event.json", r.content, "application/json")})
     assert r2.status_code == 201, r2.text
@@ -85,7 +85,7 @@ def test_misp_attributes_of_other_tools(client, personas) -> None:
                          {"type": "ip-src", "value": "198.51.100.77"},
                          {"type": "btc", "value": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"}]}}
     r = client.post(f"{API}/import", headers=personas.auth("rssi_a"),
-                    data={"format": "misp", "tlp": "amber+strict", "scope": "establishment",
+                    params={"format": "misp", "tlp": "amber+strict", "scope": "establishment",
                           "source_finess": personas.est["A"].finess},
                     files={"file": ("e.json", json.dumps(doc).encode(), "application/json")})
     assert r.status_code == 201, r.text
@@ -96,7 +96,7 @@ def test_misp_attributes_of_other_tools(client, personas) -> None:
 def test_bad_files_are_refused_and_nothing_is_saved(client, personas, db) -> None:
     def post(fmt: str, content: bytes, **form: str) -> dict:
         r = client.post(f"{API}/import", headers=personas.auth("analyst"),
-                        data={"format": fmt, "tlp": "green", "scope": "national", **form},
+                        params={"format": fmt, "tlp": "green", "scope": "national", **form},
                         files={"file": ("f.json", content, "application/json")})
         assert r.status_code == 422, r.text
         assert r.headers["content-type"].startswith("application/problem+json")

@@ -28,7 +28,7 @@ def eml(name: str) -> bytes:
 
 def report(client, personas, name: str, who: str = "doctor", est: str = "A",
            ok: int = 201) -> dict:
-    r = client.post(API, headers=personas.auth(who), data={"finess": personas.est[est].finess},
+    r = client.post(API, headers=personas.auth(who), params={"finess": personas.est[est].finess},
                     files={"file": (name, eml(name), "message/rfc822")})
     assert r.status_code == ok, r.text
     return r.json()  # type: ignore[no-any-return]
@@ -144,7 +144,7 @@ def test_not_a_message_saves_nothing(client, personas, db, content, message) -> 
     data = eml("not_a_message.eml") if content is None else content
     before = db.scalar(select(func.count()).select_from(AuditEvent))
     r = client.post(API, headers=personas.auth("doctor"),
-                    data={"finess": personas.est["A"].finess},
+                    params={"finess": personas.est["A"].finess},
                     files={"file": ("x.eml", data, "message/rfc822")})
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -156,7 +156,7 @@ def test_not_a_message_saves_nothing(client, personas, db, content, message) -> 
 
 def test_huge_message_is_refused(client, personas, db) -> None:
     big = eml("newsletter_legit.eml") + b"x" * (MAX_EML_BYTES + 10)
-    r = client.post(API, headers=personas.auth("doctor"), data={"finess": personas.est["A"].finess},
+    r = client.post(API, headers=personas.auth("doctor"), params={"finess": personas.est["A"].finess},
                     files={"file": ("big.eml", big, "message/rfc822")})
     assert r.status_code in (413, 422)
     assert "volumineux" in r.json()["detail"] or "trop" in r.json()["detail"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Query, UploadFile, status
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -132,14 +132,14 @@ def export(
 async def import_file(
     p: ApiPrincipal, session: SessionDep,
     file: Annotated[UploadFile, File(description="bundle STIX 2.1 ou événement(s) MISP JSON")],
-    format_: Annotated[str, Form(alias="format", pattern="^(stix|misp)$")],
-    tlp: Annotated[Tlp, Form(description="TLP si le fichier n'en porte pas")],
-    scope: Annotated[str, Form(max_length=20)],
-    source_finess: Annotated[str | None, Form(max_length=9)] = None,
-    scope_region: Annotated[str | None, Form(max_length=2)] = None,
-    scope_finess: Annotated[str | None, Form(max_length=9)] = None,
-    recipients: Annotated[str, Form(max_length=4000, description="FINESS séparés par des "
-                                                                 "virgules")] = "",
+    format_: Annotated[str, Query(alias="format", pattern="^(stix|misp)$")],
+    tlp: Annotated[Tlp, Query(description="TLP si le fichier n'en porte pas")],
+    scope: Annotated[str, Query(max_length=20)],
+    source_finess: Annotated[str | None, Query(max_length=9)] = None,
+    scope_region: Annotated[str | None, Query(max_length=2)] = None,
+    scope_finess: Annotated[str | None, Query(max_length=9)] = None,
+    recipients: Annotated[str, Query(max_length=4000, description="FINESS séparés par des "
+                                                                  "virgules")] = "",
 ) -> list[EventOut]:
     raw = await file.read(MAX_IMPORT_BYTES + 1)
     if len(raw) > MAX_IMPORT_BYTES:

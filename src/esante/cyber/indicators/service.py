@@ -254,13 +254,12 @@ def add_sighting(session: Session, p: Principal, indicator_id: int, body: Sighti
     if row is None:
         raise NotFound("indicateur introuvable", "indicator not found")
     finess = body.finess
-    if finess is None and not aud.cell:
-        mine = aud.finesses
-        if len(mine) != 1:
-            raise Invalid("précisez l'établissement (finess) du signalement",
-                          "finess needed", code="finess")
-        finess = mine[0]
-    policy.authorize(p, "cyber.ioc.sight", finess)
+    if finess is None and not aud.cell and len(aud.finesses) > 1:
+        raise Invalid("précisez l'établissement (finess) du signalement", "finess needed",
+                      code="finess")
+    if finess is None and not aud.cell and aud.finesses:
+        finess = aud.finesses[0]
+    policy.authorize(p, "cyber.ioc.sight", finess)  # an agency has no establishment: refused
     s = Sighting(indicator_id=indicator_id, kind=body.kind.value, finess=finess, source=source,
                  note=body.note.strip(), created_by=p.user.id)
     session.add(s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Query, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -65,7 +65,7 @@ def detail_out(session: Session, p: ApiPrincipal, r: PhishingReport) -> ReportDe
              summary="Signaler un message suspect (fichier .eml)")
 async def submit(
     p: ApiPrincipal, session: SessionDep,
-    finess: Annotated[str, Form(min_length=9, max_length=9)],
+    finess: Annotated[str, Query(min_length=9, max_length=9, description="l'établissement")],
     file: Annotated[UploadFile, File(description="le message au format .eml (RFC 5322)")],
 ) -> ReportDetailOut:
     raw = await file.read(MAX_EML_BYTES + 1)

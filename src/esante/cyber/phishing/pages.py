@@ -83,12 +83,14 @@ def report_page(report_id: int, request: Request, p: PagePrincipal, session: Ses
         principal=p, ws=ws)
 
 
-@router.post(f"{BASE}/{{report_id}}/publier", dependencies=[Csrf])
+@router.post(f"{BASE}/{{report_id}}/action", dependencies=[Csrf])
 async def publish(report_id: int, request: Request, p: PagePrincipal,
                   session: SessionDep) -> Response:
     form = await request.form()
     report = service.get_report(session, p, report_id)
     try:
+        if str(form.get("action") or "") != "publish":
+            raise Invalid("action inconnue", "unknown action")
         sharing = sharing_of(tlp=str(form.get("tlp") or ""), pap=str(form.get("pap") or ""),
                              scope=str(form.get("scope") or ""),
                              scope_region=str(form.get("scope_region") or ""),
