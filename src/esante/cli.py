@@ -156,14 +156,17 @@ def demo() -> None:
                 session, progress=lambda n: bar.advance(task, n))
         people = demo_data.seed_personas(session)
         from esante.cyber.demo import seed_incidents
+        from esante.cyber.indicators.demo import seed_indicators
         from esante.cyber.passwords.importer import load_shipped_corpus
 
-        return created, people, seed_incidents(session), load_shipped_corpus(session)
+        return (created, people, seed_incidents(session), load_shipped_corpus(session),
+                seed_indicators(session))
 
-    created, people, incidents, breached = _run(seed)
+    created, people, incidents, breached, ioc_events = _run(seed)
     console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
     console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
     console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
+    console.print(f"{ioc_events} événement(s) d'indicateurs partagés créé(s) (un par niveau TLP).")
     # One plain line per account: logins and secrets must be copied whole, never truncated
     # to the width of the terminal.
     console.print(f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")
