@@ -89,6 +89,7 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.incidents.pages import router as incidents_pages
     from esante.cyber.indicators.api import router as indicators_api
     from esante.cyber.indicators.pages import router as indicators_pages
+    from esante.cyber.indicators.taxii import router as taxii_api
     from esante.cyber.lessons.api import router as lessons_api
     from esante.cyber.lessons.pages import router as lessons_pages
     from esante.cyber.mutualaid.api import router as aid_api
@@ -112,7 +113,7 @@ def _include_routers(app: FastAPI) -> None:
     for router in (shell_pages, accounts_pages, notifications_pages, orgs_pages, incidents_pages):
         app.include_router(router)
     app.include_router(dashboards_pages)
-    for router in (indicators_api, phishing_api):
+    for router in (indicators_api, phishing_api, taxii_api):
         app.include_router(router, prefix="/api")
     for router in (indicators_pages, phishing_pages):
         app.include_router(router)

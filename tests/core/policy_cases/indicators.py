@@ -16,6 +16,7 @@ from typing import Any
 from esante.cyber.indicators import service as indicators
 from esante.cyber.indicators.models import Indicator, IocEvent, IocEventRecipient, Sighting
 from esante.cyber.indicators.schemas import EventIn
+from esante.cyber.indicators.taxii import COLLECTION_ID
 from esante.cyber.phishing import service as phishing
 from esante.cyber.phishing.models import PhishingReport
 from tests.core.policy_base import FORM_AGAIN, REFUSED_ON_PAGE, Case, _c, _p
@@ -33,6 +34,7 @@ EML = (Path(__file__).resolve().parents[2] / "cyber" / "data" / "ceo_fraud.eml")
 MISP = (b'{"Event": {"info": "Import de la matrice", "Tag": [{"name": "tlp:green"}], '
         b'"Attribute": [{"type": "domain", "value": "matrix-import.example.net"}]}}')
 EV = "/api/cyber/indicators/events/{event_id}"
+TAXII_COLLECTION = f"/api/taxii2/cyber/collections/{COLLECTION_ID}/"
 PH = "/api/cyber/phishing/{report_id}"
 EV_PAGE = "/cyber/indicateurs/{event_id}"
 PH_PAGE = "/cyber/hameconnage/{report_id}"
@@ -72,6 +74,13 @@ API_CASES: list[Case] = [
     _c("POST", "/api/cyber/indicators/import", CELL, ok=(201,),
        label="/api/cyber/indicators/import?format=misp&tlp=green&scope=national",
        extra={"files": {"file": ("event.json", MISP, "application/json")}}),
+    # TAXII 2.1 (read only, same TLP rule): the board
+    _c("GET", "/api/taxii2/", BOARD),
+    _c("GET", "/api/taxii2/cyber/", BOARD),
+    _c("GET", "/api/taxii2/cyber/collections/", BOARD),
+    _c("GET", "/api/taxii2/cyber/collections/{collection_id}/", BOARD, label=TAXII_COLLECTION),
+    _c("GET", "/api/taxii2/cyber/collections/{collection_id}/objects/", BOARD,
+       label=TAXII_COLLECTION + "objects/"),
     # phishing reports
     _c("POST", "/api/cyber/phishing", WORKS_AT_A, ok=(201,),
        label="/api/cyber/phishing?finess={A}",
