@@ -158,6 +158,7 @@ def demo() -> None:
         from esante.cyber.threatwatch.demo import seed as seed_threatwatch
         console.print(seed_threatwatch(session), highlight=False)
         from esante.cyber.demo import seed_incidents
+        from esante.cyber.indicators.demo import seed_indicators
         from esante.cyber.passwords.importer import load_shipped_corpus
         from esante.identity import demo as identity_demo
 
@@ -174,6 +175,14 @@ def demo() -> None:
     console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
     console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
     console.print(f"{directory} personne(s) ajoutée(s) à l'annuaire de référence des identités.")
+        return (created, people, seed_incidents(session), load_shipped_corpus(session),
+                seed_indicators(session))
+
+    created, people, incidents, breached, ioc_events = _run(seed)
+    console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
+    console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
+    console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
+    console.print(f"{ioc_events} événement(s) d'indicateurs partagés créé(s) (un par niveau TLP).")
     # One plain line per account: logins and secrets must be copied whole, never truncated
     # to the width of the terminal.
     console.print(f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")

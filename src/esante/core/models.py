@@ -22,6 +22,7 @@ from esante.cyber.incidents.models import (
     ReminderSent,
     SecurityProfile,
 )
+from esante.cyber.indicators.models import Indicator, IocEvent, IocEventRecipient, Sighting
 from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.passwords.models import BreachedHash
@@ -32,6 +33,7 @@ from esante.cyber.threatwatch.models import (
     AlertEvent,
     InstalledProduct,
 )
+from esante.cyber.phishing.models import PhishingReport
 from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
@@ -84,6 +86,9 @@ __all__ = [
     "IncidentReport",
     "IncidentTask",
     "InstalledProduct",
+    "Indicator",
+    "IocEvent",
+    "IocEventRecipient",
     "Lesson",
     "LessonCategory",
     "LessonTag",
@@ -92,12 +97,14 @@ __all__ = [
     "Notification",
     "OutboundMail",
     "PatientLink",
+    "PhishingReport",
     "RecoveryCode",
     "ReferencePerson",
     "Region",
     "ReminderSent",
     "RoleAssignment",
     "SecurityProfile",
+    "Sighting",
     "User",
     "VigilancePair",
     "WebSession",

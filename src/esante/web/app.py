@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\d+/action$",
                 r"^/api/cyber/inventories/[0-9AB]{9}/import$", r"^/api/cyber/advisories/csaf$",
                 r"^/cyber/veille/inventaire/[0-9AB]{9}$", r"^/cyber/veille/avis/import$")
+                r"^/api/cyber/(phishing|indicators/import)$",
+                r"^/cyber/(hameconnage|indicateurs/import)$")
 log = logging.getLogger("esante.web")
 
 
@@ -87,6 +89,9 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.dashboards.pages import router as dashboards_pages
     from esante.cyber.incidents.api import router as incidents_api
     from esante.cyber.incidents.pages import router as incidents_pages
+    from esante.cyber.indicators.api import router as indicators_api
+    from esante.cyber.indicators.pages import router as indicators_pages
+    from esante.cyber.indicators.taxii import router as taxii_api
     from esante.cyber.lessons.api import router as lessons_api
     from esante.cyber.lessons.pages import router as lessons_pages
     from esante.cyber.mutualaid.api import router as aid_api
@@ -95,6 +100,8 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.passwords.pages import router as passwords_pages
     from esante.cyber.threatwatch.api import router as threatwatch_api
     from esante.cyber.threatwatch.pages import router as threatwatch_pages
+    from esante.cyber.phishing.api import router as phishing_api
+    from esante.cyber.phishing.pages import router as phishing_pages
     from esante.fhir.api import router as fhir_api
     from esante.identity.api import router as identity_api
     from esante.identity.pages import router as identity_pages
@@ -116,3 +123,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(identity_pages)
     app.include_router(threatwatch_api, prefix="/api")
     app.include_router(threatwatch_pages)
+    for router in (indicators_api, phishing_api, taxii_api):
+        app.include_router(router, prefix="/api")
+    for router in (indicators_pages, phishing_pages):
+        app.include_router(router)
