@@ -25,6 +25,14 @@ from esante.cyber.incidents.models import (
 from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.passwords.models import BreachedHash
+from esante.datahub.models import (
+    Dataset,
+    DatasetColumn,
+    OptOut,
+    Project,
+    ProjectColumn,
+    ProjectEvent,
+)
 from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
@@ -49,6 +57,8 @@ __all__ = [
     "CareRelationship",
     "ConsentRule",
     "DataKey",
+    "Dataset",
+    "DatasetColumn",
     "Establishment",
     "ExportJob",
     "FhirDateIndex",
@@ -68,8 +78,12 @@ __all__ = [
     "LessonTag",
     "LoginAttempt",
     "Notification",
+    "OptOut",
     "OutboundMail",
     "PatientLink",
+    "Project",
+    "ProjectColumn",
+    "ProjectEvent",
     "RecoveryCode",
     "Region",
     "ReminderSent",
