@@ -91,6 +91,8 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.mutualaid.pages import router as aid_pages
     from esante.cyber.passwords.api import router as passwords_api
     from esante.cyber.passwords.pages import router as passwords_pages
+    from esante.datahub.api import router as datahub_api
+    from esante.datahub.pages import router as datahub_pages
     from esante.fhir.api import router as fhir_api
     from esante.web.pages import router as shell_pages
 
@@ -106,3 +108,5 @@ def _include_routers(app: FastAPI) -> None:
     for router in (shell_pages, accounts_pages, notifications_pages, orgs_pages, incidents_pages):
         app.include_router(router)
     app.include_router(dashboards_pages)
+    app.include_router(datahub_api, prefix="/api")
+    app.include_router(datahub_pages)
