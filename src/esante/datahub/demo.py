@@ -15,7 +15,14 @@ from esante.core.policy import Principal
 from esante.core.settings import get_settings
 from esante.datahub import catalogue, projects
 from esante.datahub.models import Project
-from esante.datahub.schemas import CompletenessIn, DecisionIn, OpinionIn, ProjectIn, ResultsIn
+from esante.datahub.schemas import (
+    CompletenessIn,
+    DecisionIn,
+    Opinion,
+    OpinionIn,
+    ProjectIn,
+    ResultsIn,
+)
 from esante.datahub.synth.generate import generate
 
 DEMO_PEOPLE = 20_000
@@ -82,7 +89,7 @@ def seed_datahub(session: Session) -> tuple[int, int]:
         if stage == "complete":
             continue
         projects.give_opinion(session, hub, project, OpinionIn(
-            opinion="favourable", reasons="Finalité d'intérêt public établie, données "
+            opinion=Opinion.FAVOURABLE, reasons="Finalité d'intérêt public établie, données "
             "proportionnées."))
         if project.status == "opinion_given":
             projects.decide(session, hub, project, DecisionIn(authorised=True,

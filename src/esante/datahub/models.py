@@ -75,7 +75,7 @@ class Project(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
-    opinion: Mapped[str | None] = mapped_column(String(30))
+    opinion: Mapped[str | None] = mapped_column(String(40))
     opinion_reasons: Mapped[str] = mapped_column(Text, default="")
     opinion_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]

@@ -88,7 +88,7 @@ def upgrade() -> None:
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('opinion', sa.String(length=30), nullable=True),
+    sa.Column('opinion', sa.String(length=40), nullable=True),
     sa.Column('opinion_reasons', sa.Text(), nullable=False),
     sa.Column('opinion_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
