@@ -258,3 +258,12 @@ def test_api_refusals_are_problem_json_in_french(client, personas, db) -> None:
     r = client.post(f"/api/datahub/projects/{pid}/opinion", headers=personas.auth("hub_reviewer"),
                     json={"opinion": "bof", "reasons": "ok"})
     assert r.status_code == 422
+
+
+def test_registry_filter(client, personas, db) -> None:
+    submitted = make_project(db, personas, "submitted")
+    approved = make_project(db, personas, "approved")
+    r = client.get("/api/datahub/projects", params={"status": "approved"})
+    assert [x["id"] for x in r.json()["items"]] == [approved.id]
+    assert submitted.id not in [x["id"] for x in r.json()["items"]]
+    assert client.get("/api/datahub/projects", params={"status": "draft"}).status_code == 422

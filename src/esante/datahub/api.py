@@ -54,7 +54,8 @@ def get_dataset(slug: str, session: SessionDep) -> dict[str, Any]:
 
 @router.get("/projects", summary="Répertoire public des projets")
 def registry(session: SessionDep,
-             status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
+             status_: Annotated[str | None, Query(alias="status", pattern=(
+                 "^(submitted|returned|complete|opinion_given|approved|refused|closed)$"))] = None,
              limit: Annotated[int, Query(ge=1, le=500)] = 100,
              offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     total, rows = projects.registry(session, status=status_, limit=limit, offset=offset)
