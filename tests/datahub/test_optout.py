@@ -77,25 +77,34 @@ def test_bad_nir_is_refused(db, personas, nir, message) -> None:
 
 
 def test_duplicates_and_other_peoples_objections(db, personas) -> None:
-    citizen = principal(personas, "citizen")
-    row = optout.record(db, citizen, nir=NIR)
-    with pytest.raises(Conflict, match="déjà enregistrée"):
-        optout.record(db, citizen, nir=NIR)
-    other = accounts.create_user(db, actor=Actor.system("tests"), email="autre@test.esante.fr",
-                                 password="correct-horse-battery-staple-43", display_name="Autre")
-    accounts.grant_role(db, actor=Actor.system("tests"), user=other, role="citizen",
-                        scope_kind="self", scope_ref="")
-    db.refresh(other)
     from esante.core.policy import Principal
 
+    citizen = principal(personas, "citizen")
+    row = optout.record(db, citizen, nir=NIR)
+    with pytest.raises(Conflict, match="vous avez déjà enregistré"):
+        optout.record(db, citizen, nir=NIR)
+    other_user = accounts.create_user(db, actor=Actor.system("tests"),
+                                      email="autre@test.esante.fr",
+                                      password="correct-horse-battery-staple-43",
+                                      display_name="Autre")
+    accounts.grant_role(db, actor=Actor.system("tests"), user=other_user, role="citizen",
+                        scope_kind="self", scope_ref="")
+    db.refresh(other_user)
+    other = Principal.of(other_user)
     with pytest.raises(NotFound):
-        optout.withdraw(db, Principal.of(other), row.id)
-    assert optout.list_mine(db, Principal.of(other)) == []
+        optout.withdraw(db, other, row.id)
+    assert optout.list_mine(db, other) == []
+    # someone else typing the same number learns nothing: their own objection is recorded
+    theirs = optout.record(db, other, nir=NIR)
+    assert theirs.id != row.id and optout.count_active(db) == 1
+    optout.withdraw(db, other, theirs.id)
+    assert optout.opted_out_ids(db, actor=Actor.system("p"), nirs=[NIR]) == {NIR}
     with pytest.raises(Forbidden):
         optout.record(db, principal(personas, "researcher"), nir=NIR)
     optout.withdraw(db, citizen, row.id)
     with pytest.raises(Conflict, match="déjà retirée"):
         optout.withdraw(db, citizen, row.id)
+    assert optout.opted_out_ids(db, actor=Actor.system("p"), nirs=[NIR]) == set()
 
 
 def test_api(client, personas, db) -> None:

@@ -120,9 +120,12 @@ class OptOut(Base):
     """A citizen's objection to the reuse of their data: a keyed hash, never the number."""
 
     __tablename__ = "datahub_opt_outs"
+    # One row per citizen and number: whether someone else objected for a number is never
+    # revealed to the one who types it.
+    __table_args__ = (UniqueConstraint("digest", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    digest: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC-SHA-256, hex
+    digest: Mapped[str] = mapped_column(String(64), index=True)  # HMAC-SHA-256, hex
     kind: Mapped[str] = mapped_column(String(20))  # nir or person_id
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
                                                 index=True)

@@ -68,10 +68,11 @@ def record(session: Session, p: Principal, *, nir: str, channel: str = "web") ->
     policy.authorize(p, "datahub.optout.self")
     value = normalise_nir(nir)
     key = digest("nir", value)
-    row = session.scalar(select(OptOut).where(OptOut.digest == key))
+    row = session.scalar(select(OptOut).where(OptOut.digest == key,
+                                              OptOut.user_id == p.user.id))
     if row is not None and row.withdrawn_at is None:
-        raise Conflict("une opposition est déjà enregistrée pour ce numéro",
-                       "an objection is already recorded for this number", code="opted-out")
+        raise Conflict("vous avez déjà enregistré une opposition pour ce numéro",
+                       "you already recorded an objection for this number", code="opted-out")
     now = utcnow()
     if row is None:
         row = OptOut(digest=key, kind="nir")
@@ -100,7 +101,7 @@ def withdraw(session: Session, p: Principal, opt_out_id: int) -> OptOut:
 def count_active(session: Session, p: Principal | None = None) -> int:
     if p is not None:
         policy.authorize(p, "datahub.optout.count")
-    return session.scalar(select(func.count()).select_from(OptOut).where(
+    return session.scalar(select(func.count(func.distinct(OptOut.digest))).where(
         OptOut.withdrawn_at.is_(None))) or 0
 
 

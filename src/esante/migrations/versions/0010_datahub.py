@@ -63,9 +63,10 @@ def upgrade() -> None:
     sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_datahub_opt_outs_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_datahub_opt_outs')),
-    sa.UniqueConstraint('digest', name=op.f('uq_datahub_opt_outs_digest'))
+    sa.UniqueConstraint('digest', 'user_id', name=op.f('uq_datahub_opt_outs_digest'))
     )
     with op.batch_alter_table('datahub_opt_outs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_datahub_opt_outs_digest'), ['digest'], unique=False)
         batch_op.create_index(batch_op.f('ix_datahub_opt_outs_user_id'), ['user_id'], unique=False)
 
     op.create_table('datahub_projects',
@@ -155,6 +156,7 @@ def downgrade() -> None:
     op.drop_table('datahub_projects')
     with op.batch_alter_table('datahub_opt_outs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_datahub_opt_outs_user_id'))
+        batch_op.drop_index(batch_op.f('ix_datahub_opt_outs_digest'))
 
     op.drop_table('datahub_opt_outs')
     with op.batch_alter_table('datahub_dataset_columns', schema=None) as batch_op:
