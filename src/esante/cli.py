@@ -183,6 +183,17 @@ def demo() -> None:
     console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
     console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
     console.print(f"{ioc_events} événement(s) d'indicateurs partagés créé(s) (un par niveau TLP).")
+        from esante.datahub.demo import seed_datahub
+
+        return (created, people, seed_incidents(session), load_shipped_corpus(session),
+                seed_datahub(session))
+
+    created, people, incidents, breached, hub = _run(seed)
+    console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
+    console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
+    console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
+    console.print(f"Entrepôt de données : {hub[0]} personnes synthétiques au catalogue, "
+                  f"{hub[1]} projet(s) de démonstration créé(s).")
     # One plain line per account: logins and secrets must be copied whole, never truncated
     # to the width of the terminal.
     console.print(f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")

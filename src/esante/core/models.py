@@ -34,6 +34,14 @@ from esante.cyber.threatwatch.models import (
     InstalledProduct,
 )
 from esante.cyber.phishing.models import PhishingReport
+from esante.datahub.models import (
+    Dataset,
+    DatasetColumn,
+    OptOut,
+    Project,
+    ProjectColumn,
+    ProjectEvent,
+)
 from esante.fhir.bulk_models import ExportJob
 from esante.fhir.models import (
     CareRelationship,
@@ -69,6 +77,8 @@ __all__ = [
     "CareRelationship",
     "ConsentRule",
     "DataKey",
+    "Dataset",
+    "DatasetColumn",
     "Establishment",
     "ExportJob",
     "FhirDateIndex",
@@ -95,9 +105,13 @@ __all__ = [
     "LocalIdentity",
     "LoginAttempt",
     "Notification",
+    "OptOut",
     "OutboundMail",
     "PatientLink",
     "PhishingReport",
+    "Project",
+    "ProjectColumn",
+    "ProjectEvent",
     "RecoveryCode",
     "ReferencePerson",
     "Region",

@@ -102,6 +102,8 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.threatwatch.pages import router as threatwatch_pages
     from esante.cyber.phishing.api import router as phishing_api
     from esante.cyber.phishing.pages import router as phishing_pages
+    from esante.datahub.api import router as datahub_api
+    from esante.datahub.pages import router as datahub_pages
     from esante.fhir.api import router as fhir_api
     from esante.identity.api import router as identity_api
     from esante.identity.pages import router as identity_pages
@@ -127,3 +129,5 @@ def _include_routers(app: FastAPI) -> None:
         app.include_router(router, prefix="/api")
     for router in (indicators_pages, phishing_pages):
         app.include_router(router)
+    app.include_router(datahub_api, prefix="/api")
+    app.include_router(datahub_pages)

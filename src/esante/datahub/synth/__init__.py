@@ -1,0 +1,1 @@
+"""Synthetic French health data for demos, tests and benchmarks."""

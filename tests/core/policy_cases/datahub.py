@@ -1,0 +1,117 @@
+"""The data hub's lines of the policy matrix: the catalogue and the registry are public;
+researchers submit, reviewers review (never their own), citizens manage their opt-outs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from esante.core.policy import Principal
+from esante.datahub import optout
+from esante.datahub.models import Dataset, OptOut, Project, ProjectColumn, ProjectEvent
+from tests.core.policy_base import EVERYONE, Case, _c, _p
+from tests.datahub.factories import NIR, make_project, register
+
+RESEARCHER = frozenset({"researcher"})
+REVIEWER = frozenset({"hub_reviewer"})
+CITIZEN = frozenset({"citizen"})
+P = "/api/datahub/projects/{project_id}"
+PAGE = "/donnees-de-sante/projets/{project_id}"
+PROJECT_FORM = {
+    "title": "{dh_catalogue_title}", "team": "Dr Claire Martin ; Inserm ; investigatrice",
+    "purpose": "Mesurer les réhospitalisations après une fracture du col du fémur.",
+    "methodology": "MR-004", "conformity_commitment": "1",
+    "columns": "synth-stays.main_diagnosis", "duration_months": "12", "k": "5",
+    "expected_outputs": "Tableaux agrégés.", "action": "submit"}
+PROJECT_BODY = {
+    "title": "{dh_catalogue_title}",
+    "purpose": "Mesurer les réhospitalisations après une fracture du col du fémur.",
+    "team": [{"name": "Dr Claire Martin", "affiliation": "Inserm"}], "methodology": "MR-004",
+    "conformity_commitment": True, "columns": ["synth-stays.main_diagnosis"],
+    "duration_months": 12, "expected_outputs": "Tableaux agrégés."}
+
+API_CASES: list[Case] = [
+    # public: the catalogue and the registry
+    _c("GET", "/api/datahub/datasets", EVERYONE, public=True),
+    _c("GET", "/api/datahub/datasets/{slug}", EVERYONE, public=True,
+       label="/api/datahub/datasets/{dh_dataset}"),
+    _c("GET", "/api/datahub/projects", EVERYONE, public=True),
+    _c("GET", P, EVERYONE, public=True, label="/api/datahub/projects/{dh_submitted}"),
+    # researchers
+    _c("GET", "/api/datahub/my-projects", RESEARCHER),
+    _c("POST", "/api/datahub/projects", RESEARCHER, ok=(201,), body=PROJECT_BODY),
+    _c("POST", P + "/submit", RESEARCHER, denied=404,
+       label="/api/datahub/projects/{dh_draft}/submit"),
+    _c("POST", P + "/results", RESEARCHER, label="/api/datahub/projects/{dh_approved}/results",
+       body={"results": "Délai médian : 2 jours."}),
+    # reviewers
+    _c("GET", "/api/datahub/review-queue", REVIEWER),
+    _c("POST", P + "/completeness", REVIEWER,
+       label="/api/datahub/projects/{dh_submitted}/completeness", body={"complete": True}),
+    _c("POST", P + "/opinion", REVIEWER, label="/api/datahub/projects/{dh_complete}/opinion",
+       body={"opinion": "favourable", "reasons": "Intérêt public établi."}),
+    _c("POST", P + "/decision", REVIEWER, label="/api/datahub/projects/{dh_opinion}/decision",
+       body={"authorised": True, "reasons": "Conforme."}),
+    _c("GET", P + "/extract-request", REVIEWER | {"ttp"},
+       label="/api/datahub/projects/{dh_approved}/extract-request"),
+    # citizens' opt-outs
+    _c("GET", "/api/datahub/opt-outs", CITIZEN),
+    _c("POST", "/api/datahub/opt-outs", CITIZEN, ok=(201,), body={"nir": NIR}),
+    _c("POST", "/api/datahub/opt-outs/{opt_out_id}/withdraw", CITIZEN,
+       label="/api/datahub/opt-outs/{dh_optout}/withdraw"),
+    _c("GET", "/api/datahub/opt-outs/count", REVIEWER | {"ttp", "admin"}),
+]
+
+PAGE_ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/donnees-de-sante"): "public",
+    ("GET", "/donnees-de-sante/projets"): "public",
+}
+
+OTHER_ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/donnees-de-sante/jeux/{slug}"): "public: tests/datahub/test_pages.py",
+    ("GET", PAGE): "public once submitted, drafts to their owner: tests/datahub/test_pages.py",
+}
+
+ROLE_PAGES: list[Case] = [
+    _p("GET", "/donnees-de-sante/projets/nouveau", RESEARCHER),
+    _p("POST", "/donnees-de-sante/projets/nouveau", RESEARCHER, body=PROJECT_FORM,
+       extra={"to": "/donnees-de-sante/projets/"}),
+    _p("GET", "/donnees-de-sante/mes-projets", RESEARCHER),
+    _p("GET", "/donnees-de-sante/evaluation", REVIEWER),
+    _p("POST", PAGE + "/action", REVIEWER, label="/donnees-de-sante/projets/{dh_submitted}/action",
+       body={"action": "completeness", "complete": "yes"},
+       extra={"to": "/donnees-de-sante/projets/{dh_submitted}"}),
+    _p("POST", PAGE + "/action", RESEARCHER, denied=404,
+       label="/donnees-de-sante/projets/{dh_draft}/action", body={"action": "submit"},
+       extra={"to": "/donnees-de-sante/projets/{dh_draft}"}),
+    _p("GET", "/donnees-de-sante/opposition", CITIZEN),
+    _p("POST", "/donnees-de-sante/opposition", CITIZEN, body={"action": "record", "nir": NIR},
+       extra={"to": "/donnees-de-sante/opposition?ok=record"}),
+]
+
+COUNTED: tuple[Any, ...] = (Dataset, Project, ProjectColumn, ProjectEvent, OptOut)
+
+
+def placeholders(targets: Any, name: str) -> dict[str, Any]:
+    def project(stage: str) -> Any:
+        return lambda: targets.once(f"dh_{stage}", lambda: make_project(
+            targets.db, targets.personas, stage).id)
+
+    def catalogue_title() -> str:
+        targets.once("dh_catalogue", lambda: register(targets.db) or True)
+        return "Réhospitalisations après fracture du col du fémur"
+
+    def dataset() -> str:
+        targets.once("dh_catalogue", lambda: register(targets.db) or True)
+        return "synth-stays"
+
+    def opt_out() -> int:
+        citizen = Principal.of(targets.personas.users["citizen"])
+        return int(targets.once("dh_optout", lambda: optout.record(
+            targets.db, citizen, nir=NIR).id))
+
+    return {
+        "{dh_catalogue_title}": catalogue_title, "{dh_dataset}": dataset,
+        "{dh_draft}": project("draft"), "{dh_submitted}": project("submitted"),
+        "{dh_complete}": project("complete"), "{dh_opinion}": project("opinion_given"),
+        "{dh_approved}": project("approved"), "{dh_optout}": opt_out,
+    }
