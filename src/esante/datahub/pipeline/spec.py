@@ -59,7 +59,7 @@ class MappingHierarchy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["mapping"] = "mapping"
-    levels: list[dict[str, str]] = Field(min_length=1, max_length=8)
+    levels: list[dict[str, str]] = Field(default_factory=list, max_length=8)
 
 
 Hierarchy = Annotated[
@@ -71,6 +71,8 @@ class ColumnSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sensitivity: Sensitivity = Sensitivity.other
     hierarchy: Hierarchy | None = None
+    # Free text (reports, letters): de-identified with Presidio before it leaves.
+    free_text: bool = False
 
     @model_validator(mode="after")
     def _qi_needs_hierarchy(self) -> ColumnSpec:
