@@ -127,7 +127,7 @@ def _extract_table(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan,
         lattice, uniques = _prepare_lattice(eng, local, spec, p, view, opted, rows_in - rows_opted)
         progress(f"{p.name} : recherche de la généralisation minimale")
         best = lattice.search()
-        chosen = lattice.evaluate(best.node, measure_t=p.sensitive is not None)
+        chosen = lattice.fast_evaluate(best.node, final=True)
     progress(f"{p.name} : pseudonymisation et écriture")
     sql = _final_sql(eng, local, p, pid, view, opted, key, lattice, chosen)
     out = tmp / f"{p.name}.parquet"
@@ -136,6 +136,14 @@ def _extract_table(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan,
     if rows_out != rows_in - rows_opted - suppressed:
         raise PipelineError(f"{p.name} : {rows_out} lignes écrites, {rows_in - rows_opted - suppressed} attendues",
                             code="inconsistent-output")
+    if chosen is not None:
+        # The released file measured as it is, independently of the search's own bookkeeping.
+        from esante.datahub.pipeline.risk import measure_parquet
+
+        m = measure_parquet(out, qis=p.qis, sensitive=p.sensitive, k_threshold=spec.k)
+        chosen.k_reached, chosen.l_reached, chosen.t_reached = m.k, m.l, m.t
+        if m.classes != chosen.classes or m.records_at_risk:
+            raise PipelineError(f"{p.name} : la mesure du fichier écrit contredit la recherche", code="inconsistent-output")
     if p.free_text:
         progress(f"{p.name} : désidentification du texte libre")
         from esante.datahub.pipeline.freetext import deidentify_parquet_columns

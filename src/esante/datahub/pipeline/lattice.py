@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from esante.datahub.pipeline.errors import PipelineError
 
@@ -112,21 +114,98 @@ class Lattice:
         return (f"SELECT {alias} FROM (SELECT c.*, {tcol} AS tc FROM (SELECT {gl}, sum(n) AS n, {s_stats} AS ls "
                 f"FROM hist GROUP BY {gl} HAVING sum(n) > 0) c {tsql}) WHERE {self._bad()}")
 
+    def _load(self) -> None:
+        """The histogram as NumPy arrays: one integer code per column and level, counts, losses."""
+        import numpy as np
+
+        cols = [(i, lv) for i in range(len(self.bottom)) for lv in range(self.bottom[i], self.top[i] + 1)]
+        names = ", ".join(f"q{i}_{lv}" for i, lv in cols)
+        losses = ", ".join(f"q{i}_loss{lv}" for i, lv in cols)
+        rows = self.con.sql(f"SELECT n, pop, {'s' if self.has_s else '0'} AS s, {names}, {losses} FROM hist"
+                            ).fetchnumpy()
+        keys = list(rows)
+
+        def codes(a: Any) -> Any:
+            a = np.asarray(a, dtype=object)
+            a[np.equal(a, None)] = "\0"  # noqa: E711 - element-wise NULL test
+            return np.unique(a.astype(str), return_inverse=True)[1].ravel().astype(np.int64)
+
+        self._n = np.asarray(rows[keys[0]], dtype=np.float64)
+        self._pop = np.asarray(rows[keys[1]], dtype=np.float64)
+        self._s = codes(rows[keys[2]])
+        self._code = {c: codes(rows[keys[3 + j]]) for j, c in enumerate(cols)}
+        self._card = {c: int(self._code[c].max()) + 1 if len(self._code[c]) else 1 for c in cols}
+        self._loss = {c: np.asarray(rows[keys[3 + len(cols) + j]], dtype=np.float64) for j, c in enumerate(cols)}
+        total = self._n.sum()
+        self._col_mean = {c: float((self._n * self._loss[c]).sum() / total) if total else 0.0 for c in cols}
+
+    def fast_evaluate(self, node: Node, *, final: bool = False) -> NodeResult:
+        """One node with NumPy (no t-closeness): class keys, then counts per class."""
+        import numpy as np
+
+        self.evaluated += 1
+        key = np.zeros(len(self._n), dtype=np.int64)
+        for i, lv in enumerate(node):
+            key = key * self._card[(i, lv)] + self._code[(i, lv)]
+        live = self._n > 0
+        # Hash-based grouping (Arrow dictionary encoding): linear, where sorting is n log n.
+        inv = pa.array(key).dictionary_encode().indices.to_numpy().astype(np.int64)
+        classes = int(inv.max()) + 1 if len(inv) else 0
+        n = np.bincount(inv, weights=self._n, minlength=classes)
+        pop = np.bincount(inv, weights=self._pop, minlength=classes)
+        bad = n < self.c.k
+        ls = None
+        if self.has_s:
+            width = int(self._s.max()) + 1
+            pairs = pa.array(inv[live] * width + self._s[live]).unique().to_numpy()
+            ls = np.bincount(pairs // width, minlength=classes)
+            if self.c.l:
+                bad |= ls < self.c.l
+        present = n > 0
+        good = present & ~bad
+        row_good = good[inv]
+        if final:
+            col_loss = [float((self._n * self._loss[(i, lv)])[row_good].sum()) for i, lv in enumerate(node)]
+        else:
+            row_loss = sum(self._loss[(i, lv)] for i, lv in enumerate(node))
+            col_loss = [float((self._n * row_loss)[row_good].sum())]
+        return NodeResult(
+            node=node, rows=int(n.sum()), suppressed=int(n[present & bad].sum()), classes=int(good.sum()),
+            k_reached=int(n[good].min()) if good.any() else None,
+            l_reached=int(ls[good].min()) if ls is not None and good.any() else None, t_reached=None,
+            loss_sum=sum(col_loss), journalist_max=float((1 / pop[good]).max()) if good.any() else 0.0,
+            column_loss=col_loss)
+
+    def lower_bound(self, node: Node) -> float:
+        """Information loss of the node if nothing were suppressed: suppression only adds to it."""
+        return sum(self._col_mean[(i, lv)] for i, lv in enumerate(node)) / max(len(node), 1)
+
     def search(self) -> NodeResult:
-        """The satisfying node of least information loss among the minimal ones."""
+        """The satisfying node of least information loss (branch and bound).
+
+        Nodes in increasing order of their loss lower bound; a node that generalises a
+        satisfying one is skipped, and the search stops when no remaining node can beat the best.
+        """
+        self._load()
         ranges = [range(b, t + 1) for b, t in zip(self.bottom, self.top, strict=True)]
-        nodes = sorted(itertools.product(*ranges), key=lambda n: (sum(n), n))
-        found: list[NodeResult] = []
+        nodes = sorted(itertools.product(*ranges), key=lambda n: (self.lower_bound(n), sum(n), n))
         n_qi = len(self.bottom)
+        found: list[NodeResult] = []
+        best: NodeResult | None = None
         for node in nodes:
+            if best is not None and self.lower_bound(node) >= best.information_loss(n_qi):
+                break
             if any(all(a >= b for a, b in zip(node, f.node, strict=True)) for f in found):
                 continue
-            res = self.evaluate(node)
+            res = self.fast_evaluate(node) if self.c.t is None else self.evaluate(node)
             if res.ok(self.c):
                 found.append(res)
-        if not found:
+                if best is None or (res.information_loss(n_qi), sum(res.node)) < (best.information_loss(n_qi),
+                                                                                 sum(best.node)):
+                    best = res
+        if best is None:
             raise PipelineError(
                 "aucune généralisation n'atteint les critères dans la limite de suppression "
                 f"(k={self.c.k}, l={self.c.l}, t={self.c.t}, au plus {self.c.max_suppressed} lignes supprimées)",
                 "no generalisation reaches the criteria within the suppression bound", code="impossible-criteria")
-        return min(found, key=lambda r: (r.information_loss(n_qi), sum(r.node), r.node))
+        return best
