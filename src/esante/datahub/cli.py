@@ -6,3 +6,5 @@ import typer
 
 datahub_app = typer.Typer(help="Entrepôt de données de santé : données, extractions, risque.",
                           no_args_is_help=True)
+
+from esante.datahub.pipeline import cli as _pipeline_cli  # noqa: E402, F401 - registers the pipeline commands

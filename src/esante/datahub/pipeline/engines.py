@@ -25,6 +25,11 @@ EngineName = Literal["duckdb", "spark"]
 class Dialect:
     name: str
 
+    def ident(self, name: str) -> str:
+        if self.name == "spark":
+            return "`" + name.replace("`", "``") + "`"
+        return '"' + name.replace('"', '""') + '"'
+
     def sha256_hex(self, blob_sql: str) -> str:
         return f"sha256({blob_sql})" if self.name == "duckdb" else f"sha2({blob_sql}, 256)"
 

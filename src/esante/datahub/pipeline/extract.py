@@ -60,10 +60,6 @@ def _plan(spec: ExtractSpec, name: str, table: TableSpec) -> _Plan:
     return _Plan(name, table, qis, sensitive, kept, free)
 
 
-def _q(col: str) -> str:
-    return '"' + col.replace('"', '""') + '"'
-
-
 def run_extract(spec: ExtractSpec, *, engine: EngineName = "duckdb", out_dir: Path, key: bytes,
                 progress: Progress = _noop) -> ExtractReport:
     """Pseudonymise (HMAC-SHA-256 with the project ``key``), generalise to reach k/l/t, write Parquet.
@@ -110,6 +106,7 @@ def _local(eng: DuckDBEngine | SparkEngine) -> duckdb.DuckDBPyConnection:
 
 def _extract_table(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan, key: bytes, tmp: Path,
                    progress: Progress) -> TableReport:
+    _q = eng.dialect.ident
     pid = spec.person_id_column
     view = f"in_{p.name}"
     eng.register_parquet(view, p.spec.path, [pid, *p.qis, *p.kept])
@@ -154,6 +151,7 @@ def _extract_table(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan,
 
 def _prepare_lattice(eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConnection, spec: ExtractSpec,
                      p: _Plan, view: str, opted: str, rows: int) -> tuple[Lattice, int]:
+    _q = eng.dialect.ident
     if spec.k > rows:
         raise PipelineError(f"k={spec.k} impossible : la table {p.name} ne compte que {rows} ligne(s) extraite(s)",
                             f"impossible k={spec.k}: only {rows} rows", code="impossible-k")
@@ -212,6 +210,7 @@ def _column_bottom(local: duckdb.DuckDBPyConnection, i: int, top: int, c: Criter
 
 def _final_sql(eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConnection, p: _Plan, pid: str, view: str,
                opted: str, key: bytes, lattice: Lattice | None, chosen: NodeResult | None) -> str:
+    _q = eng.dialect.ident
     pseudo = eng.dialect.hmac_sha256_hex(key, f"t.{_q(pid)}")
     select = [f"{pseudo} AS {PSEUDONYM}"]
     joins, where = [], [f"NOT ({opted.replace(_q(pid), 't.' + _q(pid))})"]
