@@ -1,10 +1,11 @@
 """Search of the generalisation lattice for the least information loss reaching k (l, t).
 
-Bottom-up (OLA / Flash family): a lower bound per column first (a column alone must already
-reach k within the suppression bound, which any combination of columns needs too), then
-nodes by increasing height, skipping the generalisations of a node already found to satisfy
-(they satisfy too and lose more). Each node is one GROUP BY over the histogram rolled up to
-the lower bound, in a local DuckDB.
+A lower level per column first (a column alone must already reach k within the suppression
+bound, which any combination of columns needs too: the subset property of Incognito), then
+a branch and bound over the remaining nodes in order of a loss lower bound. Each node is
+evaluated over the histogram of the data rolled up to those lower levels (built by the
+engine, one row per distinct combination), with NumPy; the final node's risk is measured
+again on the written file.
 """
 
 from __future__ import annotations
@@ -183,23 +184,20 @@ class Lattice:
     def search(self) -> NodeResult:
         """The satisfying node of least information loss (branch and bound).
 
-        Nodes in increasing order of their loss lower bound; a node that generalises a
-        satisfying one is skipped, and the search stops when no remaining node can beat the best.
+        Nodes in increasing order of their loss lower bound (the loss without suppression);
+        the search stops when no remaining node can beat the best found. A generalisation of a
+        satisfying node is not skipped: it may suppress fewer records and so lose less.
         """
         self._load()
         ranges = [range(b, t + 1) for b, t in zip(self.bottom, self.top, strict=True)]
         nodes = sorted(itertools.product(*ranges), key=lambda n: (self.lower_bound(n), sum(n), n))
         n_qi = len(self.bottom)
-        found: list[NodeResult] = []
         best: NodeResult | None = None
         for node in nodes:
             if best is not None and self.lower_bound(node) >= best.information_loss(n_qi):
                 break
-            if any(all(a >= b for a, b in zip(node, f.node, strict=True)) for f in found):
-                continue
             res = self.fast_evaluate(node) if self.c.t is None else self.evaluate(node)
             if res.ok(self.c):
-                found.append(res)
                 if best is None or (res.information_loss(n_qi), sum(res.node)) < (best.information_loss(n_qi),
                                                                                  sum(best.node)):
                     best = res
