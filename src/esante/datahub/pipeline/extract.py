@@ -183,7 +183,8 @@ def _prepare_lattice(eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConn
         f"SELECT count(*) FROM (SELECT sum(n) AS n FROM hist0 WHERE NOT opted GROUP BY "
         f"{', '.join(f'q{i}' for i in range(len(p.qis)))}) WHERE n = 1").fetchall()[0][0]
     levels = [(i, lv) for i in range(len(p.qis)) for lv in range(bottom[i], top[i] + 1)]
-    gen = ", ".join(f"r{i}.g{lv} AS q{i}_{lv}, coalesce(r{i}.loss{lv}, 0) AS q{i}_loss{lv}" for i, lv in levels)
+    gen = ", ".join(f"coalesce(r{i}.c{lv}, -1) AS q{i}_{lv}, coalesce(r{i}.loss{lv}, 0) AS q{i}_loss{lv}"
+                    for i, lv in levels)
     keys = ", ".join(f"q{i}_{lv}, q{i}_loss{lv}" for i, lv in levels)
     joins = " ".join(f"LEFT JOIN r{i} ON h.q{i} = r{i}.v" for i in range(len(p.qis)))
     s = "h.s" if p.sensitive else "NULL"
@@ -201,8 +202,8 @@ def _column_bottom(local: duckdb.DuckDBPyConnection, i: int, top: int, c: Criter
     bad = f"n < {c.k}" + (f" OR ls < {c.l}" if c.l else "")
     for level in range(top + 1):
         sup = local.execute(
-            f"SELECT coalesce(sum(n) FILTER (WHERE {bad}), 0) FROM (SELECT r.g{level}, sum(n) AS n, {ls} AS ls "
-            f"FROM hist0 h LEFT JOIN r{i} r ON h.q{i} = r.v WHERE NOT opted GROUP BY r.g{level})").fetchall()[0][0]
+            f"SELECT coalesce(sum(n) FILTER (WHERE {bad}), 0) FROM (SELECT r.c{level}, sum(n) AS n, {ls} AS ls "
+            f"FROM hist0 h LEFT JOIN r{i} r ON h.q{i} = r.v WHERE NOT opted GROUP BY r.c{level})").fetchall()[0][0]
         if sup <= c.max_suppressed:
             return level
     return top
@@ -222,9 +223,11 @@ def _final_sql(eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConnection
             joins.append(f"LEFT JOIN rf_{p.name}_{i} r{i} ON t.{_q(col)} = r{i}.v")
             select.append(f"r{i}.g AS {_q(col)}")
         sup = local.sql(lattice.suppressed_classes(chosen.node)).to_arrow_table()
-        sup_keys = _class_key(local_names=[f"g{i}" for i in range(len(p.qis))])
+        sup_keys = _class_key(local_names=[f"m{i}.g" for i in range(len(p.qis))])
         local.register("sup_in", sup)
-        keys = local.sql(f"SELECT DISTINCT {sup_keys} AS k FROM sup_in").to_arrow_table()
+        back = " ".join(f"LEFT JOIN (SELECT DISTINCT c{lv} AS c, g{lv} AS g FROM r{i}) m{i} ON sup_in.g{i} = m{i}.c"
+                        for i, lv in enumerate(chosen.node))
+        keys = local.sql(f"SELECT DISTINCT {sup_keys} AS k FROM sup_in {back}").to_arrow_table()
         local.unregister("sup_in")
         eng.register_arrow(f"sup_{p.name}", keys)
         row_key = _class_key(local_names=[f"r{i}.g" for i in range(len(p.qis))])

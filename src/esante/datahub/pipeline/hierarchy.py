@@ -1,7 +1,8 @@
 """Generalisation hierarchies, turned into recode tables (value → every level) in DuckDB.
 
 A recode table has the column's distinct values ``v`` (their own type), the generalised
-value at each level ``g0`` (exact) .. ``gM`` (``*``) as text, and each level's information
+value at each level ``g0`` (exact) .. ``gM`` (``*``) as text, its integer code ``c0`` .. ``cM``
+(the lattice search groups on codes, not text), and each level's information
 loss ``loss0`` .. ``lossM``: the normalised certainty penalty (Xu et al. 2006) of the value's
 group, (distinct values in the group − 1) / (distinct values in the column − 1).
 """
@@ -112,7 +113,8 @@ def recode_table(con: duckdb.DuckDBPyConnection, column: str, h: Hierarchy, valu
         losses = ", ".join(
             f"(count(*) OVER (PARTITION BY g{i}) - 1) / {denom}::DOUBLE AS loss{i}" for i in range(top + 1)
         )
-        return con.sql(f"SELECT *, {losses} FROM ({sql}) ORDER BY v").to_arrow_table()
+        codes = ", ".join(f"(dense_rank() OVER (ORDER BY g{i}) - 1)::INTEGER AS c{i}" for i in range(top + 1))
+        return con.sql(f"SELECT *, {losses}, {codes} FROM ({sql}) ORDER BY v").to_arrow_table()
     except duckdb.Error as exc:
         raise PipelineError(f"{column} : généralisation impossible ({exc})", code="bad-hierarchy") from None
     finally:

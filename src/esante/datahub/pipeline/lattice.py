@@ -53,7 +53,8 @@ class NodeResult:
 
 
 class Lattice:
-    """The histogram ``hist`` (columns ``q{i}_{L}``, ``q{i}_loss{L}``, ``s``, ``n``, ``pop``)."""
+    """The histogram ``hist``: per QI and level the value's code ``q{i}_{L}`` and loss ``q{i}_loss{L}``,
+    the sensitive value ``s``, the extracted count ``n`` and the population count ``pop``."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, *, bottom: Node, top: Node, has_s: bool,
                  criteria: Criteria) -> None:
@@ -122,18 +123,18 @@ class Lattice:
         cols = [(i, lv) for i in range(len(self.bottom)) for lv in range(self.bottom[i], self.top[i] + 1)]
         names = ", ".join(f"q{i}_{lv}" for i, lv in cols)
         losses = ", ".join(f"q{i}_loss{lv}" for i, lv in cols)
-        rows = self.con.sql(f"SELECT n, pop, {'s' if self.has_s else '0'} AS s, {names}, {losses} FROM hist"
+        s_code = "dense_rank() OVER (ORDER BY s)" if self.has_s else "0"
+        rows = self.con.sql(f"SELECT n, pop, {s_code} AS s, {names}, {losses} FROM hist"
                             ).fetchnumpy()
         keys = list(rows)
 
         def codes(a: Any) -> Any:
-            a = np.asarray(a, dtype=object)
-            a[np.equal(a, None)] = "\0"  # noqa: E711 - element-wise NULL test
-            return np.unique(a.astype(str), return_inverse=True)[1].ravel().astype(np.int64)
+            # codes from the recode tables, -1 for a missing value
+            return np.asarray(a, dtype=np.int64) + 1
 
         self._n = np.asarray(rows[keys[0]], dtype=np.float64)
         self._pop = np.asarray(rows[keys[1]], dtype=np.float64)
-        self._s = codes(rows[keys[2]])
+        self._s = np.asarray(rows[keys[2]], dtype=np.int64)
         self._code = {c: codes(rows[keys[3 + j]]) for j, c in enumerate(cols)}
         self._card = {c: int(self._code[c].max()) + 1 if len(self._code[c]) else 1 for c in cols}
         self._loss = {c: np.asarray(rows[keys[3 + len(cols) + j]], dtype=np.float64) for j, c in enumerate(cols)}
