@@ -42,7 +42,9 @@ QIS = ["age", "sexe", "commune", "diplome", "situation", "profession"]
 def parse() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--stays", type=int, default=100_000_000)
-    ap.add_argument("--stays-people", type=int, default=0, help="people the stays belong to (default stays/10)")
+    ap.add_argument(
+        "--stays-people", type=int, default=0, help="people the stays belong to (default stays/10)"
+    )
     ap.add_argument("--people", type=int, default=10_000_000, help="large k-anonymity table")
     ap.add_argument("--anjana-max", type=int, default=100_000, help="largest table given to anjana")
     ap.add_argument("--spark-stays", type=int, default=1_000_000)
@@ -77,27 +79,41 @@ def part1(work: Path, args: argparse.Namespace, results: dict) -> None:
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
     plain = work / "plain_sha256.parquet"
-    _, t_plain = timed(con.execute, f"""COPY (SELECT * REPLACE (sha256(CAST(person_id AS VARCHAR)) AS person_id)
-        FROM read_parquet('{stays}')) TO '{plain}' (FORMAT parquet, COMPRESSION zstd)""")
+    _, t_plain = timed(
+        con.execute,
+        f"""COPY (SELECT * REPLACE (sha256(CAST(person_id AS VARCHAR)) AS person_id)
+        FROM read_parquet('{stays}')) TO '{plain}' (FORMAT parquet, COMPRESSION zstd)""",
+    )
     plain.unlink()
     spec = sample.stays_spec(stays, project_id="bench", k=5)
     out = work / "stays_extract"
     shutil.rmtree(out, ignore_errors=True)
     report, t_ours = timed(run_extract, spec, engine="duckdb", out_dir=out, key=KEY)
     t = report.tables[0]
-    res = {"rows": n, "plain_sha256_s": round(t_plain, 2), "plain_rows_per_s": round(n / t_plain),
-           "extract_s": round(t_ours, 2), "extract_rows_per_s": round(n / t_ours),
-           "ratio": round(t_plain / t_ours, 3), "k_reached": t.k_reached, "suppressed": t.rows_suppressed,
-           "information_loss": t.information_loss, "levels": {c.name: c.level for c in t.columns if c.max_level},
-           "load": load()}
+    res = {
+        "rows": n,
+        "plain_sha256_s": round(t_plain, 2),
+        "plain_rows_per_s": round(n / t_plain),
+        "extract_s": round(t_ours, 2),
+        "extract_rows_per_s": round(n / t_ours),
+        "ratio": round(t_plain / t_ours, 3),
+        "k_reached": t.k_reached,
+        "suppressed": t.rows_suppressed,
+        "information_loss": t.information_loss,
+        "levels": {c.name: c.level for c in t.columns if c.max_level},
+        "load": load(),
+    }
     results["part1"] = res
-    print(f"(1) {n:,} séjours : extraction {res['extract_rows_per_s']:,} lignes/s ({t_ours:.1f} s), "
-          f"sha256 seul {res['plain_rows_per_s']:,} lignes/s ({t_plain:.1f} s) → ratio {res['ratio']} "
-          f"(cible ≥ 0,5) — charge {res['load']}", flush=True)
+    print(
+        f"(1) {n:,} séjours : extraction {res['extract_rows_per_s']:,} lignes/s ({t_ours:.1f} s), "
+        f"sha256 seul {res['plain_rows_per_s']:,} lignes/s ({t_plain:.1f} s) → ratio {res['ratio']} "
+        f"(cible ≥ 0,5) — charge {res['load']}",
+        flush=True,
+    )
     shutil.rmtree(out, ignore_errors=True)
 
 
-def anjana_hierarchies(spec: ExtractSpec, df) -> dict:  # type: ignore[no-untyped-def]
+def anjana_hierarchies(spec: ExtractSpec, df) -> dict:  # type: ignore[no-untyped-def]  # noqa: ARG001 - read by DuckDB
     """The same hierarchies as ours, in anjana's form (one list of values per level)."""
     cols = spec.tables["personnes"].columns
     con = duckdb.connect()
@@ -107,7 +123,9 @@ def anjana_hierarchies(spec: ExtractSpec, df) -> dict:  # type: ignore[no-untype
     for q in QIS:
         values = duckdb.sql(f"SELECT DISTINCT {q} AS v FROM df ORDER BY v").to_arrow_table().column("v")
         rec = recode_table(con, q, cols[q].hierarchy, values.combine_chunks()).to_pydict()
-        hier[q] = {lv: rec["v"] if lv == 0 else rec[f"g{lv}"] for lv in range(max_level(cols[q].hierarchy) + 1)}
+        hier[q] = {
+            lv: rec["v"] if lv == 0 else rec[f"g{lv}"] for lv in range(max_level(cols[q].hierarchy) + 1)
+        }
     return hier
 
 
@@ -125,11 +143,14 @@ def ncp_of(spec: ExtractSpec, source: Path, released) -> float:  # type: ignore[
         con.register("rec", rec)
         con.register("rel", released)
         for lv in range(max_level(cols[q].hierarchy) + 1):
-            miss = con.sql(f"SELECT count(*) FROM rel WHERE CAST({q} AS VARCHAR) NOT IN "
-                           f"(SELECT g{lv} FROM rec)").fetchall()[0][0]
+            miss = con.sql(
+                f"SELECT count(*) FROM rel WHERE CAST({q} AS VARCHAR) NOT IN (SELECT g{lv} FROM rec)"
+            ).fetchall()[0][0]
             if not miss:
-                kept = con.sql(f"SELECT coalesce(sum(l), 0) FROM rel JOIN (SELECT DISTINCT g{lv} AS g, "
-                               f"loss{lv} AS l FROM rec) ON CAST(rel.{q} AS VARCHAR) = g").fetchall()[0][0]
+                kept = con.sql(
+                    f"SELECT coalesce(sum(l), 0) FROM rel JOIN (SELECT DISTINCT g{lv} AS g, "
+                    f"loss{lv} AS l FROM rec) ON CAST(rel.{q} AS VARCHAR) = g"
+                ).fetchall()[0][0]
                 total += (kept + (n_in - len(released))) / n_in
                 break
         else:
@@ -144,9 +165,16 @@ def kanon(work: Path, rows: int, args: argparse.Namespace, results: dict, engine
     shutil.rmtree(out, ignore_errors=True)
     report, t_ours = timed(run_extract, spec, engine=engine, out_dir=out, key=KEY)
     t = report.tables[0]
-    res: dict = {"rows": rows, "engine": engine, "ours_s": round(t_ours, 2), "ours_loss": t.information_loss,
-                 "ours_suppressed": t.rows_suppressed, "ours_k": t.k_reached,
-                 "nodes": t.lattice_nodes_evaluated, "load": load()}
+    res: dict = {
+        "rows": rows,
+        "engine": engine,
+        "ours_s": round(t_ours, 2),
+        "ours_loss": t.information_loss,
+        "ours_suppressed": t.rows_suppressed,
+        "ours_k": t.k_reached,
+        "nodes": t.lattice_nodes_evaluated,
+        "load": load(),
+    }
     if engine == "duckdb" and rows <= args.anjana_max:
         try:
             from anjana.anonymity import k_anonymity
@@ -159,14 +187,22 @@ def kanon(work: Path, rows: int, args: argparse.Namespace, results: dict, engine
             import pyarrow as pa
 
             released = pa.Table.from_pandas(anon[QIS].astype(str), preserve_index=False)
-            res |= {"anjana_s": round(t_anjana, 2), "anjana_loss": round(ncp_of(spec, people, released), 6),
-                    "anjana_suppressed": rows - len(anon), "speedup": round(t_anjana / t_ours, 1)}
+            res |= {
+                "anjana_s": round(t_anjana, 2),
+                "anjana_loss": round(ncp_of(spec, people, released), 6),
+                "anjana_suppressed": rows - len(anon),
+                "speedup": round(t_anjana / t_ours, 1),
+            }
     results.setdefault("part2" if engine == "duckdb" else "part3", []).append(res)
-    line = (f"({'2' if engine == 'duckdb' else '3'}) k=5 sur {rows:,} lignes, {engine} : {t_ours:.2f} s, "
-            f"perte {t.information_loss:.4f}, {t.rows_suppressed} supprimées, {t.lattice_nodes_evaluated} nœuds")
+    line = (
+        f"({'2' if engine == 'duckdb' else '3'}) k=5 sur {rows:,} lignes, {engine} : {t_ours:.2f} s, "
+        f"perte {t.information_loss:.4f}, {t.rows_suppressed} supprimées, {t.lattice_nodes_evaluated} nœuds"
+    )
     if "anjana_s" in res:
-        line += (f" — anjana : {res['anjana_s']} s, perte {res['anjana_loss']:.4f}, "
-                 f"{res['anjana_suppressed']} supprimées → {res['speedup']}× plus rapide")
+        line += (
+            f" — anjana : {res['anjana_s']} s, perte {res['anjana_loss']:.4f}, "
+            f"{res['anjana_suppressed']} supprimées → {res['speedup']}× plus rapide"
+        )
     print(line + f" — charge {res['load']}", flush=True)
     shutil.rmtree(out, ignore_errors=True)
 
@@ -177,8 +213,9 @@ def spark_stays(work: Path, n: int, results: dict) -> None:
     out = work / "stays_extract_spark"
     shutil.rmtree(out, ignore_errors=True)
     _, t = timed(run_extract, spec, engine="spark", out_dir=out, key=KEY)
-    results.setdefault("part3", []).append({"rows": n, "job": "stays", "spark_s": round(t, 2),
-                                            "rows_per_s": round(n / t), "load": load()})
+    results.setdefault("part3", []).append(
+        {"rows": n, "job": "stays", "spark_s": round(t, 2), "rows_per_s": round(n / t), "load": load()}
+    )
     print(f"(3) Spark local, {n:,} séjours : {t:.1f} s ({n / t:,.0f} lignes/s) — charge {load()}", flush=True)
     shutil.rmtree(out, ignore_errors=True)
 

@@ -14,8 +14,10 @@ from tests.datahub.pipeline_data import COMMUNES, people_file
 
 def test_risk_json_on_a_raw_file(tmp_path: Path) -> None:
     people = people_file(tmp_path, rows=500)
-    result = CliRunner().invoke(app, ["datahub", "risk", str(people), "--qi", "age,sexe,commune",
-                                      "--sensitive", "diagnostic", "--json"])
+    result = CliRunner().invoke(
+        app,
+        ["datahub", "risk", str(people), "--qi", "age,sexe,commune", "--sensitive", "diagnostic", "--json"],
+    )
     assert result.exit_code == 0, result.output
     m = json.loads(result.output)
     assert m["rows"] == 500 and m["k"] == 1 and m["uniques"] > 0 and m["prosecutor_risk_max"] == 1.0

@@ -70,7 +70,9 @@ def test_no_direct_identifier_in_any_column(people: Path, extract: tuple[Path, d
         assert not {v for v in leaked if len(v) > 3 or not v.isdigit()}, col
 
 
-def test_pseudonym_is_hmac_sha256_and_opted_out_people_are_absent(people: Path, extract: tuple[Path, dict]) -> None:
+def test_pseudonym_is_hmac_sha256_and_opted_out_people_are_absent(
+    people: Path, extract: tuple[Path, dict]
+) -> None:
     out, report = extract
     pseudonyms = set(pq.read_table(out / "personnes.parquet").column("pseudonym").to_pylist())
     ids = pq.read_table(people).column("person_id").to_pylist()
@@ -97,8 +99,9 @@ def test_same_key_same_pseudonyms_other_project_none_in_common(people: Path, tmp
     a = run_extract(spec, out_dir=tmp_path / "a", key=KEY)
     b = run_extract(spec, out_dir=tmp_path / "b", key=KEY)
     c = run_extract(spec.model_copy(update={"project_id": "p2"}), out_dir=tmp_path / "c", key=bytes(32))
-    pa_, pb, pc = (set(pq.read_table(r.out_dir / "personnes.parquet").column("pseudonym").to_pylist())
-                   for r in (a, b, c))
+    pa_, pb, pc = (
+        set(pq.read_table(r.out_dir / "personnes.parquet").column("pseudonym").to_pylist()) for r in (a, b, c)
+    )
     assert pa_ == pb and not pa_ & pc
     assert a.key_fingerprint == b.key_fingerprint != c.key_fingerprint
 
@@ -134,8 +137,9 @@ def test_hierarchy_not_covering_a_value_refused(people: Path, tmp_path: Path) ->
     spec = sample.people_spec(people, communes=COMMUNES)
     partial = {k: v for k, v in sample.EDUCATION.items() if k != "master"}
     spec.tables["personnes"].columns["diplome"] = ColumnSpec(
-        sensitivity=Sensitivity.quasi_identifier, hierarchy=MappingHierarchy(levels=[partial]))
-    with pytest.raises(PipelineError, match="ne couvre pas 1 valeur.*master"):
+        sensitivity=Sensitivity.quasi_identifier, hierarchy=MappingHierarchy(levels=[partial])
+    )
+    with pytest.raises(PipelineError, match=r"ne couvre pas 1 valeur.*master"):
         run_extract(spec, out_dir=tmp_path / "x", key=KEY)
     _assert_nothing_left(tmp_path)
 
@@ -177,9 +181,11 @@ def test_search_finds_the_least_loss_of_the_whole_lattice(people: Path, tmp_path
         g = ", ".join(f"r{i}.g{lv}" for i, lv in enumerate(node))
         loss = " + ".join(f"r{i}.loss{lv}" for i, lv in enumerate(node))
         sup, kept_loss = con.sql(
-            f"SELECT coalesce(sum(c) FILTER (WHERE c < 5), 0), coalesce(sum(l) FILTER (WHERE c >= 5), 0) FROM "
+            "SELECT coalesce(sum(c) FILTER (WHERE c < 5), 0), coalesce(sum(l) FILTER (WHERE c >= 5), 0) FROM "
             f"(SELECT count(*) AS c, sum({loss}) AS l FROM p "
-            + " ".join(f"JOIN r{i} ON p.{q} = r{i}.v" for i, q in enumerate(QIS)) + f" GROUP BY {g})").fetchall()[0]
+            + " ".join(f"JOIN r{i} ON p.{q} = r{i}.v" for i, q in enumerate(QIS))
+            + f" GROUP BY {g})"
+        ).fetchall()[0]
         if sup <= int(0.1 * n):
             il = (kept_loss + sup * len(QIS)) / (n * len(QIS))
             best = il if best is None else min(best, il)

@@ -18,10 +18,16 @@ NIR2 = _nir("2 91 07 13 055 214")
 # (sentence, the personal data it contains)
 CASES: list[tuple[str, list[str]]] = [
     (f"Patient M. Jean Dupont, NIR {NIR1}, admis le 14/02/2024.", ["M. Jean Dupont", NIR1, "14/02/2024"]),
-    ("Mme Sophie Martin, née le 3 mars 1956, consulte pour une dyspnée.", ["Mme Sophie Martin", "3 mars 1956"]),
+    (
+        "Mme Sophie Martin, née le 3 mars 1956, consulte pour une dyspnée.",
+        ["Mme Sophie Martin", "3 mars 1956"],
+    ),
     ("Adressé par le Dr Lefèvre pour bilan cardiologique.", ["Dr Lefèvre"]),
     ("Domicile : 12 rue Victor Hugo, 69003 Lyon.", ["12 rue Victor Hugo", "69003 Lyon"]),
-    ("Joignable au 06 12 34 56 78 ou par courriel a.bernard@exemple.fr.", ["06 12 34 56 78", "a.bernard@exemple.fr"]),
+    (
+        "Joignable au 06 12 34 56 78 ou par courriel a.bernard@exemple.fr.",
+        ["06 12 34 56 78", "a.bernard@exemple.fr"],
+    ),
     (f"Numéro de sécurité sociale : {NIR2}.", [NIR2]),
     ("Sortie prévue le 1er avril 2025 vers le domicile à Marseille.", ["1er avril 2025", "Marseille"]),
     ("Compte rendu transmis au Professeur Moreau, CHU de Rennes.", ["Professeur Moreau", "Rennes"]),
@@ -38,7 +44,9 @@ CASES: list[tuple[str, list[str]]] = [
 
 def _covered(text: str, gold: str, spans: list[tuple[int, int, str]]) -> bool:
     start = text.index(gold)
-    return all(any(s <= i < e for s, e, _ in spans) for i in range(start, start + len(gold)) if not text[i].isspace())
+    return all(
+        any(s <= i < e for s, e, _ in spans) for i in range(start, start + len(gold)) if not text[i].isspace()
+    )
 
 
 @pytest.fixture(scope="module")

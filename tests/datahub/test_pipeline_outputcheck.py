@@ -56,13 +56,16 @@ def test_zero_cells_stay_visible() -> None:
     assert not t.hidden
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("x,a\nr1,douze\n", "ligne 2, colonne « a » : « douze » n'est pas un effectif entier"),
-    ("x,a,b\nr1,1\n", "ligne 2 : 2 champs au lieu de 3"),
-    ("x,a\nr1,-4\n", "effectif négatif"),
-    ("x,a\n", "au moins une ligne"),
-    ("x,a\nr1,4\nTotal,4\n", "les totaux sont recalculés"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x,a\nr1,douze\n", "ligne 2, colonne « a » : « douze » n'est pas un effectif entier"),
+        ("x,a,b\nr1,1\n", "ligne 2 : 2 champs au lieu de 3"),
+        ("x,a\nr1,-4\n", "effectif négatif"),
+        ("x,a\n", "au moins une ligne"),
+        ("x,a\nr1,4\nTotal,4\n", "les totaux sont recalculés"),
+    ],
+)
 def test_malformed_tables_refused(text: str, message: str) -> None:
     with pytest.raises(PipelineError, match=message):
         read_table(text)
@@ -71,7 +74,9 @@ def test_malformed_tables_refused(text: str, message: str) -> None:
 def test_cli_check_output(tmp_path: Path) -> None:
     src, out = tmp_path / "t.csv", tmp_path / "checked.csv"
     src.write_text(TABLE, encoding="utf-8")
-    result = CliRunner().invoke(app, ["datahub", "check-output", str(src), "--threshold", "10", "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["datahub", "check-output", str(src), "--threshold", "10", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert _safe(_grid(out.read_text()))
     bad = tmp_path / "bad.csv"

@@ -34,14 +34,24 @@ def _fail(exc: PipelineError | ValidationError | str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def run_extract_with_progress(spec: ExtractSpec, *, out_dir: Path, key: bytes, engine: str = "duckdb",
-                              ) -> ExtractReport:
+def run_extract_with_progress(
+    spec: ExtractSpec,
+    *,
+    out_dir: Path,
+    key: bytes,
+    engine: str = "duckdb",
+) -> ExtractReport:
     from esante.datahub.pipeline.extract import run_extract
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("démarrage du moteur", total=None)
-        return run_extract(spec, engine=engine, out_dir=out_dir, key=key,  # type: ignore[arg-type]
-                           progress=lambda msg: bar.update(task, description=msg))
+        return run_extract(
+            spec,
+            engine=engine,  # type: ignore[arg-type]
+            out_dir=out_dir,
+            key=key,
+            progress=lambda msg: bar.update(task, description=msg),
+        )
 
 
 @datahub_app.command("extract-spec")
@@ -57,14 +67,18 @@ def extract_spec(
         raise _fail(f"moteur inconnu : {engine} (duckdb ou spark)")
     try:
         spec = ExtractSpec.model_validate_json(spec_file.read_text(encoding="utf-8"))
-        report = run_extract_with_progress(spec, out_dir=out_dir, key=project_key(spec.project_id), engine=engine)
+        report = run_extract_with_progress(
+            spec, out_dir=out_dir, key=project_key(spec.project_id), engine=engine
+        )
     except FileNotFoundError:
         raise _fail(f"fichier introuvable : {spec_file}") from None
     except (PipelineError, ValidationError) as exc:
         raise _fail(exc) from None
     for t in report.tables:
-        console.print(f"{t.name} : {t.rows_out} lignes extraites, k={t.k_reached}, l={t.l_reached}, "
-                      f"{t.rows_suppressed} supprimées, perte {t.information_loss:.3f}")
+        console.print(
+            f"{t.name} : {t.rows_out} lignes extraites, k={t.k_reached}, l={t.l_reached}, "
+            f"{t.rows_suppressed} supprimées, perte {t.information_loss:.3f}"
+        )
     console.print(f"Rapport : {out_dir / 'report.html'}, {out_dir / 'report.pdf'}")
 
 
@@ -80,8 +94,9 @@ def risk(
     from esante.datahub.pipeline.risk import measure_parquet
 
     try:
-        m = measure_parquet(file, qis=[c.strip() for c in qi.split(",") if c.strip()], sensitive=sensitive,
-                            k_threshold=k)
+        m = measure_parquet(
+            file, qis=[c.strip() for c in qi.split(",") if c.strip()], sensitive=sensitive, k_threshold=k
+        )
     except PipelineError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -90,11 +105,17 @@ def risk(
     table = Table(title=f"Risque — {file.name}")
     table.add_column("Mesure")
     table.add_column("Valeur", justify="right")
-    for label, value in [("Lignes", m.rows), ("Classes d'équivalence", m.classes), ("k (plus petite classe)", m.k),
-                         ("Enregistrements uniques", m.uniques), ("Risque procureur max", m.prosecutor_risk_max),
-                         ("Risque procureur moyen", m.prosecutor_risk_avg),
-                         (f"Enregistrements dans une classe < {k}", m.records_at_risk),
-                         ("l-diversité", m.l), ("t-proximité", m.t)]:
+    for label, value in [
+        ("Lignes", m.rows),
+        ("Classes d'équivalence", m.classes),
+        ("k (plus petite classe)", m.k),
+        ("Enregistrements uniques", m.uniques),
+        ("Risque procureur max", m.prosecutor_risk_max),
+        ("Risque procureur moyen", m.prosecutor_risk_avg),
+        (f"Enregistrements dans une classe < {k}", m.records_at_risk),
+        ("l-diversité", m.l),
+        ("t-proximité", m.t),
+    ]:
         table.add_row(label, "—" if value is None else str(value))
     console.print(table)
 
@@ -102,8 +123,9 @@ def risk(
 @datahub_app.command("check-output")
 def check_output_cmd(
     table_file: Annotated[Path, typer.Argument(help="Tableau agrégé (CSV, libellés en première colonne)")],
-    threshold: Annotated[int | None, typer.Option(help="Seuil des petites cellules (défaut : réglage, 10)",
-                                                  min=1)] = None,
+    threshold: Annotated[
+        int | None, typer.Option(help="Seuil des petites cellules (défaut : réglage, 10)", min=1)
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Écrire le tableau vérifié dans ce fichier")] = None,
 ) -> None:
     """Vérifier un tableau de résultats : secret des petites cellules, primaire et secondaire."""
@@ -120,8 +142,10 @@ def check_output_cmd(
         out.write_text(text, encoding="utf-8")
     else:
         console.print(text, end="", highlight=False, markup=False)
-    err.print(f"Seuil {limit} : {checked.primary} cellule(s) masquée(s) (secret primaire), "
-              f"{checked.secondary} de plus (secret secondaire).")
+    err.print(
+        f"Seuil {limit} : {checked.primary} cellule(s) masquée(s) (secret primaire), "
+        f"{checked.secondary} de plus (secret secondaire)."
+    )
 
 
 @datahub_app.command("ttp-init")

@@ -78,7 +78,8 @@ def _parquet_columns(path: Path) -> list[str]:
         return list(pq.read_schema(files[0]).names)
     except (pa.ArrowInvalid, OSError) as exc:
         raise PipelineError(
-            f"fichier Parquet illisible : {files[0].name} ({exc})", f"malformed Parquet file: {files[0].name}",
+            f"fichier Parquet illisible : {files[0].name} ({exc})",
+            f"malformed Parquet file: {files[0].name}",
             code="malformed-parquet",
         ) from None
 
@@ -105,7 +106,9 @@ class DuckDBEngine:
             self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {cols} FROM read_parquet('{src}')")
             self.con.execute(f"SELECT * FROM {name} LIMIT 0")
         except duckdb.Error as exc:
-            raise PipelineError(f"fichier Parquet illisible : {path.name} ({exc})", code="malformed-parquet") from None
+            raise PipelineError(
+                f"fichier Parquet illisible : {path.name} ({exc})", code="malformed-parquet"
+            ) from None
 
     def register_arrow(self, name: str, table: pa.Table) -> None:
         self.con.register(f"{name}_arrow", table)
@@ -124,7 +127,7 @@ class DuckDBEngine:
     def write_parquet(self, sql: str, path: Path) -> int:
         target = str(path).replace("'", "''")
         self.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-        return int(self.con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0])  # type: ignore[index]
+        return int(self.con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0])
 
     def close(self) -> None:
         self.con.close()

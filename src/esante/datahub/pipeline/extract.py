@@ -50,18 +50,24 @@ class _Plan:
 
 def _plan(spec: ExtractSpec, name: str, table: TableSpec) -> _Plan:
     qis = [c for c, cs in table.columns.items() if cs.sensitivity is Sensitivity.quasi_identifier]
-    kept = [c for c, cs in table.columns.items()
-            if cs.sensitivity in (Sensitivity.sensitive, Sensitivity.other) and c != spec.person_id_column]
+    kept = [
+        c
+        for c, cs in table.columns.items()
+        if cs.sensitivity in (Sensitivity.sensitive, Sensitivity.other) and c != spec.person_id_column
+    ]
     sensitive = spec.sensitive_column if spec.sensitive_column in table.columns else None
     if qis and (spec.l or spec.t) and sensitive is None:
-        raise PipelineError(f"table {name} : la colonne sensible {spec.sensitive_column} n'est pas demandée",
-                            code="unknown-column")
+        raise PipelineError(
+            f"table {name} : la colonne sensible {spec.sensitive_column} n'est pas demandée",
+            code="unknown-column",
+        )
     free = [c for c in kept if table.columns[c].free_text]
     return _Plan(name, table, qis, sensitive, kept, free)
 
 
-def run_extract(spec: ExtractSpec, *, engine: EngineName = "duckdb", out_dir: Path, key: bytes,
-                progress: Progress = _noop) -> ExtractReport:
+def run_extract(
+    spec: ExtractSpec, *, engine: EngineName = "duckdb", out_dir: Path, key: bytes, progress: Progress = _noop
+) -> ExtractReport:
     """Pseudonymise (HMAC-SHA-256 with the project ``key``), generalise to reach k/l/t, write Parquet.
 
     ``key`` comes from the trusted third party (``esante.datahub.pipeline.ttp.project_key``);
@@ -71,8 +77,9 @@ def run_extract(spec: ExtractSpec, *, engine: EngineName = "duckdb", out_dir: Pa
         raise PipelineError("clé de projet trop courte (32 octets attendus)", "project key too short")
     out_dir = Path(out_dir)
     if out_dir.exists():
-        raise PipelineError(f"le dossier de sortie existe déjà : {out_dir}", f"output exists: {out_dir}",
-                            code="output-exists")
+        raise PipelineError(
+            f"le dossier de sortie existe déjà : {out_dir}", f"output exists: {out_dir}", code="output-exists"
+        )
     plans = [_plan(spec, name, t) for name, t in spec.tables.items()]
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
@@ -82,8 +89,12 @@ def run_extract(spec: ExtractSpec, *, engine: EngineName = "duckdb", out_dir: Pa
         eng.register_arrow("optout", pa.table({"pid": pa.array(sorted(spec.opted_out), pa.string())}))
         reports = [_extract_table(eng, spec, p, key, tmp, progress) for p in plans]
         report = ExtractReport(
-            project_id=spec.project_id, engine=engine, key_fingerprint=key_fingerprint(key),
-            opted_out_people=len(spec.opted_out), tables=reports, out_dir=out_dir,
+            project_id=spec.project_id,
+            engine=engine,
+            key_fingerprint=key_fingerprint(key),
+            opted_out_people=len(spec.opted_out),
+            tables=reports,
+            out_dir=out_dir,
             seconds=round(time.perf_counter() - started, 3),
         )
         (tmp / "report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
@@ -104,16 +115,18 @@ def _local(eng: DuckDBEngine | SparkEngine) -> duckdb.DuckDBPyConnection:
     return eng.con if isinstance(eng, DuckDBEngine) else duckdb.connect(":memory:")
 
 
-def _extract_table(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan, key: bytes, tmp: Path,
-                   progress: Progress) -> TableReport:
+def _extract_table(
+    eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan, key: bytes, tmp: Path, progress: Progress
+) -> TableReport:
     _q = eng.dialect.ident
     pid = spec.person_id_column
     view = f"in_{p.name}"
     eng.register_parquet(view, p.spec.path, [pid, *p.qis, *p.kept])
     opted = f"CAST({_q(pid)} AS STRING) IN (SELECT pid FROM optout)"
     progress(f"{p.name} : comptage")
-    counts = eng.query(f"SELECT count(*) AS n, coalesce(sum(CASE WHEN {opted} THEN 1 ELSE 0 END), 0) AS o "
-                       f"FROM {view}").to_pylist()[0]
+    counts = eng.query(
+        f"SELECT count(*) AS n, coalesce(sum(CASE WHEN {opted} THEN 1 ELSE 0 END), 0) AS o FROM {view}"
+    ).to_pylist()[0]
     rows_in, rows_opted = int(counts["n"]), int(counts["o"])
     local = _local(eng)
     chosen: NodeResult | None = None
@@ -131,8 +144,10 @@ def _extract_table(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan,
     rows_out = eng.write_parquet(sql, out)
     suppressed = chosen.suppressed if chosen else 0
     if rows_out != rows_in - rows_opted - suppressed:
-        raise PipelineError(f"{p.name} : {rows_out} lignes écrites, {rows_in - rows_opted - suppressed} attendues",
-                            code="inconsistent-output")
+        raise PipelineError(
+            f"{p.name} : {rows_out} lignes écrites, {rows_in - rows_opted - suppressed} attendues",
+            code="inconsistent-output",
+        )
     if chosen is not None:
         # The released file measured as it is, independently of the search's own bookkeeping.
         from esante.datahub.pipeline.risk import measure_parquet
@@ -140,7 +155,9 @@ def _extract_table(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan,
         m = measure_parquet(out, qis=p.qis, sensitive=p.sensitive, k_threshold=spec.k)
         chosen.k_reached, chosen.l_reached, chosen.t_reached = m.k, m.l, m.t
         if m.classes != chosen.classes or m.records_at_risk:
-            raise PipelineError(f"{p.name} : la mesure du fichier écrit contredit la recherche", code="inconsistent-output")
+            raise PipelineError(
+                f"{p.name} : la mesure du fichier écrit contredit la recherche", code="inconsistent-output"
+            )
     if p.free_text:
         progress(f"{p.name} : désidentification du texte libre")
         from esante.datahub.pipeline.freetext import deidentify_parquet_columns
@@ -149,17 +166,27 @@ def _extract_table(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan,
     return _table_report(spec, p, out, rows_in, rows_opted, rows_out, uniques, lattice, chosen)
 
 
-def _prepare_lattice(eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConnection, spec: ExtractSpec,
-                     p: _Plan, view: str, opted: str, rows: int) -> tuple[Lattice, int]:
+def _prepare_lattice(
+    eng: DuckDBEngine | SparkEngine,
+    local: duckdb.DuckDBPyConnection,
+    spec: ExtractSpec,
+    p: _Plan,
+    view: str,
+    opted: str,
+    rows: int,
+) -> tuple[Lattice, int]:
     _q = eng.dialect.ident
     if spec.k > rows:
-        raise PipelineError(f"k={spec.k} impossible : la table {p.name} ne compte que {rows} ligne(s) extraite(s)",
-                            f"impossible k={spec.k}: only {rows} rows", code="impossible-k")
+        raise PipelineError(
+            f"k={spec.k} impossible : la table {p.name} ne compte que {rows} ligne(s) extraite(s)",
+            f"impossible k={spec.k}: only {rows} rows",
+            code="impossible-k",
+        )
     cols = [*p.qis, *([p.sensitive] if p.sensitive else [])]
     group = ", ".join(_q(c) for c in cols)
     names = [f"q{i}" for i in range(len(p.qis))] + (["s"] if p.sensitive else [])
     alias = ", ".join(f"{_q(c)} AS {a}" for c, a in zip(cols, names, strict=True))
-    hist_sql = (f"SELECT {alias}, {opted} AS opted, count(*) AS n FROM {view} GROUP BY {group}, {opted}")
+    hist_sql = f"SELECT {alias}, {opted} AS opted, count(*) AS n FROM {view} GROUP BY {group}, {opted}"
     if isinstance(eng, DuckDBEngine):
         eng.materialise("hist0", hist_sql)
     else:
@@ -168,23 +195,30 @@ def _prepare_lattice(eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConn
     if p.sensitive and spec.l:
         distinct = local.execute("SELECT count(DISTINCT s) FROM hist0 WHERE NOT opted").fetchall()[0][0]
         if distinct < spec.l:
-            raise PipelineError(f"l={spec.l} impossible : {p.sensitive} n'a que {distinct} valeur(s) distincte(s)",
-                                code="impossible-l")
+            raise PipelineError(
+                f"l={spec.l} impossible : {p.sensitive} n'a que {distinct} valeur(s) distincte(s)",
+                code="impossible-l",
+            )
     criteria = Criteria(k=spec.k, l=spec.l, t=spec.t, max_suppressed=int(spec.max_suppression * rows))
     bottom, top = [], []
     for i, col in enumerate(p.qis):
         h = p.spec.columns[col].hierarchy
         assert h is not None
-        values = local.sql(f"SELECT DISTINCT q{i} AS v FROM hist0").to_arrow_table().column("v").combine_chunks()
+        values = (
+            local.sql(f"SELECT DISTINCT q{i} AS v FROM hist0").to_arrow_table().column("v").combine_chunks()
+        )
         local.register(f"r{i}", recode_table(local, col, h, values))
         top.append(max_level(h))
         bottom.append(_column_bottom(local, i, top[-1], criteria, has_s=p.sensitive is not None))
     uniques = local.execute(
         f"SELECT count(*) FROM (SELECT sum(n) AS n FROM hist0 WHERE NOT opted GROUP BY "
-        f"{', '.join(f'q{i}' for i in range(len(p.qis)))}) WHERE n = 1").fetchall()[0][0]
+        f"{', '.join(f'q{i}' for i in range(len(p.qis)))}) WHERE n = 1"
+    ).fetchall()[0][0]
     levels = [(i, lv) for i in range(len(p.qis)) for lv in range(bottom[i], top[i] + 1)]
-    gen = ", ".join(f"coalesce(r{i}.c{lv}, -1) AS q{i}_{lv}, coalesce(r{i}.loss{lv}, 0) AS q{i}_loss{lv}"
-                    for i, lv in levels)
+    gen = ", ".join(
+        f"coalesce(r{i}.c{lv}, -1) AS q{i}_{lv}, coalesce(r{i}.loss{lv}, 0) AS q{i}_loss{lv}"
+        for i, lv in levels
+    )
     keys = ", ".join(f"q{i}_{lv}, q{i}_loss{lv}" for i, lv in levels)
     joins = " ".join(f"LEFT JOIN r{i} ON h.q{i} = r{i}.v" for i in range(len(p.qis)))
     s = "h.s" if p.sensitive else "NULL"
@@ -192,8 +226,9 @@ def _prepare_lattice(eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConn
         SELECT {keys}, s, sum(n) FILTER (WHERE NOT opted) AS n, sum(n) AS pop
         FROM (SELECT {gen}, {s} AS s, h.opted, h.n FROM hist0 h {joins}) GROUP BY {keys}, s""")
     local.execute("UPDATE hist SET n = 0 WHERE n IS NULL")
-    return Lattice(local, bottom=tuple(bottom), top=tuple(top), has_s=p.sensitive is not None,
-                   criteria=criteria), int(uniques)
+    return Lattice(
+        local, bottom=tuple(bottom), top=tuple(top), has_s=p.sensitive is not None, criteria=criteria
+    ), int(uniques)
 
 
 def _column_bottom(local: duckdb.DuckDBPyConnection, i: int, top: int, c: Criteria, *, has_s: bool) -> int:
@@ -202,15 +237,26 @@ def _column_bottom(local: duckdb.DuckDBPyConnection, i: int, top: int, c: Criter
     bad = f"n < {c.k}" + (f" OR ls < {c.l}" if c.l else "")
     for level in range(top + 1):
         sup = local.execute(
-            f"SELECT coalesce(sum(n) FILTER (WHERE {bad}), 0) FROM (SELECT r.c{level}, sum(n) AS n, {ls} AS ls "
-            f"FROM hist0 h LEFT JOIN r{i} r ON h.q{i} = r.v WHERE NOT opted GROUP BY r.c{level})").fetchall()[0][0]
+            f"SELECT coalesce(sum(n) FILTER (WHERE {bad}), 0) FROM ("
+            f"SELECT r.c{level}, sum(n) AS n, {ls} AS ls FROM hist0 h LEFT JOIN r{i} r ON h.q{i} = r.v "
+            f"WHERE NOT opted GROUP BY r.c{level})"
+        ).fetchall()[0][0]
         if sup <= c.max_suppressed:
             return level
     return top
 
 
-def _final_sql(eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConnection, p: _Plan, pid: str, view: str,
-               opted: str, key: bytes, lattice: Lattice | None, chosen: NodeResult | None) -> str:
+def _final_sql(
+    eng: DuckDBEngine | SparkEngine,
+    local: duckdb.DuckDBPyConnection,
+    p: _Plan,
+    pid: str,
+    view: str,
+    opted: str,
+    key: bytes,
+    lattice: Lattice | None,
+    chosen: NodeResult | None,
+) -> str:
     _q = eng.dialect.ident
     pseudo = eng.dialect.hmac_sha256_hex(key, f"t.{_q(pid)}")
     select = [f"{pseudo} AS {PSEUDONYM}"]
@@ -225,23 +271,34 @@ def _final_sql(eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConnection
         sup = local.sql(lattice.suppressed_classes(chosen.node)).to_arrow_table()
         sup_keys = _class_key(local_names=[f"m{i}.g" for i in range(len(p.qis))])
         local.register("sup_in", sup)
-        back = " ".join(f"LEFT JOIN (SELECT DISTINCT c{lv} AS c, g{lv} AS g FROM r{i}) m{i} ON sup_in.g{i} = m{i}.c"
-                        for i, lv in enumerate(chosen.node))
+        back = " ".join(
+            f"LEFT JOIN (SELECT DISTINCT c{lv} AS c, g{lv} AS g FROM r{i}) m{i} ON sup_in.g{i} = m{i}.c"
+            for i, lv in enumerate(chosen.node)
+        )
         keys = local.sql(f"SELECT DISTINCT {sup_keys} AS k FROM sup_in {back}").to_arrow_table()
         local.unregister("sup_in")
         eng.register_arrow(f"sup_{p.name}", keys)
         row_key = _class_key(local_names=[f"r{i}.g" for i in range(len(p.qis))])
         where.append(f"{row_key} NOT IN (SELECT k FROM sup_{p.name})")
     select += [f"t.{_q(c)}" for c in p.kept]
-    return (f"SELECT {', '.join(select)} FROM {view} t {' '.join(joins)} WHERE {' AND '.join(where)}")
+    return f"SELECT {', '.join(select)} FROM {view} t {' '.join(joins)} WHERE {' AND '.join(where)}"
 
 
 def _class_key(*, local_names: list[str]) -> str:
     return f"concat_ws({_SEP}, " + ", ".join(f"coalesce({n}, '∅')" for n in local_names) + ")"
 
 
-def _table_report(spec: ExtractSpec, p: _Plan, out: Path, rows_in: int, rows_opted: int, rows_out: int,
-                  uniques: int, lattice: Lattice | None, r: NodeResult | None) -> TableReport:
+def _table_report(
+    spec: ExtractSpec,
+    p: _Plan,
+    out: Path,
+    rows_in: int,
+    rows_opted: int,
+    rows_out: int,
+    uniques: int,
+    lattice: Lattice | None,
+    r: NodeResult | None,
+) -> TableReport:
     columns: list[ColumnReport] = []
     for name, cs in p.spec.columns.items():
         if name == spec.person_id_column:
@@ -249,20 +306,35 @@ def _table_report(spec: ExtractSpec, p: _Plan, out: Path, rows_in: int, rows_opt
         if cs.sensitivity is Sensitivity.quasi_identifier and r is not None and lattice is not None:
             i = p.qis.index(name)
             loss = (r.column_loss[i] + r.suppressed) / r.rows if r.rows else 0.0
-            columns.append(ColumnReport(name=name, sensitivity=cs.sensitivity, level=r.node[i],
-                                        max_level=lattice.top[i], information_loss=round(loss, 6)))
+            columns.append(
+                ColumnReport(
+                    name=name,
+                    sensitivity=cs.sensitivity,
+                    level=r.node[i],
+                    max_level=lattice.top[i],
+                    information_loss=round(loss, 6),
+                )
+            )
         else:
             columns.append(ColumnReport(name=name, sensitivity=cs.sensitivity))
     kept_rows = rows_in - rows_opted
     return TableReport(
-        name=p.name, output_path=out, rows_in=rows_in, rows_opted_out=rows_opted,
-        rows_suppressed=r.suppressed if r else 0, rows_out=rows_out, columns=columns,
-        k_required=spec.k, k_reached=r.k_reached if r else None, classes=r.classes if r else 0,
+        name=p.name,
+        output_path=out,
+        rows_in=rows_in,
+        rows_opted_out=rows_opted,
+        rows_suppressed=r.suppressed if r else 0,
+        rows_out=rows_out,
+        columns=columns,
+        k_required=spec.k,
+        k_reached=r.k_reached if r else None,
+        classes=r.classes if r else 0,
         uniques_before=uniques,
         prosecutor_risk_max=round(1 / r.k_reached, 6) if r and r.k_reached else (1.0 if kept_rows else 0.0),
         prosecutor_risk_avg=round(r.classes / rows_out, 6) if r and rows_out else (1.0 if kept_rows else 0.0),
         journalist_risk_max=round(r.journalist_max, 6) if r else 1.0,
-        l_required=spec.l if p.sensitive else None, l_reached=r.l_reached if r and p.sensitive else None,
+        l_required=spec.l if p.sensitive else None,
+        l_reached=r.l_reached if r and p.sensitive else None,
         t_required=spec.t if p.sensitive else None,
         t_reached=round(r.t_reached, 6) if r and r.t_reached is not None else None,
         information_loss=round(r.information_loss(len(p.qis)), 6) if r else 0.0,

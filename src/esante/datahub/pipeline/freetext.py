@@ -15,9 +15,34 @@ from typing import Any
 from esante.datahub.pipeline.errors import PipelineError
 
 LANG = "fr"
-LABELS = {"PERSON": "NOM", "LOCATION": "LIEU", "FR_NIR": "NIR", "DATE_TIME": "DATE", "FR_ADDRESS": "ADRESSE",
-          "PHONE_NUMBER": "TELEPHONE", "EMAIL_ADDRESS": "EMAIL"}
-_MONTHS = "janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre"
+LABELS = {
+    "PERSON": "NOM",
+    "LOCATION": "LIEU",
+    "FR_NIR": "NIR",
+    "DATE_TIME": "DATE",
+    "FR_ADDRESS": "ADRESSE",
+    "PHONE_NUMBER": "TELEPHONE",
+    "EMAIL_ADDRESS": "EMAIL",
+}
+_MONTHS = "|".join(
+    [
+        "janvier",
+        "février",
+        "fevrier",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "aout",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+        "decembre",
+    ]
+)
 _WAYS = "rue|avenue|av\\.|boulevard|bd|place|chemin|allée|allee|impasse|route|quai|cours|square|résidence"
 _NIR = r"\b[12]\s?\d{2}\s?(?:0[1-9]|1[0-2]|[2-9]\d)\s?(?:\d{2}|2[AB])\s?\d{3}\s?\d{3}\s?\d{2}\b"
 
@@ -27,34 +52,84 @@ def _recognizers() -> list[Any]:
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer, SpacyRecognizer
     from stdnum.fr import nir
 
-    class NirRecognizer(PatternRecognizer):  # type: ignore[misc]
+    class NirRecognizer(PatternRecognizer):
         def validate_result(self, pattern_text: str) -> bool:
             return bool(nir.is_valid(pattern_text.replace(" ", "")))
 
     return [
         SpacyRecognizer(supported_language=LANG, supported_entities=["PERSON", "LOCATION"]),
-        NirRecognizer(supported_entity="FR_NIR", supported_language=LANG, name="nir",
-                      patterns=[Pattern("nir", _NIR, 0.5)], context=["nir", "sécurité sociale", "numéro"]),
-        PatternRecognizer(supported_entity="DATE_TIME", supported_language=LANG, name="date_fr", patterns=[
-            Pattern("jj/mm/aaaa", r"\b(?:0?[1-9]|[12]\d|3[01])[/.\-](?:0?[1-9]|1[0-2])[/.\-](?:\d{4}|\d{2})\b", 0.8),
-            Pattern("jj mois aaaa", rf"(?i)\b(?:1er|0?[1-9]|[12]\d|3[01])\s+(?:{_MONTHS})(?:\s+\d{{4}})?\b", 0.8),
-            Pattern("mois aaaa", rf"(?i)\b(?:{_MONTHS})\s+\d{{4}}\b", 0.6),
-        ]),
-        PatternRecognizer(supported_entity="FR_ADDRESS", supported_language=LANG, name="adresse_fr", patterns=[
-            Pattern("voie", rf"(?i)\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+(?:{_WAYS})\s+(?:(?:de\s+la|du|des|de|d')\s*)?"
-                            r"[A-Za-zÀ-ÿ'\-]+(?:\s+[A-ZÀ-Ý][A-Za-zÀ-ÿ'\-]+){0,3}", 0.7),
-            Pattern("code postal", r"\b\d{5}\s+[A-ZÀ-Ý][A-Za-zÀ-ÿ'\-]+(?:[\s\-][A-ZÀ-Ý][A-Za-zÀ-ÿ'\-]+){0,3}", 0.6),
-        ]),
-        PatternRecognizer(supported_entity="PERSON", supported_language=LANG, name="civilite", patterns=[
-            Pattern("civilité", r"\b(?:M\.|Mme|Mlle|Dr|Pr|Docteur|Professeur|Madame|Monsieur)\s+"
-                                r"(?:[A-ZÀ-Ý][a-zà-ÿ\-]+\s+)?[A-ZÀ-Ý][A-Za-zÀ-ÿ\-]+", 0.7),
-        ]),
-        PhoneRecognizer(supported_language=LANG, supported_regions=("FR",), context=["tél", "téléphone", "portable"]),
-        PatternRecognizer(supported_entity="PHONE_NUMBER", supported_language=LANG, name="tel_fr", patterns=[
-            Pattern("tel", r"(?:\+33\s?|\b0)[1-9](?:[\s.\-]?\d{2}){4}\b", 0.7)]),
+        NirRecognizer(
+            supported_entity="FR_NIR",
+            supported_language=LANG,
+            name="nir",
+            patterns=[Pattern("nir", _NIR, 0.5)],
+            context=["nir", "sécurité sociale", "numéro"],
+        ),
+        PatternRecognizer(
+            supported_entity="DATE_TIME",
+            supported_language=LANG,
+            name="date_fr",
+            patterns=[
+                Pattern(
+                    "jj/mm/aaaa",
+                    r"\b(?:0?[1-9]|[12]\d|3[01])[/.\-](?:0?[1-9]|1[0-2])[/.\-](?:\d{4}|\d{2})\b",
+                    0.8,
+                ),
+                Pattern(
+                    "jj mois aaaa",
+                    rf"(?i)\b(?:1er|0?[1-9]|[12]\d|3[01])\s+(?:{_MONTHS})(?:\s+\d{{4}})?\b",
+                    0.8,
+                ),
+                Pattern("mois aaaa", rf"(?i)\b(?:{_MONTHS})\s+\d{{4}}\b", 0.6),
+            ],
+        ),
+        PatternRecognizer(
+            supported_entity="FR_ADDRESS",
+            supported_language=LANG,
+            name="adresse_fr",
+            patterns=[
+                Pattern(
+                    "voie",
+                    rf"(?i)\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+(?:{_WAYS})\s+(?:(?:de\s+la|du|des|de|d')\s*)?"
+                    r"[A-Za-zÀ-ÿ'\-]+(?:\s+[A-ZÀ-Ý][A-Za-zÀ-ÿ'\-]+){0,3}",
+                    0.7,
+                ),
+                Pattern(
+                    "code postal",
+                    r"\b\d{5}\s+[A-ZÀ-Ý][A-Za-zÀ-ÿ'\-]+(?:[\s\-][A-ZÀ-Ý][A-Za-zÀ-ÿ'\-]+){0,3}",
+                    0.6,
+                ),
+            ],
+        ),
+        PatternRecognizer(
+            supported_entity="PERSON",
+            supported_language=LANG,
+            name="civilite",
+            patterns=[
+                Pattern(
+                    "civilité",
+                    r"\b(?:M\.|Mme|Mlle|Dr|Pr|Docteur|Professeur|Madame|Monsieur)\s+"
+                    r"(?:[A-ZÀ-Ý][a-zà-ÿ\-]+\s+)?[A-ZÀ-Ý][A-Za-zÀ-ÿ\-]+",
+                    0.7,
+                ),
+            ],
+        ),
+        PhoneRecognizer(
+            supported_language=LANG, supported_regions=("FR",), context=["tél", "téléphone", "portable"]
+        ),
+        PatternRecognizer(
+            supported_entity="PHONE_NUMBER",
+            supported_language=LANG,
+            name="tel_fr",
+            patterns=[Pattern("tel", r"(?:\+33\s?|\b0)[1-9](?:[\s.\-]?\d{2}){4}\b", 0.7)],
+        ),
         # Presidio's own e-mail recogniser fetches the public suffix list from the Internet.
-        PatternRecognizer(supported_entity="EMAIL_ADDRESS", supported_language=LANG, name="email", patterns=[
-            Pattern("email", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b", 0.9)]),
+        PatternRecognizer(
+            supported_entity="EMAIL_ADDRESS",
+            supported_language=LANG,
+            name="email",
+            patterns=[Pattern("email", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b", 0.9)],
+        ),
     ]
 
 
@@ -66,14 +141,19 @@ def _engines() -> tuple[Any, Any]:
         from presidio_anonymizer import AnonymizerEngine
     except ImportError as exc:  # pragma: no cover - a dependency of the project
         raise PipelineError(f"Presidio indisponible : {exc}", code="freetext-unavailable") from None
-    provider = NlpEngineProvider(nlp_configuration={
-        "nlp_engine_name": "spacy", "models": [{"lang_code": LANG, "model_name": "fr_core_news_sm"}],
-        "ner_model_configuration": {"labels_to_ignore": ["MISC", "ORG"]},
-    })
+    provider = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": LANG, "model_name": "fr_core_news_sm"}],
+            "ner_model_configuration": {"labels_to_ignore": ["MISC", "ORG"]},
+        }
+    )
     registry = RecognizerRegistry(supported_languages=[LANG])
     for r in _recognizers():
         registry.add_recognizer(r)
-    analyzer = AnalyzerEngine(nlp_engine=provider.create_engine(), registry=registry, supported_languages=[LANG])
+    analyzer = AnalyzerEngine(
+        nlp_engine=provider.create_engine(), registry=registry, supported_languages=[LANG]
+    )
     return analyzer, AnonymizerEngine()
 
 

@@ -20,7 +20,11 @@ _REGIONS: dict[str, str] = {
     "76": "09 11 12 30 31 32 34 46 48 65 66 81 82",  # Occitanie
     "52": "44 49 53 72 85",  # Pays de la Loire
     "93": "04 05 06 13 83 84",  # Provence-Alpes-Côte d'Azur
-    "01": "971", "02": "972", "03": "973", "04": "974", "06": "976",  # outre-mer
+    "01": "971",
+    "02": "972",
+    "03": "973",
+    "04": "974",
+    "06": "976",  # outre-mer
 }
 DEPARTMENT_REGION: dict[str, str] = {d: r for r, ds in _REGIONS.items() for d in ds.split()}
 

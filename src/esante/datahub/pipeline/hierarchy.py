@@ -22,8 +22,11 @@ from esante.datahub.pipeline.spec import (
 )
 
 TOP = "*"
-_DATE_FORMATS = {"month": "strftime(CAST(v AS DATE), '%Y-%m')", "year": "strftime(CAST(v AS DATE), '%Y')",
-                 "quarter": "strftime(CAST(v AS DATE), '%Y') || '-T' || CAST(quarter(CAST(v AS DATE)) AS VARCHAR)"}
+_DATE_FORMATS = {
+    "month": "strftime(CAST(v AS DATE), '%Y-%m')",
+    "year": "strftime(CAST(v AS DATE), '%Y')",
+    "quarter": "strftime(CAST(v AS DATE), '%Y') || '-T' || CAST(quarter(CAST(v AS DATE)) AS VARCHAR)",
+}
 _DATE_ORDER = ["month", "quarter", "year"]
 
 
@@ -43,15 +46,20 @@ def check_nested(column: str, h: Hierarchy) -> None:
             if b % a:
                 raise PipelineError(
                     f"{column} : tranches {a} puis {b} non emboîtées ({b} doit être un multiple de {a})",
-                    f"{column}: bands {a} then {b} are not nested", code="bad-hierarchy")
+                    f"{column}: bands {a} then {b} are not nested",
+                    code="bad-hierarchy",
+                )
     elif isinstance(h, PrefixHierarchy):
         if any(b >= a for a, b in zip(h.lengths, h.lengths[1:], strict=False)):
-            raise PipelineError(f"{column} : les longueurs de préfixe doivent décroître", code="bad-hierarchy")
+            raise PipelineError(
+                f"{column} : les longueurs de préfixe doivent décroître", code="bad-hierarchy"
+            )
     elif isinstance(h, DateHierarchy):
         ranks = [_DATE_ORDER.index(x) for x in h.levels]
         if ranks != sorted(set(ranks)):
-            raise PipelineError(f"{column} : niveaux de date dans l'ordre mois, trimestre, année",
-                                code="bad-hierarchy")
+            raise PipelineError(
+                f"{column} : niveaux de date dans l'ordre mois, trimestre, année", code="bad-hierarchy"
+            )
 
 
 def _level_sql(column: str, h: Hierarchy, level: int, vtype: pa.DataType) -> str:
@@ -63,15 +71,18 @@ def _level_sql(column: str, h: Hierarchy, level: int, vtype: pa.DataType) -> str
         return f"'{TOP}'"
     if isinstance(h, BandsHierarchy):
         if not (pa.types.is_integer(vtype) or pa.types.is_floating(vtype) or pa.types.is_decimal(vtype)):
-            raise PipelineError(f"{column} : une hiérarchie par tranches demande une colonne numérique ({vtype})",
-                                code="bad-hierarchy")
+            raise PipelineError(
+                f"{column} : une hiérarchie par tranches demande une colonne numérique ({vtype})",
+                code="bad-hierarchy",
+            )
         w = h.widths[level - 1]
         lo = f"CAST(floor(v / {w}) * {w} AS BIGINT)"
         return f"CAST({lo} AS VARCHAR) || '-' || CAST({lo} + {w - 1} AS VARCHAR)"
     if isinstance(h, DateHierarchy):
         if not (pa.types.is_date(vtype) or pa.types.is_timestamp(vtype)):
-            raise PipelineError(f"{column} : une hiérarchie de dates demande une colonne date ({vtype})",
-                                code="bad-hierarchy")
+            raise PipelineError(
+                f"{column} : une hiérarchie de dates demande une colonne date ({vtype})", code="bad-hierarchy"
+            )
         return _DATE_FORMATS[h.levels[level - 1]]
     if isinstance(h, PrefixHierarchy):
         return f"substr(CAST(v AS VARCHAR), 1, {h.lengths[level - 1]})"

@@ -56,10 +56,12 @@ class Lattice:
     """The histogram ``hist``: per QI and level the value's code ``q{i}_{L}`` and loss ``q{i}_loss{L}``,
     the sensitive value ``s``, the extracted count ``n`` and the population count ``pop``."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, bottom: Node, top: Node, has_s: bool,
-                 criteria: Criteria) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, *, bottom: Node, top: Node, has_s: bool, criteria: Criteria
+    ) -> None:
         self.con, self.bottom, self.top, self.has_s, self.c = con, bottom, top, has_s, criteria
         self.evaluated = 0
+        self._prefix: dict[Node, Any] = {}
 
     def _bad(self) -> str:
         cond = [f"n < {self.c.k}"]
@@ -77,44 +79,61 @@ class Lattice:
         col_loss = ", ".join(f"sum(n * q{i}_loss{lv}) AS cl{i}" for i, lv in enumerate(node))
         s_stats = "count(DISTINCT s) FILTER (WHERE n > 0) AS ls" if self.has_s else "NULL::BIGINT AS ls"
         with_t = self.has_s and (self.c.t is not None or measure_t)
-        tsql = (f", tc AS (SELECT {gl}, 0.5 * (1 + sum(abs(ns / cn - p) - p)) AS tc FROM ("
-                f"  SELECT {gl}, s, sum(n)::DOUBLE AS ns, sum(sum(n)) OVER (PARTITION BY {gl})::DOUBLE AS cn"
-                f"  FROM hist WHERE n > 0 GROUP BY {gl}, s) JOIN gdist USING (s) GROUP BY {gl})"
-                if with_t else "")
+        tsql = (
+            f", tc AS (SELECT {gl}, 0.5 * (1 + sum(abs(ns / cn - p) - p)) AS tc FROM ("
+            f"  SELECT {gl}, s, sum(n)::DOUBLE AS ns, sum(sum(n)) OVER (PARTITION BY {gl})::DOUBLE AS cn"
+            f"  FROM hist WHERE n > 0 GROUP BY {gl}, s) JOIN gdist USING (s) GROUP BY {gl})"
+            if with_t
+            else ""
+        )
         tjoin = f"LEFT JOIN tc USING ({gl})" if with_t and g else ""
         tcol = "tc.tc" if with_t else "NULL::DOUBLE"
         sql = f"""
         WITH gdist AS (SELECT s, sum(n) / (SELECT sum(n) FROM hist)::DOUBLE AS p FROM hist GROUP BY s){tsql},
-        c AS (SELECT {gl + ',' if g else ''} sum(n) AS n, sum(pop) AS pop, {s_stats},
-                     sum(n * ({loss})) AS lsum {',' + col_loss if col_loss else ''}
-              FROM hist GROUP BY {gl or 'ALL'} HAVING sum(n) > 0),
+        c AS (SELECT {gl + "," if g else ""} sum(n) AS n, sum(pop) AS pop, {s_stats},
+                     sum(n * ({loss})) AS lsum {"," + col_loss if col_loss else ""}
+              FROM hist GROUP BY {gl or "ALL"} HAVING sum(n) > 0),
         m AS (SELECT c.*, {tcol} AS tc FROM c {tjoin}),
         b AS (SELECT *, ({self._bad()}) AS bad FROM m)
         SELECT sum(n)::BIGINT, coalesce(sum(n) FILTER (WHERE bad), 0)::BIGINT,
                count(*) FILTER (WHERE NOT bad), min(n) FILTER (WHERE NOT bad), min(ls) FILTER (WHERE NOT bad),
                max(tc) FILTER (WHERE NOT bad), coalesce(sum(lsum) FILTER (WHERE NOT bad), 0),
                coalesce(max(1.0 / pop) FILTER (WHERE NOT bad), 0)
-               {''.join(f', coalesce(sum(cl{i}) FILTER (WHERE NOT bad), 0)' for i in range(len(node)))}
+               {"".join(f", coalesce(sum(cl{i}) FILTER (WHERE NOT bad), 0)" for i in range(len(node)))}
         FROM b"""
         row = self.con.execute(sql).fetchall()[0]
         assert row is not None
-        return NodeResult(node=node, rows=int(row[0] or 0), suppressed=int(row[1]), classes=int(row[2]),
-                          k_reached=row[3], l_reached=row[4], t_reached=row[5], loss_sum=float(row[6]),
-                          journalist_max=float(row[7]), column_loss=[float(x) for x in row[8:]])
+        return NodeResult(
+            node=node,
+            rows=int(row[0] or 0),
+            suppressed=int(row[1]),
+            classes=int(row[2]),
+            k_reached=row[3],
+            l_reached=row[4],
+            t_reached=row[5],
+            loss_sum=float(row[6]),
+            journalist_max=float(row[7]),
+            column_loss=[float(x) for x in row[8:]],
+        )
 
     def suppressed_classes(self, node: Node) -> str:
         """SQL of the generalised values of the classes the node suppresses (columns g0, g1...)."""
         gl = ", ".join(f"q{i}_{lv}" for i, lv in enumerate(node))
         alias = ", ".join(f"q{i}_{lv} AS g{i}" for i, lv in enumerate(node))
         s_stats = "count(DISTINCT s) FILTER (WHERE n > 0)" if self.has_s else "NULL::BIGINT"
-        tsql = (f"LEFT JOIN (SELECT {gl}, 0.5 * (1 + sum(abs(ns / cn - p) - p)) AS tc FROM ("
-                f"  SELECT {gl}, s, sum(n)::DOUBLE AS ns, sum(sum(n)) OVER (PARTITION BY {gl})::DOUBLE AS cn"
-                f"  FROM hist WHERE n > 0 GROUP BY {gl}, s) JOIN (SELECT s, sum(n) / (SELECT sum(n) FROM hist)"
-                f"::DOUBLE AS p FROM hist GROUP BY s) USING (s) GROUP BY {gl}) USING ({gl})"
-                if self.has_s and self.c.t is not None else "")
+        tsql = (
+            f"LEFT JOIN (SELECT {gl}, 0.5 * (1 + sum(abs(ns / cn - p) - p)) AS tc FROM ("
+            f"  SELECT {gl}, s, sum(n)::DOUBLE AS ns, sum(sum(n)) OVER (PARTITION BY {gl})::DOUBLE AS cn"
+            f"  FROM hist WHERE n > 0 GROUP BY {gl}, s) JOIN (SELECT s, sum(n) / (SELECT sum(n) FROM hist)"
+            f"::DOUBLE AS p FROM hist GROUP BY s) USING (s) GROUP BY {gl}) USING ({gl})"
+            if self.has_s and self.c.t is not None
+            else ""
+        )
         tcol = "tc" if tsql else "NULL::DOUBLE"
-        return (f"SELECT {alias} FROM (SELECT c.*, {tcol} AS tc FROM (SELECT {gl}, sum(n) AS n, {s_stats} AS ls "
-                f"FROM hist GROUP BY {gl} HAVING sum(n) > 0) c {tsql}) WHERE {self._bad()}")
+        return (
+            f"SELECT {alias} FROM (SELECT c.*, {tcol} AS tc FROM (SELECT {gl}, sum(n) AS n, {s_stats} AS ls "
+            f"FROM hist GROUP BY {gl} HAVING sum(n) > 0) c {tsql}) WHERE {self._bad()}"
+        )
 
     def _load(self) -> None:
         """The histogram as NumPy arrays: one integer code per column and level, counts, losses."""
@@ -124,8 +143,7 @@ class Lattice:
         names = ", ".join(f"q{i}_{lv}" for i, lv in cols)
         losses = ", ".join(f"q{i}_loss{lv}" for i, lv in cols)
         s_code = "dense_rank() OVER (ORDER BY s)" if self.has_s else "0"
-        rows = self.con.sql(f"SELECT n, pop, {s_code} AS s, {names}, {losses} FROM hist"
-                            ).fetchnumpy()
+        rows = self.con.sql(f"SELECT n, pop, {s_code} AS s, {names}, {losses} FROM hist").fetchnumpy()
         keys = list(rows)
 
         def codes(a: Any) -> Any:
@@ -137,7 +155,9 @@ class Lattice:
         self._s = np.asarray(rows[keys[2]], dtype=np.int64)
         self._code = {c: codes(rows[keys[3 + j]]) for j, c in enumerate(cols)}
         self._card = {c: int(self._code[c].max()) + 1 if len(self._code[c]) else 1 for c in cols}
-        self._loss = {c: np.asarray(rows[keys[3 + len(cols) + j]], dtype=np.float64) for j, c in enumerate(cols)}
+        self._loss = {
+            c: np.asarray(rows[keys[3 + len(cols) + j]], dtype=np.float64) for j, c in enumerate(cols)
+        }
         total = self._n.sum()
         self._col_mean = {c: float((self._n * self._loss[c]).sum() / total) if total else 0.0 for c in cols}
 
@@ -146,12 +166,8 @@ class Lattice:
         import numpy as np
 
         self.evaluated += 1
-        key = np.zeros(len(self._n), dtype=np.int64)
-        for i, lv in enumerate(node):
-            key = key * self._card[(i, lv)] + self._code[(i, lv)]
+        inv = self._class_ids(node)
         live = self._n > 0
-        # Hash-based grouping (Arrow dictionary encoding): linear, where sorting is n log n.
-        inv = pa.array(key).dictionary_encode().indices.to_numpy().astype(np.int64)
         classes = int(inv.max()) + 1 if len(inv) else 0
         n = np.bincount(inv, weights=self._n, minlength=classes)
         pop = np.bincount(inv, weights=self._pop, minlength=classes)
@@ -172,11 +188,35 @@ class Lattice:
             row_loss = sum(self._loss[(i, lv)] for i, lv in enumerate(node))
             col_loss = [float((self._n * row_loss)[row_good].sum())]
         return NodeResult(
-            node=node, rows=int(n.sum()), suppressed=int(n[present & bad].sum()), classes=int(good.sum()),
+            node=node,
+            rows=int(n.sum()),
+            suppressed=int(n[present & bad].sum()),
+            classes=int(good.sum()),
             k_reached=int(n[good].min()) if good.any() else None,
-            l_reached=int(ls[good].min()) if ls is not None and good.any() else None, t_reached=None,
-            loss_sum=sum(col_loss), journalist_max=float((1 / pop[good]).max()) if good.any() else 0.0,
-            column_loss=col_loss)
+            l_reached=int(ls[good].min()) if ls is not None and good.any() else None,
+            t_reached=None,
+            loss_sum=sum(col_loss),
+            journalist_max=float((1 / pop[good]).max()) if good.any() else 0.0,
+            column_loss=col_loss,
+        )
+
+    def _class_ids(self, node: Node) -> Any:
+        """Class id of every histogram row at ``node``; the ids of node prefixes are cached."""
+        import numpy as np
+
+        if not node:
+            return np.zeros(len(self._n), dtype=np.int64)
+        cached = self._prefix.get(node)
+        if cached is not None:
+            return cached
+        head = self._class_ids(node[:-1])
+        card = self._card[(len(node) - 1, node[-1])]
+        key = head * card + self._code[(len(node) - 1, node[-1])]
+        # Hash-based grouping (Arrow dictionary encoding) keeps ids dense: linear, no sort.
+        ids = pa.array(key).dictionary_encode().indices.to_numpy().astype(np.int64)
+        if len(node) < len(self.bottom):
+            self._prefix[node] = ids
+        return ids
 
     def lower_bound(self, node: Node) -> float:
         """Information loss of the node if nothing were suppressed: suppression only adds to it."""
@@ -194,17 +234,29 @@ class Lattice:
         nodes = sorted(itertools.product(*ranges), key=lambda n: (self.lower_bound(n), sum(n), n))
         n_qi = len(self.bottom)
         best: NodeResult | None = None
+        failed: list[Node] = []
         for node in nodes:
             if best is not None and self.lower_bound(node) >= best.information_loss(n_qi):
                 break
+            # Suppression only shrinks as a node is generalised (classes merge, l grows): a node
+            # below one that failed fails too. Not so for t-closeness, hence the condition.
+            if self.c.t is None and any(all(a <= b for a, b in zip(node, f, strict=True)) for f in failed):
+                continue
             res = self.fast_evaluate(node) if self.c.t is None else self.evaluate(node)
-            if res.ok(self.c):
-                if best is None or (res.information_loss(n_qi), sum(res.node)) < (best.information_loss(n_qi),
-                                                                                 sum(best.node)):
+            if not res.ok(self.c):
+                failed.append(node)
+            else:
+                if best is None or (res.information_loss(n_qi), sum(res.node)) < (
+                    best.information_loss(n_qi),
+                    sum(best.node),
+                ):
                     best = res
         if best is None:
             raise PipelineError(
                 "aucune généralisation n'atteint les critères dans la limite de suppression "
-                f"(k={self.c.k}, l={self.c.l}, t={self.c.t}, au plus {self.c.max_suppressed} lignes supprimées)",
-                "no generalisation reaches the criteria within the suppression bound", code="impossible-criteria")
+                f"(k={self.c.k}, l={self.c.l}, t={self.c.t}, "
+                f"au plus {self.c.max_suppressed} lignes supprimées)",
+                "no generalisation reaches the criteria within the suppression bound",
+                code="impossible-criteria",
+            )
         return best

@@ -37,7 +37,9 @@ class CheckedTable:
         w = csv.writer(out, lineterminator="\n")
         w.writerow([self.row_header, *self.col_labels, TOTAL])
         for i, label in enumerate([*self.row_labels, TOTAL]):
-            w.writerow([label, *(HIDDEN if (i, j) in self.hidden else str(v) for j, v in enumerate(self.values[i]))])
+            w.writerow(
+                [label, *(HIDDEN if (i, j) in self.hidden else str(v) for j, v in enumerate(self.values[i]))]
+            )
         return out.getvalue()
 
 
@@ -48,29 +50,38 @@ def read_table(text: str, *, name: str = "tableau") -> CheckedTable:
         raise PipelineError(f"{name} : CSV illisible ({exc})", code="malformed-csv") from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if len(rows) < 2 or len(rows[0]) < 2:
-        raise PipelineError(f"{name} : il faut une ligne d'en-tête et au moins une ligne de comptes, "
-                            "avec au moins une colonne de comptes", code="malformed-csv")
+        raise PipelineError(
+            f"{name} : il faut une ligne d'en-tête et au moins une ligne de comptes, "
+            "avec au moins une colonne de comptes",
+            code="malformed-csv",
+        )
     header = [c.strip() for c in rows[0]]
     labels = [r[0].strip() for r in rows[1:]]
     for label in [*header[1:], *labels]:
         if label.casefold() in ("total", "ensemble"):
-            raise PipelineError(f"{name} : retirer la ligne ou colonne « {label} » : les totaux sont recalculés",
-                                code="malformed-csv")
+            raise PipelineError(
+                f"{name} : retirer la ligne ou colonne « {label} » : les totaux sont recalculés",
+                code="malformed-csv",
+            )
     values: list[list[int]] = []
     for lineno, r in enumerate(rows[1:], start=2):
         if len(r) != len(header):
-            raise PipelineError(f"{name}, ligne {lineno} : {len(r)} champs au lieu de {len(header)}",
-                                code="malformed-csv")
+            raise PipelineError(
+                f"{name}, ligne {lineno} : {len(r)} champs au lieu de {len(header)}", code="malformed-csv"
+            )
         line = []
         for col, cell in zip(header[1:], r[1:], strict=True):
             try:
                 v = int(cell.strip().replace("\u202f", "").replace(" ", ""))
             except ValueError:
-                raise PipelineError(f"{name}, ligne {lineno}, colonne « {col} » : « {cell} » n'est pas un "
-                                    "effectif entier", code="malformed-csv") from None
+                raise PipelineError(
+                    f"{name}, ligne {lineno}, colonne « {col} » : « {cell} » n'est pas un effectif entier",
+                    code="malformed-csv",
+                ) from None
             if v < 0:
-                raise PipelineError(f"{name}, ligne {lineno}, colonne « {col} » : effectif négatif",
-                                    code="malformed-csv")
+                raise PipelineError(
+                    f"{name}, ligne {lineno}, colonne « {col} » : effectif négatif", code="malformed-csv"
+                )
             line.append(v)
         values.append([*line, sum(line)])
     values.append([sum(c) for c in zip(*values, strict=True)])
@@ -80,8 +91,9 @@ def read_table(text: str, *, name: str = "tableau") -> CheckedTable:
 def _lines(t: CheckedTable) -> list[list[tuple[int, int]]]:
     """Each additive constraint: a row with its total, a column with its total."""
     n_rows, n_cols = len(t.values), len(t.values[0])
-    return [[(i, j) for j in range(n_cols)] for i in range(n_rows)] + \
-           [[(i, j) for i in range(n_rows)] for j in range(n_cols)]
+    return [[(i, j) for j in range(n_cols)] for i in range(n_rows)] + [
+        [(i, j) for i in range(n_rows)] for j in range(n_cols)
+    ]
 
 
 def suppress(t: CheckedTable, *, threshold: int) -> CheckedTable:
@@ -114,5 +126,7 @@ def check_output(path: Path, *, threshold: int) -> CheckedTable:
     except FileNotFoundError:
         raise PipelineError(f"fichier introuvable : {path}", code="file-not-found") from None
     except UnicodeDecodeError:
-        raise PipelineError(f"{path.name} : encodage illisible (UTF-8 attendu)", code="malformed-csv") from None
+        raise PipelineError(
+            f"{path.name} : encodage illisible (UTF-8 attendu)", code="malformed-csv"
+        ) from None
     return suppress(read_table(text, name=path.name), threshold=threshold)

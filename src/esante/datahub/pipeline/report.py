@@ -55,18 +55,34 @@ def write_pdf(report: ExtractReport, path: Path) -> None:
     pdf.set_title(_latin1(f"Rapport de risque - projet {report.project_id}"))
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
-    pdf.multi_cell(0, 8, _latin1(f"Rapport de risque de l'extraction - projet {report.project_id}"),
-                   new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0,
+        8,
+        _latin1(f"Rapport de risque de l'extraction - projet {report.project_id}"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_font("Helvetica", size=9)
-    pdf.multi_cell(0, 5, _latin1(
-        f"Moteur {report.engine}, {report.seconds} s. Pseudonymes : {report.pseudonym} (empreinte "
-        f"{report.key_fingerprint}). {report.opted_out_people} personne(s) opposée(s) écartée(s)."),
-        new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0,
+        5,
+        _latin1(
+            f"Moteur {report.engine}, {report.seconds} s. Pseudonymes : {report.pseudonym} (empreinte "
+            f"{report.key_fingerprint}). {report.opted_out_people} personne(s) opposée(s) écartée(s)."
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     for t in report.tables:
         pdf.ln(3)
         pdf.set_font("Helvetica", "B", 11)
-        pdf.cell(0, 7, _latin1(f"Table {t.name} : {t.rows_in} lignes lues, {t.rows_out} extraites"),
-                 new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            7,
+            _latin1(f"Table {t.name} : {t.rows_in} lignes lues, {t.rows_out} extraites"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         pdf.set_font("Helvetica", size=9)
         with pdf.table(col_widths=(30, 70, 45, 25)) as table:
             table.row([_latin1(x) for x in ("Critère", "Mesure", "Valeur", "Exigé")])
@@ -77,5 +93,7 @@ def write_pdf(report: ExtractReport, path: Path) -> None:
             table.row([_latin1(x) for x in ("Colonne", "Sensibilité", "Niveau", "Perte")])
             for c in t.columns:
                 level = f"{c.level} / {c.max_level}" if c.max_level else "-"
-                table.row([_latin1(x) for x in (c.name, LABELS[c.sensitivity], level, f"{c.information_loss:.4f}")])
+                table.row(
+                    [_latin1(x) for x in (c.name, LABELS[c.sensitivity], level, f"{c.information_loss:.4f}")]
+                )
     pdf.output(str(path))

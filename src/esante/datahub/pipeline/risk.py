@@ -31,28 +31,44 @@ def _q(col: str) -> str:
     return '"' + col.replace('"', '""') + '"'
 
 
-def measure_parquet(path: Path, *, qis: list[str], sensitive: str | None = None, k_threshold: int = 5,
-                    con: duckdb.DuckDBPyConnection | None = None) -> RiskMeasure:
+def measure_parquet(
+    path: Path,
+    *,
+    qis: list[str],
+    sensitive: str | None = None,
+    k_threshold: int = 5,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> RiskMeasure:
     """Measure the file as it is (no generalisation)."""
     if not path.exists():
         raise PipelineError(f"fichier introuvable : {path}", code="file-not-found")
     try:
         names = pq.read_schema(path).names
-    except Exception as exc:  # noqa: BLE001 - any Arrow/OS failure means the same for the user
-        raise PipelineError(f"fichier Parquet illisible : {path.name} ({exc})", code="malformed-parquet") from None
+    except Exception as exc:
+        raise PipelineError(
+            f"fichier Parquet illisible : {path.name} ({exc})", code="malformed-parquet"
+        ) from None
     if not qis:
         raise PipelineError("au moins un quasi-identifiant (--qi) est nécessaire", code="no-qi")
     missing = [c for c in [*qis, *([sensitive] if sensitive else [])] if c not in names]
     if missing:
-        raise PipelineError(f"colonne(s) absente(s) de {path.name} : {', '.join(missing)}", code="unknown-column")
+        raise PipelineError(
+            f"colonne(s) absente(s) de {path.name} : {', '.join(missing)}", code="unknown-column"
+        )
     con = con or duckdb.connect()
     src = str(path).replace("'", "''")
     con.execute(f"CREATE OR REPLACE TEMP VIEW released AS SELECT * FROM read_parquet('{src}')")
     return measure(con, "released", qis=qis, sensitive=sensitive, k_threshold=k_threshold)
 
 
-def measure(con: duckdb.DuckDBPyConnection, relation: str, *, qis: list[str], sensitive: str | None,
-            k_threshold: int = 5) -> RiskMeasure:
+def measure(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    *,
+    qis: list[str],
+    sensitive: str | None,
+    k_threshold: int = 5,
+) -> RiskMeasure:
     g = ", ".join(_q(c) for c in qis)
     ls = f"count(DISTINCT {_q(sensitive)})" if sensitive else "NULL"
     row = con.execute(f"""
@@ -65,12 +81,24 @@ def measure(con: duckdb.DuckDBPyConnection, relation: str, *, qis: list[str], se
         s = _q(sensitive)
         t = con.execute(f"""
             WITH cs AS (SELECT {g}, {s} AS s, count(*)::DOUBLE AS ns,
-                               sum(count(*)) OVER (PARTITION BY {g})::DOUBLE AS cn FROM {relation} GROUP BY {g}, {s}),
+                               sum(count(*)) OVER (PARTITION BY {g})::DOUBLE AS cn
+                        FROM {relation} GROUP BY {g}, {s}),
                  p AS (SELECT {s} AS s, count(*) / {rows}::DOUBLE AS p FROM {relation} GROUP BY {s})
             SELECT max(tc) FROM (SELECT 0.5 * (1 + sum(abs(ns / cn - p) - p)) AS tc
-                                 FROM cs JOIN p ON cs.s IS NOT DISTINCT FROM p.s GROUP BY {g})""").fetchall()[0][0]
+                                 FROM cs JOIN p ON cs.s IS NOT DISTINCT FROM p.s GROUP BY {g})""").fetchall()[
+            0
+        ][0]
     return RiskMeasure(
-        rows=rows, quasi_identifiers=qis, sensitive=sensitive, classes=classes, k=row[2], uniques=int(row[3]),
-        prosecutor_risk_max=round(float(row[4]), 6), prosecutor_risk_avg=round(classes / rows, 6) if rows else 0.0,
-        records_at_risk=int(row[5]), k_threshold=k_threshold, l=row[6] if sensitive else None,
-        t=round(float(t), 6) if t is not None else None)
+        rows=rows,
+        quasi_identifiers=qis,
+        sensitive=sensitive,
+        classes=classes,
+        k=row[2],
+        uniques=int(row[3]),
+        prosecutor_risk_max=round(float(row[4]), 6),
+        prosecutor_risk_avg=round(classes / rows, 6) if rows else 0.0,
+        records_at_risk=int(row[5]),
+        k_threshold=k_threshold,
+        l=row[6] if sensitive else None,
+        t=round(float(t), 6) if t is not None else None,
+    )

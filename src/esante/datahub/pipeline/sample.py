@@ -25,14 +25,51 @@ from esante.datahub.pipeline.spec import (
 )
 
 ADULT_ROWS = 32_561
-EDUCATION = {"aucun": "sans diplôme", "brevet": "sans diplôme", "cap-bep": "secondaire", "bac": "secondaire",
-             "bac+2": "supérieur", "licence": "supérieur", "master": "supérieur", "doctorat": "supérieur"}
-MARITAL = {"célibataire": "seul", "veuf": "seul", "divorcé": "seul", "marié": "en couple", "pacsé": "en couple"}
-OCCUPATION = {"agriculteur": "indépendant", "artisan": "indépendant", "cadre": "salarié",
-              "intermédiaire": "salarié", "employé": "salarié", "ouvrier": "salarié",
-              "retraité": "inactif", "étudiant": "inactif", "sans emploi": "inactif"}
-DIAGNOSES = ["E11", "I10", "I21", "I50", "J18", "J44", "C50", "C34", "F32", "K80", "N18", "S72", "O80",
-             "G30", "M17"]
+EDUCATION = {
+    "aucun": "sans diplôme",
+    "brevet": "sans diplôme",
+    "cap-bep": "secondaire",
+    "bac": "secondaire",
+    "bac+2": "supérieur",
+    "licence": "supérieur",
+    "master": "supérieur",
+    "doctorat": "supérieur",
+}
+MARITAL = {
+    "célibataire": "seul",
+    "veuf": "seul",
+    "divorcé": "seul",
+    "marié": "en couple",
+    "pacsé": "en couple",
+}
+OCCUPATION = {
+    "agriculteur": "indépendant",
+    "artisan": "indépendant",
+    "cadre": "salarié",
+    "intermédiaire": "salarié",
+    "employé": "salarié",
+    "ouvrier": "salarié",
+    "retraité": "inactif",
+    "étudiant": "inactif",
+    "sans emploi": "inactif",
+}
+DIAGNOSES = [
+    "E11",
+    "I10",
+    "I21",
+    "I50",
+    "J18",
+    "J44",
+    "C50",
+    "C34",
+    "F32",
+    "K80",
+    "N18",
+    "S72",
+    "O80",
+    "G30",
+    "M17",
+]
 
 
 def _pick(values: list[str], seed: int) -> str:
@@ -51,12 +88,16 @@ def people_sql(rows: int, *, communes: int = 2000) -> str:
     # Skewed towards the first communes (big towns), ages close to the French pyramid's adults.
     return f"""
     SELECT i AS person_id,
-           CAST(1 + hash(i, 1) % 2 AS VARCHAR) || lpad(CAST(hash(i, 2) % 100000000000000 AS VARCHAR), 14, '0') AS nir,
+           CAST(1 + hash(i, 1) % 2 AS VARCHAR)
+             || lpad(CAST(hash(i, 2) % 100000000000000 AS VARCHAR), 14, '0') AS nir,
            'Nom' || CAST(hash(i, 3) % 50000 AS VARCHAR) AS nom,
            CAST(18 + (hash(i, 4) % 40 + hash(i, 5) % 43) AS INTEGER) AS age,
            CASE WHEN hash(i, 6) % 100 < 52 THEN 'F' ELSE 'M' END AS sexe,
-           {_pick(comm, 7).replace(f"hash(i, 7) % {len(comm)}",
-                                   f"floor(pow((hash(i, 7) % 1000000) / 1000000.0, 2) * {len(comm)})")} AS commune,
+           {
+        _pick(comm, 7).replace(
+            f"hash(i, 7) % {len(comm)}", f"floor(pow((hash(i, 7) % 1000000) / 1000000.0, 2) * {len(comm)})"
+        )
+    } AS commune,
            {_pick(list(EDUCATION), 8)} AS diplome,
            {_pick(list(MARITAL), 9)} AS situation,
            {_pick(list(OCCUPATION), 10)} AS profession,
@@ -85,9 +126,16 @@ def write(sql: str, path: Path, *, con: duckdb.DuckDBPyConnection | None = None)
     return path
 
 
-def people_spec(path: Path, *, project_id: str = "demo", k: int = 5, l: int | None = None,  # noqa: E741
-                max_suppression: float = 0.1, communes: int = 2000,
-                opted_out: frozenset[str] = frozenset()) -> ExtractSpec:
+def people_spec(
+    path: Path,
+    *,
+    project_id: str = "demo",
+    k: int = 5,
+    l: int | None = None,  # noqa: E741
+    max_suppression: float = 0.1,
+    communes: int = 2000,
+    opted_out: frozenset[str] = frozenset(),
+) -> ExtractSpec:
     qi = Sensitivity.quasi_identifier
     cols = {
         "nir": ColumnSpec(sensitivity=Sensitivity.direct_identifier),
@@ -100,9 +148,15 @@ def people_spec(path: Path, *, project_id: str = "demo", k: int = 5, l: int | No
         "profession": ColumnSpec(sensitivity=qi, hierarchy=MappingHierarchy(levels=[OCCUPATION])),
         "diagnostic": ColumnSpec(sensitivity=Sensitivity.sensitive),
     }
-    return ExtractSpec(project_id=project_id, tables={"personnes": TableSpec(path=path, columns=cols)},
-                       k=k, l=l, sensitive_column="diagnostic" if l else None, max_suppression=max_suppression,
-                       opted_out=opted_out)
+    return ExtractSpec(
+        project_id=project_id,
+        tables={"personnes": TableSpec(path=path, columns=cols)},
+        k=k,
+        l=l,
+        sensitive_column="diagnostic" if l else None,
+        max_suppression=max_suppression,
+        opted_out=opted_out,
+    )
 
 
 def stays_spec(path: Path, *, project_id: str = "demo", k: int = 5, communes: int = 2000) -> ExtractSpec:

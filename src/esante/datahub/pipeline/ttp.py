@@ -46,11 +46,13 @@ def _master_secret(path: Path) -> bytes:
         raw = bytes.fromhex(path.read_text(encoding="ascii").strip())
     except FileNotFoundError:
         raise PipelineError(
-            f"secret maître du tiers de confiance introuvable : {path}", f"TTP master secret not found: {path}"
+            f"secret maître du tiers de confiance introuvable : {path}",
+            f"TTP master secret not found: {path}",
         ) from None
     except ValueError:
         raise PipelineError(
-            "secret maître du tiers de confiance illisible (hexadécimal attendu)", "TTP master secret is not hex"
+            "secret maître du tiers de confiance illisible (hexadécimal attendu)",
+            "TTP master secret is not hex",
         ) from None
     if len(raw) < KEY_BYTES:
         raise PipelineError("secret maître trop court (32 octets au moins)", "TTP master secret too short")
@@ -60,7 +62,9 @@ def _master_secret(path: Path) -> bytes:
 def project_key(project_id: str, *, secret_file: Path | None = None) -> bytes:
     """The project's pseudonymisation key (32 bytes), derived from the master secret."""
     path = secret_file or PipelineSettings().ttp_secret_file
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=_SALT, info=f"project:{project_id}".encode())
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=_SALT, info=f"project:{project_id}".encode()
+    )
     return hkdf.derive(_master_secret(path))
 
 
