@@ -158,6 +158,14 @@ def _extract_table(
             raise PipelineError(
                 f"{p.name} : la mesure du fichier écrit contredit la recherche", code="inconsistent-output"
             )
+        t_missed = spec.t is not None and m.t is not None and m.t > spec.t + 1e-9
+        if (spec.l and (m.l or 0) < spec.l) or t_missed:
+            # t is searched against the distribution before suppression; the file decides.
+            raise PipelineError(
+                f"{p.name} : l={m.l}, t={m.t} mesurés sur le fichier, l={spec.l}, t={spec.t} exigés ; "
+                "augmenter la suppression permise ou revoir les critères",
+                code="criteria-not-met",
+            )
     if p.free_text:
         progress(f"{p.name} : désidentification du texte libre")
         from esante.datahub.pipeline.freetext import deidentify_parquet_columns
