@@ -79,3 +79,25 @@ def test_deidentify_replaces_with_the_type() -> None:
     out = deidentify(f"Mme Sophie Martin, NIR {NIR1}, tél. 06 12 34 56 78.")
     assert "Martin" not in out and NIR1 not in out and "06 12" not in out
     assert "<NIR>" in out and "<TELEPHONE>" in out
+
+
+def test_free_text_column_of_an_extract_is_deidentified(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from esante.datahub.pipeline import run_extract
+    from esante.datahub.pipeline.spec import ColumnSpec, ExtractSpec, TableSpec
+
+    notes = [f"Vu le 12/03/2024, Mme Claire Roux, NIR {NIR2}.", "Rappeler au 06 11 22 33 44.", None]
+    src = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"person_id": [1, 2, 3], "note": notes}), src)
+    spec = ExtractSpec(
+        project_id="p-text",
+        k=1,
+        tables={"documents": TableSpec(path=src, columns={"note": ColumnSpec(free_text=True)})},
+    )
+    run_extract(spec, out_dir=tmp_path / "out", key=bytes(32))
+    out = pq.read_table(tmp_path / "out" / "documents.parquet").column("note").to_pylist()
+    assert out[0] is not None and "Roux" not in out[0] and NIR2 not in out[0] and "<NIR>" in out[0]
+    assert "<TELEPHONE>" in out[1] and "06 11" not in out[1]  # (the small model also tags "Rappeler")
+    assert out[2] is None
