@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from esante.datahub.pipeline.engines import DuckDBEngine, EngineName, SparkEngine, open_engine
 from esante.datahub.pipeline.errors import PipelineError
@@ -29,7 +31,6 @@ from esante.datahub.pipeline.ttp import key_fingerprint
 
 Progress = Callable[[str], None]
 PSEUDONYM = "pseudonym"
-_SEP = "chr(31)"
 
 
 def _noop(_: str) -> None:
@@ -223,16 +224,25 @@ def _prepare_lattice(
         f"{', '.join(f'q{i}' for i in range(len(p.qis)))}) WHERE n = 1"
     ).fetchall()[0][0]
     levels = [(i, lv) for i in range(len(p.qis)) for lv in range(bottom[i], top[i] + 1)]
-    gen = ", ".join(
-        f"coalesce(r{i}.c{lv}, -1) AS q{i}_{lv}, coalesce(r{i}.loss{lv}, 0) AS q{i}_loss{lv}"
-        for i, lv in levels
-    )
-    keys = ", ".join(f"q{i}_{lv}, q{i}_loss{lv}" for i, lv in levels)
+    # Group on the lower level's codes only; the higher levels (functions of it) are joined after.
+    low = ", ".join(f"coalesce(r{i}.c{bottom[i]}, -1) AS b{i}" for i in range(len(p.qis)))
+    bkeys = ", ".join(f"b{i}" for i in range(len(p.qis)))
     joins = " ".join(f"LEFT JOIN r{i} ON h.q{i} = r{i}.v" for i in range(len(p.qis)))
     s = "h.s" if p.sensitive else "NULL"
+    maps = " ".join(
+        f"JOIN (SELECT DISTINCT coalesce(c{bottom[i]}, -1) AS b{i}, "
+        + ", ".join(f"c{lv} AS q{i}_{lv}, loss{lv} AS q{i}_loss{lv}" for lv in range(bottom[i], top[i] + 1))
+        + f" FROM r{i} UNION ALL SELECT -1, "
+        + ", ".join("-1, 0.0" for _ in range(bottom[i], top[i] + 1))
+        + f") m{i} USING (b{i})"
+        for i in range(len(p.qis))
+    )
+    cols = ", ".join(f"q{i}_{lv}, q{i}_loss{lv}" for i, lv in levels)
     local.execute(f"""CREATE OR REPLACE TEMP TABLE hist AS
-        SELECT {keys}, s, sum(n) FILTER (WHERE NOT opted) AS n, sum(n) AS pop
-        FROM (SELECT {gen}, {s} AS s, h.opted, h.n FROM hist0 h {joins}) GROUP BY {keys}, s""")
+        SELECT {cols}, s, n, pop FROM (
+            SELECT {bkeys}, s, sum(n) FILTER (WHERE NOT opted) AS n, sum(n) AS pop
+            FROM (SELECT {low}, {s} AS s, h.opted, h.n FROM hist0 h {joins}) GROUP BY {bkeys}, s
+        ) {maps}""")
     local.execute("UPDATE hist SET n = 0 WHERE n IS NULL")
     return Lattice(
         local, bottom=tuple(bottom), top=tuple(top), has_s=p.sensitive is not None, criteria=criteria
@@ -270,30 +280,36 @@ def _final_sql(
     select = [f"{pseudo} AS {PSEUDONYM}"]
     joins, where = [], [f"NOT ({opted.replace(_q(pid), 't.' + _q(pid))})"]
     if lattice is not None and chosen is not None:
+        cards = []
         for i, col in enumerate(p.qis):
             level = chosen.node[i]
-            rec = local.sql(f"SELECT v, g{level} AS g FROM r{i}").to_arrow_table()
+            rec = local.sql(f"SELECT v, g{level} AS g, c{level} + 1 AS c FROM r{i}").to_arrow_table()
+            cards.append(int(pc.max(rec.column("c")).as_py() or 0) + 1)
             eng.register_arrow(f"rf_{p.name}_{i}", rec)
             joins.append(f"LEFT JOIN rf_{p.name}_{i} r{i} ON t.{_q(col)} = r{i}.v")
             select.append(f"r{i}.g AS {_q(col)}")
+        if math.prod(cards) >= 2**62:
+            raise PipelineError(
+                f"{p.name} : trop de combinaisons de quasi-identifiants", code="too-many-classes"
+            )
+        # A class is a number: the codes of its values (0 for a missing one) in mixed radix.
         sup = local.sql(lattice.suppressed_classes(chosen.node)).to_arrow_table()
-        sup_keys = _class_key(local_names=[f"m{i}.g" for i in range(len(p.qis))])
         local.register("sup_in", sup)
-        back = " ".join(
-            f"LEFT JOIN (SELECT DISTINCT c{lv} AS c, g{lv} AS g FROM r{i}) m{i} ON sup_in.g{i} = m{i}.c"
-            for i, lv in enumerate(chosen.node)
-        )
-        keys = local.sql(f"SELECT DISTINCT {sup_keys} AS k FROM sup_in {back}").to_arrow_table()
+        sup_key = _class_key([f"(g{i} + 1)" for i in range(len(p.qis))], cards)
+        keys = local.sql(f"SELECT DISTINCT {sup_key} AS k FROM sup_in").to_arrow_table()
         local.unregister("sup_in")
         eng.register_arrow(f"sup_{p.name}", keys)
-        row_key = _class_key(local_names=[f"r{i}.g" for i in range(len(p.qis))])
+        row_key = _class_key([f"coalesce(r{i}.c, 0)" for i in range(len(p.qis))], cards)
         where.append(f"{row_key} NOT IN (SELECT k FROM sup_{p.name})")
     select += [f"t.{_q(c)}" for c in p.kept]
     return f"SELECT {', '.join(select)} FROM {view} t {' '.join(joins)} WHERE {' AND '.join(where)}"
 
 
-def _class_key(*, local_names: list[str]) -> str:
-    return f"concat_ws({_SEP}, " + ", ".join(f"coalesce({n}, '∅')" for n in local_names) + ")"
+def _class_key(codes: list[str], cards: list[int]) -> str:
+    key = "CAST(0 AS BIGINT)"
+    for code, card in zip(codes, cards, strict=True):
+        key = f"({key} * {card} + {code})"
+    return key
 
 
 def _table_report(

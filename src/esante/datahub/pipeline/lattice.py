@@ -52,6 +52,19 @@ class NodeResult:
         return (self.loss_sum + self.suppressed * n_qi) / (self.rows * n_qi)
 
 
+@dataclass
+class _Hist:
+    """The histogram (or a roll-up of it to ``node``) as NumPy arrays."""
+
+    node: Node
+    n: Any
+    pop: Any
+    s: Any
+    code: dict[tuple[int, int], Any]
+    loss: dict[tuple[int, int], Any]
+    prefix: dict[Node, Any] = field(default_factory=dict)
+
+
 class Lattice:
     """The histogram ``hist``: per QI and level the value's code ``q{i}_{L}`` and loss ``q{i}_loss{L}``,
     the sensitive value ``s``, the extracted count ``n`` and the population count ``pop``."""
@@ -61,7 +74,6 @@ class Lattice:
     ) -> None:
         self.con, self.bottom, self.top, self.has_s, self.c = con, bottom, top, has_s, criteria
         self.evaluated = 0
-        self._prefix: dict[Node, Any] = {}
 
     def _bad(self) -> str:
         cond = [f"n < {self.c.k}"]
@@ -145,37 +157,41 @@ class Lattice:
         s_code = "dense_rank() OVER (ORDER BY s)" if self.has_s else "0"
         rows = self.con.sql(f"SELECT n, pop, {s_code} AS s, {names}, {losses} FROM hist").fetchnumpy()
         keys = list(rows)
+        base = _Hist(
+            node=self.bottom,
+            n=np.asarray(rows[keys[0]], dtype=np.float64),
+            pop=np.asarray(rows[keys[1]], dtype=np.float64),
+            s=np.asarray(rows[keys[2]], dtype=np.int64),
+            # codes from the recode tables, -1 for a missing value, shifted to start at 0
+            code={c: np.asarray(rows[keys[3 + j]], dtype=np.int64) + 1 for j, c in enumerate(cols)},
+            loss={c: np.asarray(rows[keys[3 + len(cols) + j]], dtype=np.float64) for j, c in enumerate(cols)},
+        )
+        self._card = {c: int(base.code[c].max()) + 1 if len(base.n) else 1 for c in cols}
+        self._hists = [base]
+        total = base.n.sum()
+        self._col_mean = {c: float((base.n * base.loss[c]).sum() / total) if total else 0.0 for c in cols}
 
-        def codes(a: Any) -> Any:
-            # codes from the recode tables, -1 for a missing value
-            return np.asarray(a, dtype=np.int64) + 1
-
-        self._n = np.asarray(rows[keys[0]], dtype=np.float64)
-        self._pop = np.asarray(rows[keys[1]], dtype=np.float64)
-        self._s = np.asarray(rows[keys[2]], dtype=np.int64)
-        self._code = {c: codes(rows[keys[3 + j]]) for j, c in enumerate(cols)}
-        self._card = {c: int(self._code[c].max()) + 1 if len(self._code[c]) else 1 for c in cols}
-        self._loss = {
-            c: np.asarray(rows[keys[3 + len(cols) + j]], dtype=np.float64) for j, c in enumerate(cols)
-        }
-        total = self._n.sum()
-        self._col_mean = {c: float((self._n * self._loss[c]).sum() / total) if total else 0.0 for c in cols}
+    def _source(self, node: Node) -> _Hist:
+        """The smallest histogram already rolled up to a node below ``node``."""
+        usable = [h for h in self._hists if all(a >= b for a, b in zip(node, h.node, strict=True))]
+        return min(usable, key=lambda h: len(h.n))
 
     def fast_evaluate(self, node: Node, *, final: bool = False) -> NodeResult:
         """One node with NumPy (no t-closeness): class keys, then counts per class."""
         import numpy as np
 
         self.evaluated += 1
-        inv = self._class_ids(node)
-        live = self._n > 0
+        h = self._source(node)
+        inv = self._class_ids(h, node)
+        live = h.n > 0
         classes = int(inv.max()) + 1 if len(inv) else 0
-        n = np.bincount(inv, weights=self._n, minlength=classes)
-        pop = np.bincount(inv, weights=self._pop, minlength=classes)
+        n = np.bincount(inv, weights=h.n, minlength=classes)
+        pop = np.bincount(inv, weights=h.pop, minlength=classes)
         bad = n < self.c.k
         ls = None
+        width = int(h.s.max()) + 1 if len(h.s) else 1
         if self.has_s:
-            width = int(self._s.max()) + 1
-            pairs = pa.array(inv[live] * width + self._s[live]).unique().to_numpy()
+            pairs = pa.array(inv[live] * width + h.s[live]).unique().to_numpy()
             ls = np.bincount(pairs // width, minlength=classes)
             if self.c.l:
                 bad |= ls < self.c.l
@@ -183,10 +199,12 @@ class Lattice:
         good = present & ~bad
         row_good = good[inv]
         if final:
-            col_loss = [float((self._n * self._loss[(i, lv)])[row_good].sum()) for i, lv in enumerate(node)]
+            col_loss = [float((h.n * h.loss[(i, lv)])[row_good].sum()) for i, lv in enumerate(node)]
         else:
-            row_loss = sum(self._loss[(i, lv)] for i, lv in enumerate(node))
-            col_loss = [float((self._n * row_loss)[row_good].sum())]
+            row_loss = sum(h.loss[(i, lv)] for i, lv in enumerate(node))
+            col_loss = [float((h.n * row_loss)[row_good].sum())]
+            if len(h.n) > 20_000 and classes < len(h.n) // 2 and len(self._hists) < 24:
+                self._hists.append(self._roll_up(h, node, inv * width + h.s if self.has_s else inv))
         return NodeResult(
             node=node,
             rows=int(n.sum()),
@@ -200,22 +218,49 @@ class Lattice:
             column_loss=col_loss,
         )
 
-    def _class_ids(self, node: Node) -> Any:
-        """Class id of every histogram row at ``node``; the ids of node prefixes are cached."""
+    @staticmethod
+    def _roll_up(h: _Hist, node: Node, key: Any) -> _Hist:
+        """``h`` grouped by the classes of ``node`` (and the sensitive value): fewer rows, same answers
+        for every node above ``node``, since each level is a function of the level below."""
+        import numpy as np
+
+        g = pa.array(key).dictionary_encode().indices.to_numpy().astype(np.int64)
+        size = int(g.max()) + 1
+
+        row_of = np.empty(size, dtype=np.int64)
+        row_of[g] = np.arange(len(g))  # one row of each group: all hold the same codes and losses
+
+        def first(a: Any) -> Any:
+            return a[row_of]
+
+        keep = [c for c in h.code if c[1] >= node[c[0]]]
+        return _Hist(
+            node=node,
+            n=np.bincount(g, weights=h.n, minlength=size),
+            pop=np.bincount(g, weights=h.pop, minlength=size),
+            s=first(h.s),
+            code={c: first(h.code[c]) for c in keep},
+            loss={c: first(h.loss[c]) for c in keep},
+        )
+
+    def _class_ids(self, h: _Hist, node: Node) -> Any:
+        """Class id of every row of ``h`` at ``node``; the ids of node prefixes are cached."""
         import numpy as np
 
         if not node:
-            return np.zeros(len(self._n), dtype=np.int64)
-        cached = self._prefix.get(node)
+            return np.zeros(len(h.n), dtype=np.int64)
+        cached = h.prefix.get(node)
         if cached is not None:
             return cached
-        head = self._class_ids(node[:-1])
+        head = self._class_ids(h, node[:-1])
         card = self._card[(len(node) - 1, node[-1])]
-        key = head * card + self._code[(len(node) - 1, node[-1])]
-        # Hash-based grouping (Arrow dictionary encoding) keeps ids dense: linear, no sort.
-        ids = pa.array(key).dictionary_encode().indices.to_numpy().astype(np.int64)
+        ids = head * card + h.code[(len(node) - 1, node[-1])]
+        if (int(head.max()) + 1) * card > 4 * len(ids) + 1024:
+            # Hash-based grouping (Arrow dictionary encoding) makes the ids dense again: linear, no
+            # sort. Sparse ids are kept while their range stays small: bincount copes with gaps.
+            ids = pa.array(ids).dictionary_encode().indices.to_numpy().astype(np.int64)
         if len(node) < len(self.bottom):
-            self._prefix[node] = ids
+            h.prefix[node] = ids
         return ids
 
     def lower_bound(self, node: Node) -> float:
