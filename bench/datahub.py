@@ -32,6 +32,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import duckdb  # noqa: E402
 
+# run_extract imports these lazily (fpdf, Jinja...): imported here, before any timing, as anjana is.
+import esante.datahub.pipeline.extract  # noqa: E402
+import esante.datahub.pipeline.report  # noqa: E402
+import esante.datahub.pipeline.risk  # noqa: E402, F401
 from esante.datahub.pipeline import run_extract, sample  # noqa: E402
 from esante.datahub.pipeline.spec import ExtractSpec  # noqa: E402
 

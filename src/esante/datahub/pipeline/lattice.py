@@ -276,12 +276,13 @@ class Lattice:
         """
         self._load()
         ranges = [range(b, t + 1) for b, t in zip(self.bottom, self.top, strict=True)]
-        nodes = sorted(itertools.product(*ranges), key=lambda n: (self.lower_bound(n), sum(n), n))
+        bound = {n: self.lower_bound(n) for n in itertools.product(*ranges)}
+        nodes = sorted(bound, key=lambda n: (bound[n], sum(n), n))
         n_qi = len(self.bottom)
         best: NodeResult | None = None
         failed: list[Node] = []
         for node in nodes:
-            if best is not None and self.lower_bound(node) >= best.information_loss(n_qi):
+            if best is not None and bound[node] >= best.information_loss(n_qi):
                 break
             # Suppression only shrinks as a node is generalised (classes merge, l grows): a node
             # below one that failed fails too. Not so for t-closeness, hence the condition.
