@@ -63,3 +63,5 @@ def register(
 
     for slug, count in _run(go):
         console.print(f"{slug} : {count:_} lignes".replace("_", " "))
+
+from esante.datahub.pipeline import cli as _pipeline_cli  # noqa: E402, F401 - registers the pipeline commands
