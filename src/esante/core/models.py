@@ -13,6 +13,14 @@ from esante.core.crypto import DataKey
 from esante.core.db import Base
 from esante.core.notifications.models import Notification, OutboundMail
 from esante.core.orgs.models import Establishment, Ght, Region
+from esante.cyber.awareness.models import (
+    AwarenessCampaign,
+    AwarenessEnrolment,
+    AwarenessModule,
+    AwarenessResult,
+    PhishingSimulation,
+    SimulationRecipient,
+)
 from esante.cyber.incidents.models import (
     Incident,
     IncidentAttachment,
@@ -23,6 +31,7 @@ from esante.cyber.incidents.models import (
     SecurityProfile,
 )
 from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
+from esante.cyber.maturity.models import MaturityAnswer, MaturityAssessment
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.passwords.models import BreachedHash
 from esante.fhir.bulk_models import ExportJob
@@ -44,6 +53,10 @@ __all__ = [
     "AidPost",
     "ApiToken",
     "AuditEvent",
+    "AwarenessCampaign",
+    "AwarenessEnrolment",
+    "AwarenessModule",
+    "AwarenessResult",
     "Base",
     "BreachedHash",
     "CareRelationship",
@@ -67,14 +80,18 @@ __all__ = [
     "LessonCategory",
     "LessonTag",
     "LoginAttempt",
+    "MaturityAnswer",
+    "MaturityAssessment",
     "Notification",
     "OutboundMail",
     "PatientLink",
+    "PhishingSimulation",
     "RecoveryCode",
     "Region",
     "ReminderSent",
     "RoleAssignment",
     "SecurityProfile",
+    "SimulationRecipient",
     "User",
     "WebSession",
 ]
