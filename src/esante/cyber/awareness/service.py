@@ -16,6 +16,7 @@ from esante.core.errors import Conflict, Invalid, NotFound
 from esante.core.orgs import service as orgs
 from esante.core.orgs.models import Establishment
 from esante.core.policy import Principal
+from esante.cyber.awareness import access as _access  # noqa: F401 - registers the rules
 from esante.cyber.awareness.models import (
     AwarenessCampaign,
     AwarenessEnrolment,
@@ -250,7 +251,7 @@ def participation(session: Session, p: Principal, campaign: AwarenessCampaign, *
         eligible = session.scalar(select(func.count()).select_from(Establishment)) or 0
     enrolments = list(session.scalars(stmt))
     names = dict(session.execute(select(Establishment.id, Establishment.name).where(
-        Establishment.id.in_([e.establishment_id for e in enrolments] or [0]))).tuples().all())
+        Establishment.id.in_([e.establishment_id for e in enrolments] or [0]))))
     rows = _per_enrolment(session, campaign, enrolments, names)
     if scope == "nation":
         rows = _by_region(session, rows, enrolments)

@@ -16,6 +16,7 @@ from esante.core.orgs import service as orgs
 from esante.core.orgs.models import Establishment
 from esante.core.policy import Principal
 from esante.cyber.awareness import service as awareness
+from esante.cyber.governance import access as _access  # noqa: F401 - registers the rules
 from esante.cyber.incidents import service as incidents
 from esante.cyber.incidents.rules import STATUS_LABELS, Status
 from esante.cyber.maturity import service as maturity

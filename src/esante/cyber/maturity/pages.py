@@ -31,7 +31,7 @@ def radar_data(summary: service.Summary) -> dict[str, Any]:
     latest = summary.latest.chapter_scores if summary.latest else {}
     median = summary.peers.median.chapters if summary.peers.median else None
     return {"labels": [c.title for c in cat.chapters],
-            "values": [latest.get(c.code) for c in cat.chapters],
+            "scores": [latest.get(c.code) for c in cat.chapters],
             "median": [median.get(c.code) for c in cat.chapters] if median else None}
 
 

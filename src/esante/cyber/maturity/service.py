@@ -17,6 +17,7 @@ from esante.core.errors import Invalid, NotFound
 from esante.core.orgs import service as orgs
 from esante.core.orgs.models import Establishment
 from esante.core.policy import Principal
+from esante.cyber.maturity import access as _access  # noqa: F401 - registers the rules
 from esante.cyber.maturity import scoring
 from esante.cyber.maturity.catalogue import catalogue
 from esante.cyber.maturity.models import MaturityAnswer, MaturityAssessment
@@ -96,8 +97,9 @@ def latest(session: Session, est: Establishment) -> MaturityAssessment | None:
 
 
 def answers_of(session: Session, assessment: MaturityAssessment) -> dict[str, str]:
-    return dict(session.execute(select(MaturityAnswer.item_code, MaturityAnswer.answer).where(
-        MaturityAnswer.assessment_id == assessment.id)).tuples().all())
+    rows = session.execute(select(MaturityAnswer.item_code, MaturityAnswer.answer).where(
+        MaturityAnswer.assessment_id == assessment.id))
+    return dict(rows)
 
 
 def evidence_of(session: Session, assessment: MaturityAssessment) -> dict[str, str]:
