@@ -251,7 +251,7 @@ def participation(session: Session, p: Principal, campaign: AwarenessCampaign, *
         eligible = session.scalar(select(func.count()).select_from(Establishment)) or 0
     enrolments = list(session.scalars(stmt))
     names = dict(session.execute(select(Establishment.id, Establishment.name).where(
-        Establishment.id.in_([e.establishment_id for e in enrolments] or [0]))))
+        Establishment.id.in_([e.establishment_id for e in enrolments] or [0]))).all())
     rows = _per_enrolment(session, campaign, enrolments, names)
     if scope == "nation":
         rows = _by_region(session, rows, enrolments)

@@ -99,7 +99,7 @@ def latest(session: Session, est: Establishment) -> MaturityAssessment | None:
 def answers_of(session: Session, assessment: MaturityAssessment) -> dict[str, str]:
     rows = session.execute(select(MaturityAnswer.item_code, MaturityAnswer.answer).where(
         MaturityAnswer.assessment_id == assessment.id))
-    return dict(rows)
+    return dict(rows.all())
 
 
 def evidence_of(session: Session, assessment: MaturityAssessment) -> dict[str, str]:
