@@ -279,3 +279,28 @@ def test_pages_enrol_and_record_a_session(client, personas, db):
     assert dash.status_code == 200 and "25 / 30" in dash.text
     assert service.participation(db, _principal(personas, "analyst"), service.get_campaign(
         db, _principal(personas, "analyst"), c["id"])).total.participants == 40
+
+
+def test_the_cell_writes_and_publishes_a_campaign_on_the_pages(client, personas, db):
+    csrf = _sign_in(client, db, personas.users["analyst"])
+    form = {"csrf_token": csrf, "title": "Campagne d'automne", "starts_on": "2026-10-01",
+            "ends_on": "2026-12-31", "module1_title": "Hameçonnage",
+            "module1_quiz": "Un lien inattendu ? | je clique | *je signale\n\n"
+                            "Le RSSI demande-t-il votre mot de passe ? | oui | *jamais",
+            "module2_title": "Mots de passe"}
+    bad = client.post("/cyber/sensibilisation/nouvelle",
+                      data=form | {"module1_quiz": "Question sans bonne réponse | a | b"})
+    assert bad.status_code == 422 and "ligne 1 du quiz" in bad.text
+    r = client.post("/cyber/sensibilisation/nouvelle", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    campaign_id = int(r.headers["location"].split("/")[-1].split("?")[0])
+    got = service.get_campaign(db, _principal(personas, "analyst"), campaign_id)
+    assert got.status == "draft"
+    quiz = service.modules_of(db, got)[0].quiz
+    assert quiz[1] == {"question": "Le RSSI demande-t-il votre mot de passe ?",
+                       "choices": ["oui", "jamais"], "answer": 1}
+    r = client.post(f"/cyber/sensibilisation/{campaign_id}/action",
+                    data={"csrf_token": csrf, "action": "publish"}, follow_redirects=False)
+    assert "erreur" not in r.headers["location"]
+    db.expire_all()
+    assert service.get_campaign(db, _principal(personas, "rssi_b"), campaign_id).status == "published"

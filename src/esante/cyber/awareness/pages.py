@@ -14,8 +14,9 @@ from esante.core import policy
 from esante.core.accounts.models import Role
 from esante.core.errors import DomainError, Invalid
 from esante.core.orgs import service as orgs
+from esante.core.policy import Principal
 from esante.cyber.awareness import service, simulation
-from esante.cyber.awareness.schemas import ResultIn
+from esante.cyber.awareness.schemas import CampaignIn, ResultIn
 from esante.cyber.maturity.service import establishments_of
 from esante.web.deps import Csrf, PagePrincipal, SessionDep, WebSessionDep, client_ip
 from esante.web.render import render
@@ -31,12 +32,80 @@ def landing(token: str, request: Request, session: SessionDep) -> Response:
     return render(request, "cyber/awareness/landing.html", {})
 
 
+MODULE_SLOTS = 3
+
+
+def parse_quiz(text: str, where: str) -> list[dict[str, object]]:
+    """Quiz lines ``Question | choix | *bonne réponse | choix`` as QuestionIn dicts."""
+    out: list[dict[str, object]] = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        question, *choices = [x.strip() for x in line.split("|")]
+        right = [i for i, c in enumerate(choices) if c.startswith("*")]
+        if len(choices) < 2 or len(right) != 1:
+            raise Invalid(f"{where}, ligne {n} du quiz : écrivez « question | choix | *bonne "
+                          "réponse », au moins deux choix dont un seul marqué d'une *",
+                          f"{where}, quiz line {n}: malformed")
+        out.append({"question": question, "answer": right[0],
+                    "choices": [c.removeprefix("*").strip() for c in choices]})
+    return out
+
+
+def campaign_from_form(form: dict[str, str]) -> CampaignIn:
+    modules = []
+    for k in range(1, MODULE_SLOTS + 1):
+        title = form.get(f"module{k}_title", "").strip()
+        if not title:
+            continue
+        modules.append({"title": title, "content": form.get(f"module{k}_content", ""),
+                        "quiz": parse_quiz(form.get(f"module{k}_quiz", ""), f"module {k}")})
+    try:
+        return CampaignIn.model_validate({
+            "title": form.get("title", ""), "description": form.get("description", ""),
+            "starts_on": form.get("starts_on") or None, "ends_on": form.get("ends_on") or None,
+            "modules": modules})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        raise Invalid(f"formulaire invalide : {where or 'campagne'} — {first.get('msg', '')}",
+                      "invalid form") from None
+
+
+def _new_form(request: Request, p: Principal, ws: WebSessionDep, *, values: dict[str, str],
+              error: str = "", status_code: int = 200) -> Response:
+    return render(request, "cyber/awareness/new.html", {
+        "values": values, "error": error, "slots": range(1, MODULE_SLOTS + 1)},
+        principal=p, ws=ws, status_code=status_code)
+
+
+@router.get(f"{BASE}/nouvelle")
+def new_campaign(request: Request, p: PagePrincipal, ws: WebSessionDep) -> Response:
+    policy.authorize(p, "cyber.awareness.campaign.manage")
+    return _new_form(request, p, ws, values={})
+
+
+@router.post(f"{BASE}/nouvelle", dependencies=[Csrf])
+async def create_campaign(request: Request, p: PagePrincipal, session: SessionDep,
+                          ws: WebSessionDep) -> Response:
+    policy.authorize(p, "cyber.awareness.campaign.manage")
+    form = await request.form()
+    values = {k: str(v)[:20_000] for k, v in form.items() if k != "csrf_token"}
+    try:
+        campaign = service.create_campaign(session, p, campaign_from_form(values))
+    except DomainError as exc:
+        session.rollback()
+        return _new_form(request, p, ws, values=values, error=exc.fr, status_code=422)
+    return RedirectResponse(f"{BASE}/{campaign.id}?ok=created", status_code=303)
+
+
 @router.get(BASE)
 def campaigns(request: Request, p: PagePrincipal, session: SessionDep,
               ws: WebSessionDep) -> Response:
     rows = service.list_campaigns(session, p)
     return render(request, "cyber/awareness/campaigns.html", {
-        "rows": rows, "status_labels": service.STATUS_LABELS}, principal=p, ws=ws)
+        "rows": rows, "status_labels": service.STATUS_LABELS,
+        "can_write": policy.can(p, "cyber.awareness.campaign.manage")}, principal=p, ws=ws)
 
 
 @router.get(f"{BASE}/{{campaign_id}}")
@@ -54,6 +123,8 @@ def campaign_page(campaign_id: int, request: Request, p: PagePrincipal, session:
     return render(request, "cyber/awareness/campaign.html", {
         "c": campaign, "modules": service.modules_of(session, campaign), "mine": mine,
         "status_labels": service.STATUS_LABELS,
+        "can_publish": campaign.status == "draft"
+        and policy.can(p, "cyber.awareness.campaign.manage"),
         "error": request.query_params.get("erreur", "")[:300],
         "ok": request.query_params.get("ok", "")[:10]}, principal=p, ws=ws)
 
@@ -93,6 +164,8 @@ async def campaign_action(campaign_id: int, request: Request, p: PagePrincipal,
             subject = str(form.get("subject") or "").strip()[:200] or \
                 "Action requise : confirmez votre accès à la messagerie"
             simulation.start(session, p, enrolment, recipients=lines, subject=subject)
+        elif action == "publish":
+            service.publish(session, p, campaign)
         elif action == "close_simulation":
             sim = simulation.get(session, p, _int(form.get("simulation_id"), "simulation"))
             simulation.close(session, p, sim)
