@@ -196,5 +196,18 @@ def participation_page(campaign_id: int, request: Request, p: PagePrincipal,
     title = {"nation": "France entière", "region": f"Région {orgs.get_region(session, view.ref).name}"
              if view.scope == "region" else "", "establishment": ""}[view.scope] or \
         (view.rows[0].label if view.rows else view.ref)
+    if view.scope == "nation":
+        chart = {"title": "Couverture par région (%)", "kind": "share",
+                 "labels": [r.label for r in view.rows], "data": [r.coverage_pct for r in view.rows]}
+    elif view.scope == "region":
+        bins = service.coverage_histogram(view.rows)
+        chart = {"title": "Établissements inscrits par tranche de couverture", "kind": "count",
+                 "labels": [b[0] for b in bins], "data": [b[1] for b in bins]}
+    else:
+        est = orgs.get_establishment(session, view.ref)
+        enrolment = service.enrolment_for(session, campaign, est)
+        modules = service.module_coverage(session, campaign, enrolment) if enrolment else []
+        chart = {"title": "Couverture par module (%)", "kind": "share",
+                 "labels": [m[0] for m in modules], "data": [m[1] for m in modules]}
     return render(request, "cyber/awareness/participation.html", {
-        "c": campaign, "v": view, "title": title}, principal=p, ws=ws)
+        "c": campaign, "v": view, "title": title, "chart": chart}, principal=p, ws=ws)

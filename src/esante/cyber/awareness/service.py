@@ -272,3 +272,22 @@ def _by_region(session: Session, rows: Iterable[Row],
             out[code] = Row(code, names.get(code, code))
         out[code].add(r)
     return sorted(out.values(), key=lambda r: r.label)
+
+
+def module_coverage(session: Session, campaign: AwarenessCampaign,
+                    enrolment: AwarenessEnrolment) -> list[tuple[str, float]]:
+    """Each module's share of the targeted staff who followed it, in %."""
+    done = dict(session.execute(select(
+        AwarenessResult.module_id, func.sum(AwarenessResult.participants)).where(
+        AwarenessResult.enrolment_id == enrolment.id).group_by(AwarenessResult.module_id)).all())
+    return [(m.title, round(100 * min(int(done.get(m.id) or 0), enrolment.staff_count)
+                            / enrolment.staff_count, 1)) for m in modules_of(session, campaign)]
+
+
+def coverage_histogram(rows: list[Row]) -> list[tuple[str, int]]:
+    """How many establishments fall in each tenth of coverage (0-10 %, …, 90-100 %)."""
+    counts = [0] * 10
+    for r in rows:
+        counts[min(9, int((r.coverage or 0) * 10))] += 1
+    return [(f"{10 * i}-{10 * i + 10} %", n) for i, n in enumerate(counts)]
+

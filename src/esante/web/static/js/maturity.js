@@ -28,13 +28,16 @@
   }
 
   function bars(canvas) {
+    var share = canvas.getAttribute("data-kind") !== "count";
+    var axis = share ? { min: 0, max: 100 } : { beginAtZero: true, ticks: { precision: 0 } };
     return new window.Chart(canvas, {
       type: "bar",
       data: { labels: parse(canvas.getAttribute("data-labels")) || [],
         datasets: [{ label: canvas.getAttribute("data-series") || "", backgroundColor: "#000091",
           data: parse(canvas.getAttribute("data-values")) || [] }] },
       options: { animation: false, responsive: true, indexAxis: "y",
-        scales: { x: { min: 0, max: 100 } }, plugins: { legend: { display: false } } }
+        aspectRatio: (parse(canvas.getAttribute("data-labels")) || []).length <= 5 ? 4 : 2,
+        scales: { x: axis }, plugins: { legend: { display: false } } }
     });
   }
 
