@@ -194,6 +194,15 @@ def demo() -> None:
     console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
     console.print(f"Entrepôt de données : {hub[0]} personnes synthétiques au catalogue, "
                   f"{hub[1]} projet(s) de démonstration créé(s).")
+    created, people, incidents, breached = _run(seed)
+    from esante.cyber.maturity.demo import seed_demo as seed_maturity_and_awareness
+
+    assessments, enrolled = _run(seed_maturity_and_awareness)
+    console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
+    console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
+    console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
+    console.print(f"{assessments} auto-évaluation(s) de maturité, {enrolled} inscription(s) à la "
+                  "campagne de sensibilisation.")
     # One plain line per account: logins and secrets must be copied whole, never truncated
     # to the width of the terminal.
     console.print(f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")

@@ -13,6 +13,14 @@ from esante.core.crypto import DataKey
 from esante.core.db import Base
 from esante.core.notifications.models import Notification, OutboundMail
 from esante.core.orgs.models import Establishment, Ght, Region
+from esante.cyber.awareness.models import (
+    AwarenessCampaign,
+    AwarenessEnrolment,
+    AwarenessModule,
+    AwarenessResult,
+    PhishingSimulation,
+    SimulationRecipient,
+)
 from esante.cyber.incidents.models import (
     Incident,
     IncidentAttachment,
@@ -24,6 +32,7 @@ from esante.cyber.incidents.models import (
 )
 from esante.cyber.indicators.models import Indicator, IocEvent, IocEventRecipient, Sighting
 from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
+from esante.cyber.maturity.models import MaturityAnswer, MaturityAssessment
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.passwords.models import BreachedHash
 from esante.cyber.threatwatch.models import (
@@ -72,6 +81,10 @@ __all__ = [
     "AlertEvent",
     "ApiToken",
     "AuditEvent",
+    "AwarenessCampaign",
+    "AwarenessEnrolment",
+    "AwarenessModule",
+    "AwarenessResult",
     "Base",
     "BreachedHash",
     "CareRelationship",
@@ -104,6 +117,8 @@ __all__ = [
     "LessonTag",
     "LocalIdentity",
     "LoginAttempt",
+    "MaturityAnswer",
+    "MaturityAssessment",
     "Notification",
     "OptOut",
     "OutboundMail",
@@ -112,6 +127,7 @@ __all__ = [
     "Project",
     "ProjectColumn",
     "ProjectEvent",
+    "PhishingSimulation",
     "RecoveryCode",
     "ReferencePerson",
     "Region",
@@ -119,6 +135,7 @@ __all__ = [
     "RoleAssignment",
     "SecurityProfile",
     "Sighting",
+    "SimulationRecipient",
     "User",
     "VigilancePair",
     "WebSession",

@@ -85,8 +85,12 @@ def _include_routers(app: FastAPI) -> None:
     from esante.core.notifications.pages import router as notifications_pages
     from esante.core.orgs.api import router as orgs_api
     from esante.core.orgs.pages import router as orgs_pages
+    from esante.cyber.awareness.api import router as awareness_api
+    from esante.cyber.awareness.pages import router as awareness_pages
     from esante.cyber.dashboards.api import router as dashboards_api
     from esante.cyber.dashboards.pages import router as dashboards_pages
+    from esante.cyber.governance.api import router as governance_api
+    from esante.cyber.governance.pages import router as governance_pages
     from esante.cyber.incidents.api import router as incidents_api
     from esante.cyber.incidents.pages import router as incidents_pages
     from esante.cyber.indicators.api import router as indicators_api
@@ -94,6 +98,8 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.indicators.taxii import router as taxii_api
     from esante.cyber.lessons.api import router as lessons_api
     from esante.cyber.lessons.pages import router as lessons_pages
+    from esante.cyber.maturity.api import router as maturity_api
+    from esante.cyber.maturity.pages import router as maturity_pages
     from esante.cyber.mutualaid.api import router as aid_api
     from esante.cyber.mutualaid.pages import router as aid_pages
     from esante.cyber.passwords.api import router as passwords_api
@@ -131,3 +137,7 @@ def _include_routers(app: FastAPI) -> None:
         app.include_router(router)
     app.include_router(datahub_api, prefix="/api")
     app.include_router(datahub_pages)
+    for router in (maturity_api, awareness_api, governance_api):
+        app.include_router(router, prefix="/api")
+    for router in (maturity_pages, awareness_pages, governance_pages):
+        app.include_router(router)
