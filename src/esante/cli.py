@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -155,54 +155,16 @@ def demo() -> None:
             created = demo_data.seed_establishments(
                 session, progress=lambda n: bar.advance(task, n))
         people = demo_data.seed_personas(session)
-        from esante.cyber.threatwatch.demo import seed as seed_threatwatch
-        console.print(seed_threatwatch(session), highlight=False)
-        from esante.cyber.demo import seed_incidents
-        from esante.cyber.indicators.demo import seed_indicators
-        from esante.cyber.passwords.importer import load_shipped_corpus
-        from esante.identity import demo as identity_demo
+        return created, people
 
+    created, people = _run(seed)
+    console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
+    # Each domain brings its demo data, one transaction each; each says what it made.
+    for label, step in _demo_steps(demo_data):
         with Progress(console=console, transient=True) as bar:
-            task = bar.add_task("Annuaire d'identités", total=identity_demo.demo_people())
-            directory = identity_demo.seed_directory(
-                session, progress=lambda n: bar.update(task, completed=n))
-        identity_demo.seed_local(session, finess=demo_data.anchor_finess()[0],
-                                 clerk_email="accueil@chu-paris.demo.esante.fr")
-        return created, people, seed_incidents(session), load_shipped_corpus(session), directory
-
-    created, people, incidents, breached, directory = _run(seed)
-    console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
-    console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
-    console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
-    console.print(f"{directory} personne(s) ajoutée(s) à l'annuaire de référence des identités.")
-        return (created, people, seed_incidents(session), load_shipped_corpus(session),
-                seed_indicators(session))
-
-    created, people, incidents, breached, ioc_events = _run(seed)
-    console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
-    console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
-    console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
-    console.print(f"{ioc_events} événement(s) d'indicateurs partagés créé(s) (un par niveau TLP).")
-        from esante.datahub.demo import seed_datahub
-
-        return (created, people, seed_incidents(session), load_shipped_corpus(session),
-                seed_datahub(session))
-
-    created, people, incidents, breached, hub = _run(seed)
-    console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
-    console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
-    console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
-    console.print(f"Entrepôt de données : {hub[0]} personnes synthétiques au catalogue, "
-                  f"{hub[1]} projet(s) de démonstration créé(s).")
-    created, people, incidents, breached = _run(seed)
-    from esante.cyber.maturity.demo import seed_demo as seed_maturity_and_awareness
-
-    assessments, enrolled = _run(seed_maturity_and_awareness)
-    console.print(f"{created} établissement(s) créé(s) ; {demo_data.ESTABLISHMENTS} au total.")
-    console.print(f"{incidents} incident(s) de cybervigilance créé(s) (historique de démonstration).")
-    console.print(f"{breached} empreinte(s) de mots de passe compromis chargée(s) (corpus fourni).")
-    console.print(f"{assessments} auto-évaluation(s) de maturité, {enrolled} inscription(s) à la "
-                  "campagne de sensibilisation.")
+            task = bar.add_task(label, total=None)
+            said = _run(lambda session, step=step, bar=bar, task=task: step(session, bar, task))
+        console.print(said, highlight=False)
     # One plain line per account: logins and secrets must be copied whole, never truncated
     # to the width of the terminal.
     console.print(f"Comptes de démonstration — mot de passe : {demo_data.DEMO_PASSWORD}")
@@ -212,6 +174,62 @@ def demo() -> None:
         line = f"  {persona.role.value:<17} {persona.email:<40} {scope:<25}"
         console.print(line + (f" TOTP {secret}" if secret else " (sans TOTP)"),
                       soft_wrap=True, highlight=False)
+
+
+def _demo_steps(demo_data: Any) -> list[tuple[str, Callable[[Any, Progress, TaskID], str]]]:
+    """The domains' demo data, in order: (label of the progress bar, step)."""
+
+    def incidents(session: Any, _bar: Progress, _task: TaskID) -> str:
+        from esante.cyber.demo import seed_incidents
+
+        return (f"{seed_incidents(session)} incident(s) de cybervigilance créé(s) "
+                "(historique de démonstration).")
+
+    def passwords(session: Any, _bar: Progress, _task: TaskID) -> str:
+        from esante.cyber.passwords.importer import load_shipped_corpus
+
+        return (f"{load_shipped_corpus(session)} empreinte(s) de mots de passe compromis "
+                "chargée(s) (corpus fourni).")
+
+    def identities(session: Any, bar: Progress, task: TaskID) -> str:
+        from esante.identity import demo as identity_demo
+
+        bar.update(task, total=identity_demo.demo_people())
+        directory = identity_demo.seed_directory(
+            session, progress=lambda n: bar.update(task, completed=n))
+        identity_demo.seed_local(session, finess=demo_data.anchor_finess()[0],
+                                 clerk_email="accueil@chu-paris.demo.esante.fr")
+        return f"{directory} personne(s) ajoutée(s) à l'annuaire de référence des identités."
+
+    def threatwatch(session: Any, _bar: Progress, _task: TaskID) -> str:
+        from esante.cyber.threatwatch.demo import seed
+
+        return str(seed(session))
+
+    def indicators(session: Any, _bar: Progress, _task: TaskID) -> str:
+        from esante.cyber.indicators.demo import seed_indicators
+
+        return (f"{seed_indicators(session)} événement(s) d'indicateurs partagés créé(s) "
+                "(un par niveau TLP).")
+
+    def maturity(session: Any, _bar: Progress, _task: TaskID) -> str:
+        from esante.cyber.maturity.demo import seed_demo
+
+        assessments, enrolled = seed_demo(session)
+        return (f"{assessments} auto-évaluation(s) de maturité, {enrolled} inscription(s) à la "
+                "campagne de sensibilisation.")
+
+    def datahub(session: Any, _bar: Progress, _task: TaskID) -> str:
+        from esante.datahub.demo import seed_datahub
+
+        people, projects = seed_datahub(session)
+        return (f"Entrepôt de données : {people} personnes synthétiques au catalogue, "
+                f"{projects} projet(s) de démonstration créé(s).")
+
+    return [("Incidents", incidents), ("Mots de passe compromis", passwords),
+            ("Annuaire d'identités", identities), ("Veille des vulnérabilités", threatwatch),
+            ("Indicateurs partagés", indicators), ("Maturité et sensibilisation", maturity),
+            ("Entrepôt de données", datahub)]
 
 
 # --- users and tokens ----------------------------------------------------------------------

@@ -57,7 +57,8 @@ def test_declare_then_the_cell_acknowledges(instance: Instance,
             officer = browser.new_context(locale="fr-FR").new_page()
             officer.set_default_timeout(10_000)
             log_in(officer, base, RSSI, secrets[RSSI])
-            officer.click("text=Incidents")
+            officer.click("#nav-cyber")  # the Cybervigilance menu
+            officer.click("#menu-cyber >> text=Incidents")
             officer.click("#declare")
             expect(officer.locator("h1")).to_have_text("Déclarer un incident de sécurité")
             officer.fill("#title", "Rançongiciel sur le PACS")

@@ -35,6 +35,7 @@ from esante.cyber.lessons.models import Lesson, LessonCategory, LessonTag
 from esante.cyber.maturity.models import MaturityAnswer, MaturityAssessment
 from esante.cyber.mutualaid.models import AidEvent, AidMatch, AidPost
 from esante.cyber.passwords.models import BreachedHash
+from esante.cyber.phishing.models import PhishingReport
 from esante.cyber.threatwatch.models import (
     Advisory,
     AffectedProduct,
@@ -42,7 +43,6 @@ from esante.cyber.threatwatch.models import (
     AlertEvent,
     InstalledProduct,
 )
-from esante.cyber.phishing.models import PhishingReport
 from esante.datahub.models import (
     Dataset,
     DatasetColumn,
@@ -108,8 +108,8 @@ __all__ = [
     "IncidentEvent",
     "IncidentReport",
     "IncidentTask",
-    "InstalledProduct",
     "Indicator",
+    "InstalledProduct",
     "IocEvent",
     "IocEventRecipient",
     "Lesson",
@@ -124,10 +124,10 @@ __all__ = [
     "OutboundMail",
     "PatientLink",
     "PhishingReport",
+    "PhishingSimulation",
     "Project",
     "ProjectColumn",
     "ProjectEvent",
-    "PhishingSimulation",
     "RecoveryCode",
     "ReferencePerson",
     "Region",

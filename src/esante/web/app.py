@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 # Routes that receive files: they get ESANTE_MAX_UPLOAD_BYTES instead of the body limit.
 UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\d+/action$",
                 r"^/api/cyber/inventories/[0-9AB]{9}/import$", r"^/api/cyber/advisories/csaf$",
-                r"^/cyber/veille/inventaire/[0-9AB]{9}$", r"^/cyber/veille/avis/import$")
+                r"^/cyber/veille/inventaire/[0-9AB]{9}$", r"^/cyber/veille/avis/import$",
                 r"^/api/cyber/(phishing|indicators/import)$",
                 r"^/cyber/(hameconnage|indicateurs/import)$")
 log = logging.getLogger("esante.web")
@@ -104,10 +104,10 @@ def _include_routers(app: FastAPI) -> None:
     from esante.cyber.mutualaid.pages import router as aid_pages
     from esante.cyber.passwords.api import router as passwords_api
     from esante.cyber.passwords.pages import router as passwords_pages
-    from esante.cyber.threatwatch.api import router as threatwatch_api
-    from esante.cyber.threatwatch.pages import router as threatwatch_pages
     from esante.cyber.phishing.api import router as phishing_api
     from esante.cyber.phishing.pages import router as phishing_pages
+    from esante.cyber.threatwatch.api import router as threatwatch_api
+    from esante.cyber.threatwatch.pages import router as threatwatch_pages
     from esante.datahub.api import router as datahub_api
     from esante.datahub.pages import router as datahub_pages
     from esante.fhir.api import router as fhir_api
