@@ -1,5 +1,5 @@
 """The director's governance page: maturity, open incidents and those of the last twelve
-months, awareness coverage, the threat watch's placeholder, access, and the board's PDF."""
+months, awareness coverage, the threat watch's open advisories, access, and the board's PDF."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from esante.cyber.governance.service import advisory_summary
 from tests.core.test_policy_matrix import _sign_in
 from tests.cyber.test_awareness import enrol, published, result
 from tests.cyber.test_maturity import answers, submit
+from tests.cyber.test_threatwatch import api, inventories, publish  # noqa: F401 - fixtures
 
 URL = "/api/cyber/governance"
 
@@ -30,7 +31,25 @@ def test_governance_gathers_maturity_incidents_and_campaigns(client, personas, d
     assert [i["id"] for i in g["incidents"]["open"]] == [incident["id"]]
     assert g["incidents"]["last_12_months"] == 1
     assert g["campaigns"][0]["enrolled"] and g["campaigns"][0]["coverage"] == 0.5
-    assert g["advisories"] is None and advisory_summary(db, fin) is None
+    assert g["advisories"] == {"total": 0, "by_status": dict.fromkeys(
+        ("nouvelle", "prise en compte", "corrigée", "non concerné", "risque accepté"), 0),
+        "unresolved": []}
+    assert str(advisory_summary(db, fin)).startswith("aucun avis de sécurité ouvert")
+
+
+def test_governance_shows_the_alerts_of_open_advisories(api, inventories, client, personas):
+    """A's httpd is affected: the advisory is on A's page until patched; B's alert is B's."""
+    fin = personas.est["A"].finess
+    advisory = publish(api)
+    g = client.get(f"{URL}/{fin}", headers=personas.auth("director_a")).json()["advisories"]
+    assert g["total"] == 1 and g["by_status"]["nouvelle"] == 1
+    assert [(a["reference"], a["cvss"], a["status_label"]) for a in g["unresolved"]] == [
+        (advisory["reference"], 9.8, "nouvelle")]
+    alert = api("rssi_a", "GET", f"/api/cyber/alerts?finess={fin}")["items"][0]
+    api("rssi_a", "POST", f"/api/cyber/alerts/{alert['id']}/status",
+        json={"status": "patched", "note": "Mis à jour en 2.4.58."})
+    g = client.get(f"{URL}/{fin}", headers=personas.auth("director_a")).json()["advisories"]
+    assert g["by_status"]["corrigée"] == 1 and g["unresolved"] == []
 
 
 def test_governance_readers(client, personas):
@@ -48,7 +67,7 @@ def test_page_and_board_pdf(client, personas, db, declare):
     _sign_in(client, db, personas.users["director_a"])
     page = client.get(f"/cyber/gouvernance/{fin}")
     assert page.status_code == 200
-    assert "veille : non disponible" in page.text and 'id="maturity-radar"' in page.text
+    assert "aucun avis de sécurité ouvert" in page.text and 'id="maturity-radar"' in page.text
     r = client.get(f"/cyber/gouvernance/{fin}/rapport.pdf")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF-")
@@ -56,5 +75,5 @@ def test_page_and_board_pdf(client, personas, db, declare):
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert "CHU de Paris-Test" in text
     assert "Compromission de la messagerie - hameçonnage ciblé" in text
-    assert "veille : non disponible" in text
+    assert "aucun avis de sécurité ouvert" in text
     assert "100 / 100" in text

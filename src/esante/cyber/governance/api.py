@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter
@@ -23,5 +24,6 @@ def governance(finess: str, p: ApiPrincipal, session: SessionDep) -> dict[str, A
         "incidents": {"last_12_months": g.incidents_last_12_months,
                       "open": [vars(i) for i in g.open_incidents]},
         "campaigns": [vars(c) for c in g.campaigns],
-        "advisories": g.advisories,  # None until the threat watch is wired
+        "advisories": {"total": g.advisories.total, "by_status": g.advisories.by_status,
+                       "unresolved": [asdict(a) for a in g.advisories.unresolved]},
     }

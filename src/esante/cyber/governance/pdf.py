@@ -153,5 +153,8 @@ def render_pdf(g: Governance) -> bytes:
     _incidents(pdf, g)
     _campaigns(pdf, g)
     _h(pdf, "Veille et alertes de sécurité")
-    _line(pdf, "veille : non disponible" if g.advisories is None else str(g.advisories))
+    _line(pdf, str(g.advisories) + ".")
+    for a in g.advisories.unresolved:
+        score = f"CVSS {a.cvss:.1f}" if a.cvss is not None else "CVSS —"
+        _line(pdf, f"{a.reference} ({score}, {a.status_label}) : {a.title}")
     return bytes(pdf.output())

@@ -1,5 +1,5 @@
 """The director's governance page: one establishment's maturity, incidents, awareness
-coverage and (once the threat watch is wired) open advisories, on one page and in a PDF
+coverage and the threat watch's open advisories, on one page and in a PDF
 for the board. Each part comes from its own domain's service functions."""
 
 from __future__ import annotations
@@ -24,14 +24,57 @@ from esante.cyber.maturity import service as maturity
 INCIDENT_WINDOW = timedelta(days=365)
 
 
-def advisory_summary(session: Session, finess: str) -> Any | None:
-    """Open advisories that concern the establishment, from the threat watch.
+@dataclass(frozen=True)
+class AdvisoryLine:
+    reference: str
+    title: str
+    cvss: float | None
+    status_label: str
 
-    The threat watch is built on another branch: the lead wires it here at merge (counts of
-    open advisories by state, the most severe first). Until then: None, and the page says
-    « veille : non disponible »."""
-    del session, finess
-    return None
+
+@dataclass(frozen=True)
+class AdvisorySummary:
+    """The threat watch's alerts of one establishment on open advisories."""
+
+    by_status: dict[str, int]  # French label of the follow-up -> count
+    unresolved: list[AdvisoryLine]  # new or acknowledged, the most severe first (10 at most)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+    def __str__(self) -> str:
+        if not self.total:
+            return "aucun avis de sécurité ouvert ne concerne l'établissement"
+        parts = ", ".join(f"{label} : {n}" for label, n in self.by_status.items() if n)
+        return (f"{self.total} avis de sécurité ouvert(s) concernent l'établissement "
+                f"(suivi — {parts})")
+
+
+UNRESOLVED = ("new", "acknowledged")
+
+
+def advisory_summary(session: Session, finess: str) -> AdvisorySummary:
+    """Open advisories that concern the establishment (its alerts), by follow-up state, and
+    the unresolved ones, the most severe first."""
+    from sqlalchemy import func, select
+
+    from esante.cyber.threatwatch.models import Advisory, Alert
+    from esante.cyber.threatwatch.service import STATUS_LABELS
+
+    open_alerts = (select(Alert.status, func.count()).join(Advisory, Advisory.id == Alert.advisory_id)
+                   .where(Alert.finess == finess, Advisory.status == "open")
+                   .group_by(Alert.status))
+    counts = dict(session.execute(open_alerts).tuples().all())
+    by_status = {label: counts.get(code, 0) for code, label in STATUS_LABELS.items()}
+    rows = session.execute(
+        select(Advisory.reference, Advisory.title, Advisory.cvss_score, Alert.status)
+        .join(Alert, Alert.advisory_id == Advisory.id)
+        .where(Alert.finess == finess, Advisory.status == "open", Alert.status.in_(UNRESOLVED))
+        .order_by(Advisory.cvss_score.desc().nulls_last(), Advisory.id).limit(10)).tuples()
+    return AdvisorySummary(by_status, [
+        AdvisoryLine(ref, title, float(score) if score is not None else None,
+                     STATUS_LABELS[status]) for ref, title, score, status in rows])
 
 
 @dataclass(frozen=True)
@@ -67,7 +110,7 @@ class Governance:
     open_incidents: list[IncidentLine]
     incidents_last_12_months: int
     campaigns: list[CampaignLine]
-    advisories: Any | None
+    advisories: AdvisorySummary
 
 
 def _incidents(session: Session, p: Principal, est: Establishment,
