@@ -2,8 +2,9 @@
 
 Blocks (each an indexed lookup inside the establishment): same birth date, birth date with
 day and month swapped, same keyed NIR hash, same first letters of birth name and first
-name in the same birth year. The score is a plain additive rule for now; the probabilistic engine
-(``identity/matching``) replaces ``score`` at merge time, behind ``candidates``."""
+name in the same birth year. Each candidate is scored by the probabilistic engine
+(``identity/matching``: the match probability, in percent) and explained by ``score``'s
+French reasons."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from esante.identity.models import LocalIdentity
 from esante.identity.traits import name_key
 
-SHOWN = 45  # a candidate shown to the desk
+SHOWN = 45  # a candidate shown to the desk (match probability, %)
 QUEUED = 60  # a pair put in the vigilance queue
 BLOCK_LIMIT = 300
 
@@ -78,18 +79,41 @@ def blocking(finess: str, traits: dict[str, Any], hashed_nir: str) -> Any:
             .limit(BLOCK_LIMIT))
 
 
+def columns(traits: dict[str, Any]) -> dict[str, object]:
+    """Traits as the matching engine reads them (its file's columns)."""
+    return {"birth_name": traits.get("birth_name"), "used_name": traits.get("used_name"),
+            "first_names": " ".join(traits.get("first_names") or []),
+            "sex": traits.get("sex"), "birth_date": traits.get("birth_date"),
+            "birth_place": traits.get("birth_place"), "nir": traits.get("matricule")}
+
+
+TWINS = "jumeaux possibles (premiers prénoms différents)"
+SAME_NIR = "même NIR"  # one identifier on two records: always shown (duplicate or collision)
+
+
 def candidates(session: Session, finess: str, traits: dict[str, Any],
                exclude_id: int | None = None) -> list[Any]:
-    """Likely existing records of this person in the establishment, best first."""
+    """Likely existing records of this person in the establishment, best first.
+
+    The score is the probabilistic engine's match probability (Fellegi-Sunter, the model of
+    ``esante identity dedup``), in percent; the reasons, in French, say what agrees and what
+    differs. Probable twins are shown too, with the warning, but never scored high enough to
+    be queued as duplicates (the desk must not take one for the other); a record with the
+    same NIR is always shown (a duplicate or a collision)."""
+    from esante.identity.matching import score_pair
     from esante.identity.service import Candidate, decode_traits, nir_hash
 
+    mine = columns(traits)
     out = []
     for identity in session.scalars(blocking(finess, traits,
                                              nir_hash(traits.get("matricule", "")))):
         if identity.id == exclude_id:
             continue
         other = decode_traits(session, identity)
-        points, why = score(traits, other)
-        if points >= SHOWN:
-            out.append(Candidate(identity, other, points, why))
+        _points, why = score(traits, other)
+        probability = round(100 * score_pair(mine, columns(other)))
+        if TWINS in why:  # never queued as a duplicate on the score alone: the cell looks
+            probability = min(probability, QUEUED - 1)
+        if probability >= SHOWN or TWINS in why or SAME_NIR in why:
+            out.append(Candidate(identity, other, probability, why))
     return sorted(out, key=lambda c: -c.score)[:20]

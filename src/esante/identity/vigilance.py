@@ -32,10 +32,11 @@ def enqueue(session: Session, identity: LocalIdentity, found: list[Any]) -> list
     """Queue the strong candidates found when an identity was created."""
     pairs = []
     for c in found:
-        if c.score < QUEUED or _pair_exists(session, c.identity.id, identity.id):
-            continue
         # one NIR on two different birth dates: two people sharing an identifier
         collision = "même NIR" in c.reasons and "même date de naissance" not in c.reasons
+        if (c.score < QUEUED and not collision) or _pair_exists(session, c.identity.id,
+                                                                 identity.id):
+            continue
         pair = VigilancePair(finess=identity.finess, first_id=c.identity.id,
                              second_id=identity.id, kind="collision" if collision else "duplicate",
                              score=c.score,
