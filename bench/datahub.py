@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +63,12 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def phases() -> Callable[[str], None]:
+    """Progress lines with the time since the start of the job (where the time goes)."""
+    start = time.perf_counter()
+    return lambda msg: print(f"    {time.perf_counter() - start:8.1f} s  {msg}", flush=True)
+
+
 def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     t = time.perf_counter()
     out = fn(*args, **kwargs)
@@ -92,7 +99,7 @@ def part1(work: Path, args: argparse.Namespace, results: dict) -> None:
     spec = sample.stays_spec(stays, project_id="bench", k=5)
     out = work / "stays_extract"
     shutil.rmtree(out, ignore_errors=True)
-    report, t_ours = timed(run_extract, spec, engine="duckdb", out_dir=out, key=KEY)
+    report, t_ours = timed(run_extract, spec, engine="duckdb", out_dir=out, key=KEY, progress=phases())
     t = report.tables[0]
     res = {
         "rows": n,
@@ -167,7 +174,7 @@ def kanon(work: Path, rows: int, args: argparse.Namespace, results: dict, engine
     spec = sample.people_spec(people, project_id="bench", k=5, max_suppression=0.1)
     out = work / f"people_extract_{engine}_{rows}"
     shutil.rmtree(out, ignore_errors=True)
-    report, t_ours = timed(run_extract, spec, engine=engine, out_dir=out, key=KEY)
+    report, t_ours = timed(run_extract, spec, engine=engine, out_dir=out, key=KEY, progress=phases())
     t = report.tables[0]
     res: dict = {
         "rows": rows,
@@ -216,7 +223,7 @@ def spark_stays(work: Path, n: int, results: dict) -> None:
     spec = sample.stays_spec(stays, project_id="bench", k=5)
     out = work / "stays_extract_spark"
     shutil.rmtree(out, ignore_errors=True)
-    _, t = timed(run_extract, spec, engine="spark", out_dir=out, key=KEY)
+    _, t = timed(run_extract, spec, engine="spark", out_dir=out, key=KEY, progress=phases())
     results.setdefault("part3", []).append(
         {"rows": n, "job": "stays", "spark_s": round(t, 2), "rows_per_s": round(n / t), "load": load()}
     )
