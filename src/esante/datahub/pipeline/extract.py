@@ -237,9 +237,9 @@ def _prepare_lattice(
         + f") m{i} USING (b{i})"
         for i in range(len(p.qis))
     )
-    cols = ", ".join(f"q{i}_{lv}, q{i}_loss{lv}" for i, lv in levels)
+    hist_cols = ", ".join(f"q{i}_{lv}, q{i}_loss{lv}" for i, lv in levels)
     local.execute(f"""CREATE OR REPLACE TEMP TABLE hist AS
-        SELECT {cols}, s, n, pop FROM (
+        SELECT {hist_cols}, s, n, pop FROM (
             SELECT {bkeys}, s, sum(n) FILTER (WHERE NOT opted) AS n, sum(n) AS pop
             FROM (SELECT {low}, {s} AS s, h.opted, h.n FROM hist0 h {joins}) GROUP BY {bkeys}, s
         ) {maps}""")
