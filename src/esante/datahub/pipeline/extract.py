@@ -253,11 +253,17 @@ def _column_bottom(local: duckdb.DuckDBPyConnection, i: int, top: int, c: Criter
     """The lowest level at which the column alone stays within the suppression bound."""
     ls = "count(DISTINCT s)" if has_s else "NULL"
     bad = f"n < {c.k}" + (f" OR ls < {c.l}" if c.l else "")
+    # One pass over the histogram: the column's values (with the sensitive one) and their counts.
+    s = ", s" if has_s else ""
+    local.execute(
+        f"CREATE OR REPLACE TEMP TABLE col{i} AS SELECT q{i}{s}, sum(n) AS n FROM hist0 "
+        f"WHERE NOT opted GROUP BY q{i}{s}"
+    )
     for level in range(top + 1):
         sup = local.execute(
             f"SELECT coalesce(sum(n) FILTER (WHERE {bad}), 0) FROM ("
-            f"SELECT r.c{level}, sum(n) AS n, {ls} AS ls FROM hist0 h LEFT JOIN r{i} r ON h.q{i} = r.v "
-            f"WHERE NOT opted GROUP BY r.c{level})"
+            f"SELECT r.c{level}, sum(n) AS n, {ls} AS ls FROM col{i} h LEFT JOIN r{i} r ON h.q{i} = r.v "
+            f"GROUP BY r.c{level})"
         ).fetchall()[0][0]
         if sup <= c.max_suppressed:
             return level
