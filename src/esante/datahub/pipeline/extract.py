@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from esante.datahub.pipeline.engines import DuckDBEngine, EngineName, SparkEngine, open_engine
+from esante.datahub.pipeline.engines import DuckDBEngine, EngineName, SparkEngine, load_arrow, open_engine
 from esante.datahub.pipeline.errors import PipelineError
 from esante.datahub.pipeline.hierarchy import max_level, recode_table
 from esante.datahub.pipeline.lattice import Criteria, Lattice, NodeResult
@@ -199,8 +199,7 @@ def _prepare_lattice(
     if isinstance(eng, DuckDBEngine):
         eng.materialise("hist0", hist_sql)
     else:
-        local.register("hist0_arrow", eng.query(hist_sql))
-        local.execute("CREATE OR REPLACE TEMP TABLE hist0 AS SELECT * FROM hist0_arrow")
+        load_arrow(local, "hist0", eng.query(hist_sql))
     if p.sensitive and spec.l:
         distinct = local.execute("SELECT count(DISTINCT s) FROM hist0 WHERE NOT opted").fetchall()[0][0]
         if distinct < spec.l:
@@ -216,7 +215,7 @@ def _prepare_lattice(
         values = (
             local.sql(f"SELECT DISTINCT q{i} AS v FROM hist0").to_arrow_table().column("v").combine_chunks()
         )
-        local.register(f"r{i}", recode_table(local, col, h, values))
+        load_arrow(local, f"r{i}", recode_table(local, col, h, values))
         top.append(max_level(h))
         bottom.append(_column_bottom(local, i, top[-1], criteria, has_s=p.sensitive is not None))
     uniques = local.execute(
@@ -300,10 +299,9 @@ def _final_sql(
             )
         # A class is a number: the codes of its values (0 for a missing one) in mixed radix.
         sup = local.sql(lattice.suppressed_classes(chosen.node)).to_arrow_table()
-        local.register("sup_in", sup)
+        load_arrow(local, "sup_in", sup)
         sup_key = _class_key([f"(g{i} + 1)" for i in range(len(p.qis))], cards)
         keys = local.sql(f"SELECT DISTINCT {sup_key} AS k FROM sup_in").to_arrow_table()
-        local.unregister("sup_in")
         eng.register_arrow(f"sup_{p.name}", keys)
         row_key = _class_key([f"coalesce(r{i}.c, 0)" for i in range(len(p.qis))], cards)
         where.append(f"{row_key} NOT IN (SELECT k FROM sup_{p.name})")
