@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from esante.datahub.pipeline.engines import DuckDBEngine, EngineName, SparkEngine, open_engine
+from esante.datahub.pipeline.engines import DuckDBEngine, EngineName, SparkEngine, load_arrow, open_engine
 from esante.datahub.pipeline.errors import PipelineError
 from esante.datahub.pipeline.hierarchy import max_level, recode_table
 from esante.datahub.pipeline.lattice import Criteria, Lattice, NodeResult
@@ -199,8 +199,7 @@ def _prepare_lattice(
     if isinstance(eng, DuckDBEngine):
         eng.materialise("hist0", hist_sql)
     else:
-        local.register("hist0_arrow", eng.query(hist_sql))
-        local.execute("CREATE OR REPLACE TEMP TABLE hist0 AS SELECT * FROM hist0_arrow")
+        load_arrow(local, "hist0", eng.query(hist_sql))
     if p.sensitive and spec.l:
         distinct = local.execute("SELECT count(DISTINCT s) FROM hist0 WHERE NOT opted").fetchall()[0][0]
         if distinct < spec.l:
@@ -216,7 +215,7 @@ def _prepare_lattice(
         values = (
             local.sql(f"SELECT DISTINCT q{i} AS v FROM hist0").to_arrow_table().column("v").combine_chunks()
         )
-        local.register(f"r{i}", recode_table(local, col, h, values))
+        load_arrow(local, f"r{i}", recode_table(local, col, h, values))
         top.append(max_level(h))
         bottom.append(_column_bottom(local, i, top[-1], criteria, has_s=p.sensitive is not None))
     uniques = local.execute(
@@ -237,9 +236,9 @@ def _prepare_lattice(
         + f") m{i} USING (b{i})"
         for i in range(len(p.qis))
     )
-    cols = ", ".join(f"q{i}_{lv}, q{i}_loss{lv}" for i, lv in levels)
+    hist_cols = ", ".join(f"q{i}_{lv}, q{i}_loss{lv}" for i, lv in levels)
     local.execute(f"""CREATE OR REPLACE TEMP TABLE hist AS
-        SELECT {cols}, s, n, pop FROM (
+        SELECT {hist_cols}, s, n, pop FROM (
             SELECT {bkeys}, s, sum(n) FILTER (WHERE NOT opted) AS n, sum(n) AS pop
             FROM (SELECT {low}, {s} AS s, h.opted, h.n FROM hist0 h {joins}) GROUP BY {bkeys}, s
         ) {maps}""")
@@ -253,11 +252,17 @@ def _column_bottom(local: duckdb.DuckDBPyConnection, i: int, top: int, c: Criter
     """The lowest level at which the column alone stays within the suppression bound."""
     ls = "count(DISTINCT s)" if has_s else "NULL"
     bad = f"n < {c.k}" + (f" OR ls < {c.l}" if c.l else "")
+    # One pass over the histogram: the column's values (with the sensitive one) and their counts.
+    s = ", s" if has_s else ""
+    local.execute(
+        f"CREATE OR REPLACE TEMP TABLE col{i} AS SELECT q{i}{s}, sum(n) AS n FROM hist0 "
+        f"WHERE NOT opted GROUP BY q{i}{s}"
+    )
     for level in range(top + 1):
         sup = local.execute(
             f"SELECT coalesce(sum(n) FILTER (WHERE {bad}), 0) FROM ("
-            f"SELECT r.c{level}, sum(n) AS n, {ls} AS ls FROM hist0 h LEFT JOIN r{i} r ON h.q{i} = r.v "
-            f"WHERE NOT opted GROUP BY r.c{level})"
+            f"SELECT r.c{level}, sum(n) AS n, {ls} AS ls FROM col{i} h LEFT JOIN r{i} r ON h.q{i} = r.v "
+            f"GROUP BY r.c{level})"
         ).fetchall()[0][0]
         if sup <= c.max_suppressed:
             return level
@@ -294,10 +299,9 @@ def _final_sql(
             )
         # A class is a number: the codes of its values (0 for a missing one) in mixed radix.
         sup = local.sql(lattice.suppressed_classes(chosen.node)).to_arrow_table()
-        local.register("sup_in", sup)
+        load_arrow(local, "sup_in", sup)
         sup_key = _class_key([f"(g{i} + 1)" for i in range(len(p.qis))], cards)
         keys = local.sql(f"SELECT DISTINCT {sup_key} AS k FROM sup_in").to_arrow_table()
-        local.unregister("sup_in")
         eng.register_arrow(f"sup_{p.name}", keys)
         row_key = _class_key([f"coalesce(r{i}.c, 0)" for i in range(len(p.qis))], cards)
         where.append(f"{row_key} NOT IN (SELECT k FROM sup_{p.name})")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from esante.datahub.pipeline.engines import load_arrow
 from esante.datahub.pipeline.errors import PipelineError
 from esante.datahub.pipeline.spec import (
     BandsHierarchy,
@@ -109,12 +110,12 @@ def recode_table(con: duckdb.DuckDBPyConnection, column: str, h: Hierarchy, valu
     check_nested(column, h)
     top = max_level(h)
     base = pa.table({"v": values}).filter(pa.compute.is_valid(values))
-    con.register("recode_in", base)
+    load_arrow(con, "recode_in", base)
     try:
         if isinstance(h, MappingHierarchy):
             levels = _mapping_levels(column, h, base.column("v").to_pylist())
             cols = {f"g{i}": pa.array(lv, pa.string()) for i, lv in enumerate(levels)}
-            con.register("recode_map", pa.table({"v": base.column("v"), **cols}))
+            load_arrow(con, "recode_map", pa.table({"v": base.column("v"), **cols}))
             sql = f"SELECT *, '{TOP}' AS g{top} FROM recode_map"
         else:
             gens = ", ".join(f"{_level_sql(column, h, i, values.type)} AS g{i}" for i in range(top + 1))
@@ -128,5 +129,3 @@ def recode_table(con: duckdb.DuckDBPyConnection, column: str, h: Hierarchy, valu
         return con.sql(f"SELECT *, {losses}, {codes} FROM ({sql}) ORDER BY v").to_arrow_table()
     except duckdb.Error as exc:
         raise PipelineError(f"{column} : généralisation impossible ({exc})", code="bad-hierarchy") from None
-    finally:
-        con.unregister("recode_in")

@@ -267,6 +267,39 @@ class Lattice:
         """Information loss of the node if nothing were suppressed: suppression only adds to it."""
         return sum(self._col_mean[(i, lv)] for i, lv in enumerate(node)) / max(len(node), 1)
 
+    def _chain(self, first: int) -> list[Node]:
+        """Bottom to top, raising one column at a time, round-robin from column ``first``."""
+        node, chain = list(self.bottom), [tuple(self.bottom)]
+        order = [(first + j) % len(node) for j in range(len(node))]
+        while tuple(node) != self.top:
+            for i in order:
+                if node[i] < self.top[i]:
+                    node[i] += 1
+                    chain.append(tuple(node))
+        return chain
+
+    def _probe(self, failed: list[Node]) -> list[NodeResult]:
+        """Flash-style binary searches along a few chains (k and l are monotone along a chain):
+        each failing node found rules out every node below it, each satisfying one bounds the
+        loss; both spare the branch and bound many evaluations of large, low nodes."""
+        found = []
+        for first in range(len(self.bottom)):
+            chain = self._chain(first)
+            lo, hi = 0, len(chain) - 1  # hi: a satisfying position (the top), if any
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if any(all(a <= b for a, b in zip(chain[mid], f, strict=True)) for f in failed):
+                    lo = mid + 1
+                    continue
+                res = self.fast_evaluate(chain[mid])
+                if res.ok(self.c):
+                    found.append(res)
+                    hi = mid
+                else:
+                    failed.append(chain[mid])
+                    lo = mid + 1
+        return found
+
     def search(self) -> NodeResult:
         """The satisfying node of least information loss (branch and bound).
 
@@ -279,8 +312,11 @@ class Lattice:
         bound = {n: self.lower_bound(n) for n in itertools.product(*ranges)}
         nodes = sorted(bound, key=lambda n: (bound[n], sum(n), n))
         n_qi = len(self.bottom)
-        best: NodeResult | None = None
         failed: list[Node] = []
+        done: dict[Node, NodeResult] = {}
+        if self.c.t is None:
+            done = {r.node: r for r in self._probe(failed)}
+        best: NodeResult | None = None
         for node in nodes:
             if best is not None and bound[node] >= best.information_loss(n_qi):
                 break
@@ -288,15 +324,14 @@ class Lattice:
             # below one that failed fails too. Not so for t-closeness, hence the condition.
             if self.c.t is None and any(all(a <= b for a, b in zip(node, f, strict=True)) for f in failed):
                 continue
-            res = self.fast_evaluate(node) if self.c.t is None else self.evaluate(node)
+            res = done.get(node) or (self.fast_evaluate(node) if self.c.t is None else self.evaluate(node))
             if not res.ok(self.c):
                 failed.append(node)
-            else:
-                if best is None or (res.information_loss(n_qi), sum(res.node)) < (
-                    best.information_loss(n_qi),
-                    sum(best.node),
-                ):
-                    best = res
+            elif best is None or (res.information_loss(n_qi), sum(res.node)) < (
+                best.information_loss(n_qi),
+                sum(best.node),
+            ):
+                best = res
         if best is None:
             raise PipelineError(
                 "aucune généralisation n'atteint les critères dans la limite de suppression "

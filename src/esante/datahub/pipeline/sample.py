@@ -120,9 +120,13 @@ def stays_sql(rows: int, *, people: int, communes: int = 2000) -> str:
 
 
 def write(sql: str, path: Path, *, con: duckdb.DuckDBPyConnection | None = None) -> Path:
+    """Write the rows to ``path`` (a temporary name first: an interrupted run leaves no half file)."""
     con = con or duckdb.connect()
     path.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+    tmp = path.with_name(f".{path.name}.tmp")
+    target = str(tmp).replace("'", "''")
+    con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+    tmp.rename(path)
     return path
 
 
