@@ -105,7 +105,7 @@ _ALERT_COLUMNS = ("advisory_id", "establishment_id", "finess", "region_code", "s
 def _processors(dialect: Any) -> dict[str, Any]:
     """How SQLAlchemy turns a value into the database's form, per column that needs it."""
     table = Alert.__table__
-    out = {}
+    out: dict[str, Any] = {}
     for name in ("matched", "created_at"):
         process = table.c[name].type.bind_processor(dialect)
         out[name] = process or (lambda value: value)
