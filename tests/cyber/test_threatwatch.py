@@ -112,6 +112,15 @@ def test_inventory_change_rematches_open_advisories(api, inventories, personas, 
     assert result["added"] == 1 and result["new_alerts"] == 1
     alerts = api("rssi_c", "GET", "/api/cyber/alerts")["items"]
     assert [(x["advisory_id"], x["finess"]) for x in alerts] == [(advisory["id"], c)]
+    # a closed advisory is no longer matched
+    openssl = "cpe:2.3:a:openssl:openssl:3.0.7:*:*:*:*:*:*:*"
+    other = publish(api, title="OpenSSL", affected=[{"cpe": openssl}])  # nobody runs it yet
+    api("rssi_c", "POST", f"/api/cyber/advisories/{other['id']}/close", 403)
+    assert api("analyst", "POST", f"/api/cyber/advisories/{other['id']}/close")["status"] \
+        == "closed"
+    added = api("rssi_c", "POST", f"/api/cyber/inventories/{c}/products", 201,
+                json={"cpe": openssl})
+    assert added["new_alerts"] == 0
     # importing again adds nothing and alerts nobody twice
     again = api("rssi_c", "POST", f"/api/cyber/inventories/{c}/import",
                 files={"file": ("inventaire.csv", csv.encode(), "text/csv")})

@@ -51,6 +51,8 @@ def test_inventory_then_csaf_import(cli: Cli, tmp_path: Path) -> None:
         in done.stdout
     assert "CERT-SANTE-DEMO-2024-0007 importé (TLP:AMBER" in done.stdout
     assert count(cli, Advisory) == 2 and count(cli, Alert) == 1
+    done = cli("cyber", "advisories", "rematch")  # every alert is already there
+    assert "2 avis ouverts" in done.stdout and ": 0 nouvelle(s) alerte(s)" in done.stdout
 
 
 def test_bad_files_fail_with_one_line_and_save_nothing(cli: Cli, tmp_path: Path) -> None:

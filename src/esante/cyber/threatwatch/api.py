@@ -147,6 +147,13 @@ def get_advisory(advisory_id: int, p: ApiPrincipal, session: SessionDep) -> Advi
     return advisory_out(session, advisory, cell=service.in_cell(p))
 
 
+@router.post("/advisories/{advisory_id}/close",
+             summary="Clore un avis (cellule) : les inventaires ne lui sont plus rapprochés")
+def close(advisory_id: int, p: ApiPrincipal, session: SessionDep) -> AdvisoryOut:
+    advisory = service.get_advisory(session, p, advisory_id)
+    return advisory_out(session, service.close_advisory(session, p, advisory), cell=True)
+
+
 @router.get("/advisories/{advisory_id}/progress",
             summary="Avancement national des correctifs (par statut, par région)")
 def progress(advisory_id: int, p: ApiPrincipal, session: SessionDep) -> ProgressOut:

@@ -208,6 +208,13 @@ async def alert_action(alert_id: int, request: Request, p: PagePrincipal,
     return RedirectResponse(f"{back}#alerte-{alert_id}", status_code=303)
 
 
+@router.post(f"{BASE}/avis/{{advisory_id}}/cloture", dependencies=[Csrf])
+def close_advisory(advisory_id: int, p: PagePrincipal, session: SessionDep) -> Response:
+    advisory = service.get_advisory(session, p, advisory_id)
+    service.close_advisory(session, p, advisory)
+    return RedirectResponse(f"{BASE}/avis/{advisory.id}", status_code=303)
+
+
 @router.get(f"{BASE}/avis/{{advisory_id}}/avancement")
 def progress_page(advisory_id: int, request: Request, p: PagePrincipal, session: SessionDep,
                   ws: WebSessionDep) -> Response:

@@ -301,6 +301,17 @@ def alerted_count(session: Session, advisory: Advisory) -> int:
         Alert.advisory_id == advisory.id)) or 0
 
 
+def close_advisory(session: Session, p: Principal, advisory: Advisory) -> Advisory:
+    """Close an advisory (the cell): inventory changes no longer match it; its alerts stay."""
+    policy.authorize(p, "cyber.tw.advisory.publish")
+    if advisory.status != "closed":
+        advisory.status = "closed"
+        audit.record(session, actor=p.actor, action="cyber.tw.advisory.close",
+                     object_type="advisory", object_id=advisory.id)
+        session.flush()
+    return advisory
+
+
 # --- alerts ----------------------------------------------------------------------------------
 
 def alerts_visible(p: Principal) -> Any:
