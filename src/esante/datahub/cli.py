@@ -64,4 +64,38 @@ def register(
     for slug, count in _run(go):
         console.print(f"{slug} : {count:_} lignes".replace("_", " "))
 
+@datahub_app.command("extract")
+def extract(
+    project_id: Annotated[int, typer.Argument(help="numéro du projet autorisé")],
+    out: Annotated[Path, typer.Option("--out", help="dossier de sortie (ne doit pas exister)")],
+    engine: Annotated[str, typer.Option(help="duckdb (défaut) ou spark")] = "duckdb",
+) -> None:
+    """Extrait les données d'un projet autorisé : colonnes demandées seulement, oppositions
+    du jour retirées, pseudonymes propres au projet, généralisation jusqu'au k (et l)
+    autorisés ; Parquet et rapport de risque (JSON, HTML, PDF) dans le dossier de sortie."""
+    from esante.cli import _run, console, fail
+    from esante.core.audit import Actor
+    from esante.datahub import extraction
+    from esante.datahub.pipeline.cli import run_extract_with_progress
+    from esante.datahub.pipeline.errors import PipelineError
+    from esante.datahub.pipeline.ttp import project_key
+
+    if engine not in ("duckdb", "spark"):
+        fail(f"moteur inconnu : {engine} (duckdb ou spark)")
+    actor = Actor.system("esante datahub extract")
+    spec = _run(lambda session: extraction.build_spec(session, project_id, actor=actor))
+    try:
+        report = run_extract_with_progress(spec, out_dir=out, key=project_key(spec.project_id),
+                                           engine=engine)
+    except PipelineError as exc:
+        fail(exc.fr)
+    _run(lambda session: extraction.record(session, project_id, report, actor=actor))
+    console.print(f"{report.opted_out_people} personne(s) opposée(s) laissée(s) de côté.")
+    for t in report.tables:
+        console.print(f"{t.name} : {t.rows_out} lignes, k atteint {t.k_reached}, "
+                      f"l atteint {t.l_reached}, {t.rows_suppressed} supprimée(s), "
+                      f"perte d'information {t.information_loss:.3f}")
+    console.print(f"Rapport : {out / 'report.html'}, {out / 'report.pdf'}")
+
+
 from esante.datahub.pipeline import cli as _pipeline_cli  # noqa: E402, F401 - registers the pipeline commands

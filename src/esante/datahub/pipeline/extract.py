@@ -56,12 +56,8 @@ def _plan(spec: ExtractSpec, name: str, table: TableSpec) -> _Plan:
         for c, cs in table.columns.items()
         if cs.sensitivity in (Sensitivity.sensitive, Sensitivity.other) and c != spec.person_id_column
     ]
+    # l and t apply to the tables holding the sensitive column (run_extract checks that one does)
     sensitive = spec.sensitive_column if spec.sensitive_column in table.columns else None
-    if qis and (spec.l or spec.t) and sensitive is None:
-        raise PipelineError(
-            f"table {name} : la colonne sensible {spec.sensitive_column} n'est pas demandée",
-            code="unknown-column",
-        )
     free = [c for c in kept if table.columns[c].free_text]
     return _Plan(name, table, qis, sensitive, kept, free)
 
@@ -82,6 +78,12 @@ def run_extract(
             f"le dossier de sortie existe déjà : {out_dir}", f"output exists: {out_dir}", code="output-exists"
         )
     plans = [_plan(spec, name, t) for name, t in spec.tables.items()]
+    if (spec.l or spec.t) and not any(p.sensitive for p in plans):
+        raise PipelineError(
+            f"la colonne sensible {spec.sensitive_column} n'est demandée dans aucune table",
+            f"the sensitive column {spec.sensitive_column} is in no table",
+            code="unknown-column",
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     started = time.perf_counter()
@@ -159,8 +161,8 @@ def _extract_table(
             raise PipelineError(
                 f"{p.name} : la mesure du fichier écrit contredit la recherche", code="inconsistent-output"
             )
-        t_missed = spec.t is not None and m.t is not None and m.t > spec.t + 1e-9
-        if (spec.l and (m.l or 0) < spec.l) or t_missed:
+        t_missed = p.sensitive and spec.t is not None and m.t is not None and m.t > spec.t + 1e-9
+        if (p.sensitive and spec.l and (m.l or 0) < spec.l) or t_missed:
             # t is searched against the distribution before suppression; the file decides.
             raise PipelineError(
                 f"{p.name} : l={m.l}, t={m.t} mesurés sur le fichier, l={spec.l}, t={spec.t} exigés ; "
@@ -207,7 +209,9 @@ def _prepare_lattice(
                 f"l={spec.l} impossible : {p.sensitive} n'a que {distinct} valeur(s) distincte(s)",
                 code="impossible-l",
             )
-    criteria = Criteria(k=spec.k, l=spec.l, t=spec.t, max_suppressed=int(spec.max_suppression * rows))
+    # l and t hold where the sensitive column is; elsewhere, k alone
+    criteria = Criteria(k=spec.k, l=spec.l if p.sensitive else None, t=spec.t if p.sensitive else None,
+                        max_suppressed=int(spec.max_suppression * rows))
     bottom, top = [], []
     for i, col in enumerate(p.qis):
         h = p.spec.columns[col].hierarchy
