@@ -32,7 +32,10 @@ def deduplicate_file(path: Path, out: Path, *, threshold: float = 0.9, threads: 
     """Read ``path`` (CSV, UTF-8), find the clusters of records of one person, write ``out``
     (record_id, cluster_id, match_probability). Raises ``InputError`` on a bad file, before
     anything is written."""
-    config: dict[str, str | bool | int | float | list[str]] = {"threads": threads} if threads else {}
+    # Identity traits stay in memory: no spilling of intermediate tables to a temp folder.
+    config: dict[str, str | bool | int | float | list[str]] = {"temp_directory": ""}
+    if threads:
+        config["threads"] = threads
     with duckdb.connect(config=config) as con:
         step("Lecture et contrôle du fichier")
         load_csv(con, path)
