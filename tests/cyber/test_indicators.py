@@ -200,3 +200,33 @@ def test_export_is_audited(client, personas, db, fmt) -> None:
     json.loads(r.text)
     audit = db.scalars(select(AuditEvent).where(AuditEvent.action == "cyber.ioc.export")).all()
     assert [a.details["format"] for a in audit] == [fmt]
+
+
+def test_ght_scope_reaches_the_group_only(client, personas, db) -> None:
+    from esante.core.orgs import service as orgs
+
+    ght = orgs.get_or_create_ght(db, name="GHT Test", region_code="11")
+    personas.est["A"].ght_id = ght.id
+    personas.est["C"].ght_id = ght.id  # another region, same group (as a test case)
+    db.flush()
+    share(client, personas, title="Au GHT", scope="ght", tlp="amber",
+          indicators=[{"value": "ght-only.example.net"}])
+    seen = {f: {k.value for k in service.active_indicators(db, audience_of_establishment(db, f))}
+            for f in (personas.est[x].finess for x in "ABC")}
+    a, b, c = (personas.est[x].finess for x in "ABC")
+    assert "ght-only.example.net" in seen[a] and "ght-only.example.net" in seen[c]
+    assert "ght-only.example.net" not in seen[b]
+
+
+def test_stix_tlp1_markings_are_read(client, personas) -> None:
+    import stix2
+
+    ind = stix2.Indicator(pattern="[domain-name:value = 'old-producer.example.org']",
+                          pattern_type="stix", valid_from="2026-01-01T00:00:00Z",
+                          object_marking_refs=[stix2.TLP_WHITE])
+    bundle = stix2.Bundle(stix2.TLP_WHITE, ind).serialize()
+    r = client.post(f"{API}/import", headers=personas.auth("analyst"),
+                    params={"format": "stix", "tlp": "amber", "scope": "national"},
+                    files={"file": ("b.json", bundle.encode(), "application/json")})
+    assert r.status_code == 201, r.text
+    assert r.json()[0]["tlp"] == "clear"
