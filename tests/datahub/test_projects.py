@@ -267,3 +267,24 @@ def test_registry_filter(client, personas, db) -> None:
     assert [x["id"] for x in r.json()["items"]] == [approved.id]
     assert submitted.id not in [x["id"] for x in r.json()["items"]]
     assert client.get("/api/datahub/projects", params={"status": "draft"}).status_code == 422
+
+
+def test_the_owner_edits_a_returned_project(client, personas, db) -> None:
+    project = make_project(db, personas, "submitted")
+    auth = personas.auth("researcher")
+    url = f"/api/datahub/projects/{project.id}"
+    fixed = body(columns=["synth-people.sex", "synth-stays.main_diagnosis"],
+                 title="Titre complété").model_dump(mode="json")
+    r = client.put(url, json=fixed, headers=auth)
+    assert r.status_code == 409 and "impossible de modifier le projet" in r.json()["detail"]
+    projects.check_completeness(db, principal(personas, "hub_reviewer"), project,
+                                CompletenessIn(complete=False, note="Colonnes à réduire."))
+    r = client.put(url, json=body(columns=["synth-stays.nope"]).model_dump(mode="json"),
+                   headers=auth)
+    assert r.status_code == 422 and "n'existe pas" in r.json()["detail"]
+    r = client.put(url, json=fixed, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] == "Titre complété"
+    assert [c["column"] for c in r.json()["columns"]] == ["sex", "main_diagnosis"]
+    assert r.json()["timeline"][-1]["kind"] == "edited"
+    assert client.put(url, json=fixed, headers=personas.auth("hub_reviewer")).status_code == 403

@@ -91,6 +91,12 @@ def _act(session: Session, p: Principal, project_id: int, fn: Any, *args: Any) -
     return projects.project_out(session, fn(session, p, project, *args), detail=True)
 
 
+@router.put("/projects/{project_id}", summary="Modifier son brouillon (ou son projet renvoyé)")
+def update_project(project_id: int, body: ProjectIn, p: ApiPrincipal,
+                   session: SessionDep) -> dict[str, Any]:
+    return _act(session, p, project_id, projects.update, body)
+
+
 @router.post("/projects/{project_id}/submit", summary="Déposer son projet")
 def submit(project_id: int, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
     return _act(session, p, project_id, projects.submit)

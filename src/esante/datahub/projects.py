@@ -55,7 +55,8 @@ METHODOLOGY_LABELS = {
     "authorisation": "Autorisation spécifique (CNIL)",
 }
 EVENT_LABELS = {
-    "created": "Brouillon créé", "submitted": "Dépôt", "returned": "Renvoyé pour compléments",
+    "created": "Brouillon créé", "edited": "Projet modifié", "submitted": "Dépôt",
+    "returned": "Renvoyé pour compléments",
     "complete": "Dossier complet", "opinion": "Avis du comité éthique",
     "conformity": "Engagement de conformité à une méthodologie de référence",
     "approved": "Autorisation", "refused": "Refus", "closed": "Résultats publiés",
@@ -203,6 +204,32 @@ def create(session: Session, p: Principal, body: ProjectIn) -> Project:
     for _ds, col in cols:
         session.add(ProjectColumn(project_id=project.id, column_id=col.id))
     _event(session, project, p, "created", columns=len(cols))
+    session.flush()
+    return project
+
+
+def update(session: Session, p: Principal, project: Project, body: ProjectIn) -> Project:
+    """The owner completes a draft, or a project returned by the secretariat."""
+    policy.authorize(p, "datahub.project.submit", project)
+    _expect(project, "draft", "returned", doing="modifier le projet")
+    cols = _check_request(session, body)
+    project.title, project.purpose = body.title, body.purpose
+    project.team = [m.model_dump() for m in body.team]
+    project.methodology, project.methodology_details = (body.methodology.value,
+                                                        body.methodology_details)
+    project.conformity_commitment, project.linkage = body.conformity_commitment, body.linkage
+    project.linkage_justification = body.linkage_justification
+    project.duration_months, project.expected_outputs = body.duration_months, body.expected_outputs
+    project.requested_k, project.requested_l = body.k, body.l
+    project.l_column = (body.l_column or "").strip() or None
+    wanted = {col.id for _ds, col in cols}
+    for row in session.scalars(select(ProjectColumn).where(ProjectColumn.project_id == project.id)):
+        if row.column_id not in wanted:
+            session.delete(row)
+        wanted.discard(row.column_id)
+    for column_id in sorted(wanted):
+        session.add(ProjectColumn(project_id=project.id, column_id=column_id))
+    _event(session, project, p, "edited", columns=len(cols))
     session.flush()
     return project
 

@@ -39,6 +39,8 @@ API_CASES: list[Case] = [
     # researchers
     _c("GET", "/api/datahub/my-projects", RESEARCHER),
     _c("POST", "/api/datahub/projects", RESEARCHER, ok=(201,), body=PROJECT_BODY),
+    _c("PUT", P, RESEARCHER, denied=404, label="/api/datahub/projects/{dh_draft}",
+       body=PROJECT_BODY),
     _c("POST", P + "/submit", RESEARCHER, denied=404,
        label="/api/datahub/projects/{dh_draft}/submit"),
     _c("POST", P + "/results", RESEARCHER, label="/api/datahub/projects/{dh_approved}/results",
