@@ -78,9 +78,8 @@ def measures(p: ApiPrincipal) -> CatalogueOut:
 @router.get("/region/{region_code}", summary="Maturité des établissements d'une région")
 def region(region_code: str, p: ApiPrincipal, session: SessionDep) -> list[RegionRowOut]:
     rows = service.region_table(session, p, region_code[:3])
-    return [RegionRowOut(finess=e.finess, establishment=e.name, category=e.category,
-                         assessed_at=a.assessed_at if a else None,
-                         overall=a.overall_score if a else None) for e, a in rows]
+    return [RegionRowOut(finess=r.finess, establishment=r.name, category=r.category,
+                         assessed_at=r.assessed_at, overall=r.overall_score) for r in rows]
 
 
 @router.get("/assessments/{assessment_id}", summary="Une auto-évaluation et ses réponses")

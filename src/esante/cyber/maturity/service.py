@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -176,17 +177,34 @@ def get_assessment(session: Session, p: Principal, assessment_id: int) -> Maturi
     return row
 
 
-def region_table(session: Session, p: Principal, region_code: str) -> list[
-        tuple[Establishment, MaturityAssessment | None]]:
-    """Each establishment of a region with its latest assessment (or None)."""
+@dataclass(frozen=True)
+class RegionRow:
+    """One establishment of a region and its latest assessment's score (columns only: a
+    region holds hundreds of establishments)."""
+
+    finess: str
+    name: str
+    category: str
+    assessed_at: datetime | None
+    overall_score: float | None
+
+
+def region_table(session: Session, p: Principal, region_code: str) -> list[RegionRow]:
+    """Each establishment of a region with its latest assessment's score (or none)."""
     orgs.get_region(session, region_code)
     policy.authorize(p, "cyber.maturity.region.read", region_code)
     ids = _latest_ids(MaturityAssessment.region_code == region_code)
-    latest_by_est = {a.establishment_id: a for a in session.scalars(
-        select(MaturityAssessment).where(MaturityAssessment.id.in_(ids)))}
-    ests = session.scalars(select(Establishment).where(
-        Establishment.region_code == region_code).order_by(Establishment.name))
-    return [(e, latest_by_est.get(e.id)) for e in ests]
+    latest_by_est = {row.establishment_id: row for row in session.execute(select(
+        MaturityAssessment.establishment_id, MaturityAssessment.assessed_at,
+        MaturityAssessment.overall_score).where(MaturityAssessment.id.in_(ids)))}
+    out = []
+    for e in session.execute(select(Establishment.id, Establishment.finess, Establishment.name,
+                                    Establishment.category).where(
+            Establishment.region_code == region_code).order_by(Establishment.name)):
+        a = latest_by_est.get(e.id)
+        out.append(RegionRow(e.finess, e.name, e.category, a.assessed_at if a else None,
+                             a.overall_score if a else None))
+    return out
 
 
 def establishments_of(session: Session, p: Principal) -> list[Establishment]:
