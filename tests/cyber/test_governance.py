@@ -37,7 +37,7 @@ def test_governance_gathers_maturity_incidents_and_campaigns(client, personas, d
     assert str(advisory_summary(db, fin)).startswith("aucun avis de sécurité ouvert")
 
 
-def test_governance_shows_the_alerts_of_open_advisories(api, inventories, client, personas):
+def test_governance_shows_the_alerts_of_open_advisories(api, inventories, client, personas):  # noqa: F811
     """A's httpd is affected: the advisory is on A's page until patched; B's alert is B's."""
     fin = personas.est["A"].finess
     advisory = publish(api)
