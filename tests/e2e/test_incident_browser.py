@@ -33,6 +33,17 @@ def log_in(page, base: str, email: str, secret: str) -> None:  # type: ignore[no
     expect(page).to_have_url(f"{base}/")
 
 
+def open_menu(page, link: str) -> None:  # type: ignore[no-untyped-def]
+    """Open the Cybervigilance menu of the header and follow one of its links, once the
+    DSFR's script has bound the menu's button (as a person does, after the page loads)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_selector("#nav-cyber[data-fr-js-collapse-button]", state="attached")
+    page.click("#nav-cyber")
+    expect(page.locator("#nav-cyber")).to_have_attribute("aria-expanded", "true")
+    page.click(f"#menu-cyber >> text={link}")
+
+
 @pytest.mark.e2e
 def test_declare_then_the_cell_acknowledges(instance: Instance,
                                             start_server: Callable[..., Server]) -> None:
@@ -57,8 +68,7 @@ def test_declare_then_the_cell_acknowledges(instance: Instance,
             officer = browser.new_context(locale="fr-FR").new_page()
             officer.set_default_timeout(10_000)
             log_in(officer, base, RSSI, secrets[RSSI])
-            officer.click("#nav-cyber")  # the Cybervigilance menu
-            officer.click("#menu-cyber >> text=Incidents")
+            open_menu(officer, "Incidents")
             officer.click("#declare")
             expect(officer.locator("h1")).to_have_text("Déclarer un incident de sécurité")
             officer.fill("#title", "Rançongiciel sur le PACS")
