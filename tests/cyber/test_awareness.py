@@ -304,3 +304,23 @@ def test_the_cell_writes_and_publishes_a_campaign_on_the_pages(client, personas,
     assert "erreur" not in r.headers["location"]
     db.expire_all()
     assert service.get_campaign(db, _principal(personas, "rssi_b"), campaign_id).status == "published"
+
+
+def test_staff_phishing_reports_feed_the_participation(client, personas, db):
+    """Suspicious messages the staff report (the phishing-report service) after the
+    campaign's publication are counted per establishment, region and nation."""
+    from tests.cyber.test_phishing import report
+
+    c = published(client, personas)
+    enrol(client, personas, c, staff=200)
+    enrol(client, personas, c, who="rssi_b", est="B", staff=100)
+    report(client, personas, "phishing_invoice.eml")  # a doctor of A
+    report(client, personas, "phishing_invoice.eml", who="rssi_a")
+    report(client, personas, "phishing_invoice.eml", who="other_doctor", est="B")
+    url = f"{URL}/campaigns/{c['id']}/participation"
+    one = client.get(url, params={"finess": personas.est["A"].finess},
+                     headers=personas.auth("rssi_a")).json()
+    assert one["total"]["phishing_reports"] == 2
+    nation = client.get(url, headers=personas.auth("analyst")).json()
+    assert {r["key"]: r["phishing_reports"] for r in nation["rows"]} == {"11": 2, "84": 1}
+    assert nation["total"]["phishing_reports"] == 3

@@ -64,7 +64,8 @@ def row_out(r: service.Row) -> ParticipationRowOut:
     return ParticipationRowOut(key=r.key, label=r.label, establishments=r.establishments,
                                staff=r.staff, participants=r.participants, coverage=r.coverage,
                                quiz_taken=r.quiz_taken, quiz_passed=r.quiz_passed,
-                               simulated=r.simulated, clicked=r.clicked, reported=r.reported)
+                               simulated=r.simulated, clicked=r.clicked, reported=r.reported,
+                               phishing_reports=r.phishing_reports)
 
 
 @router.get("/campaigns", summary="Campagnes de sensibilisation")

@@ -142,6 +142,7 @@ class ParticipationRowOut(BaseModel):
     simulated: int
     clicked: int
     reported: int
+    phishing_reports: int  # messages reported by the staff since the campaign's publication
 
 
 class ParticipationOut(BaseModel):

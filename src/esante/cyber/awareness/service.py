@@ -168,6 +168,9 @@ class Row:
     simulated: int = 0
     clicked: int = 0
     reported: int = 0
+    # suspicious messages the staff reported themselves (the phishing-report service),
+    # since the campaign was published: the habit the campaign wants to build
+    phishing_reports: int = 0
 
     @property
     def coverage(self) -> float | None:
@@ -179,7 +182,7 @@ class Row:
 
     def add(self, other: Row) -> None:
         for name in ("establishments", "staff", "participants", "covered", "quiz_taken",
-                     "quiz_passed", "simulated", "clicked", "reported"):
+                     "quiz_passed", "simulated", "clicked", "reported", "phishing_reports"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -215,6 +218,10 @@ def _per_enrolment(session: Session, campaign: AwarenessCampaign,
                 .where(PhishingSimulation.enrolment_id.in_(ids))
                 .group_by(PhishingSimulation.enrolment_id)):
             sims[eid] = (int(n or 0), int(c or 0), int(r or 0))
+    from esante.cyber.phishing.service import report_counts
+
+    reports = report_counts(session, finesses=[e.finess for e in enrolments],
+                            since=campaign.published_at or campaign.created_at)
     rows = []
     for e in enrolments:
         per_module = [sums.get((e.id, m), (0, 0, 0)) for m in modules]
@@ -224,7 +231,8 @@ def _per_enrolment(session: Session, campaign: AwarenessCampaign,
         rows.append(Row(e.finess, names.get(e.establishment_id, e.finess), 1, e.staff_count,
                         max((part for part, _, _ in per_module), default=0),
                         share * e.staff_count, sum(t for _, t, _ in per_module),
-                        sum(x for _, _, x in per_module), n, c, r))
+                        sum(x for _, _, x in per_module), n, c, r,
+                        reports.get(e.finess, {}).get("total", 0)))
     return rows
 
 
