@@ -209,6 +209,8 @@ class Result:
     errors: int
     seconds: float
     latencies: list[float]
+    cpu_app_ms: float = 0.0  # CPU time of the server processes per request
+    cpu_db_ms: float = 0.0   # CPU time of PostgreSQL's backends (this database) per request
 
     @property
     def rate(self) -> float:
@@ -258,7 +260,7 @@ Op = Callable[[Any, random.Random], Awaitable[bool]]
 
 
 async def drive(name: str, op: Op, clients: int, seconds: float, make: Callable[[int], Any],
-                warmup: float = 1.0) -> Result:
+                warmup: float = 1.0, watch: Watch | None = None) -> Result:
     latencies: list[float] = []
     errors = 0
     stop_at = time.perf_counter() + warmup + seconds
@@ -278,8 +280,73 @@ async def drive(name: str, op: Op, clients: int, seconds: float, make: Callable[
             if hasattr(conn, "aclose"):
                 await conn.aclose()
 
+    cpu = Cpu(watch) if watch else None
     await asyncio.gather(*(one(k) for k in range(clients)))
-    return Result(name, len(latencies), errors, seconds, latencies)
+    result = Result(name, len(latencies), errors, seconds, latencies)
+    if cpu:
+        # Warm-up requests included on both sides: CPU over every request sent.
+        sent = len(latencies) / seconds * (seconds + warmup)
+        result.cpu_app_ms, result.cpu_db_ms = (x / sent * 1000 for x in cpu.used())
+    return result
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    out = [pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out += _children(int(stat.parent.name))
+    return out
+
+
+@dataclass
+class Watch:
+    """Where the CPU goes during a measure: the server's processes and the database's
+    backends (their pids, read from pg_stat_activity at the start)."""
+
+    server_pid: int
+    db_url: str = ""
+
+    def pids(self) -> tuple[list[int], list[int]]:
+        db: list[int] = []
+        if self.db_url.startswith("postgresql"):
+            import psycopg
+
+            dsn = self.db_url.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(dsn) as c:
+                db = [r[0] for r in c.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()")]
+        return _children(self.server_pid), db
+
+
+class Cpu:
+    """CPU seconds used since creation; processes that appear meanwhile (the pool's new
+    connections) count from zero."""
+
+    def __init__(self, watch: Watch) -> None:
+        self.watch = watch
+        app, db = watch.pids()
+        self.start = ({p: _cpu_of(p) for p in app}, {p: _cpu_of(p) for p in db})
+
+    def used(self) -> tuple[float, float]:
+        now = self.watch.pids()
+        return tuple(sum(_cpu_of(p) - before.get(p, 0.0) for p in pids)  # type: ignore[return-value]
+                     for pids, before in zip(now, self.start, strict=True))
 
 
 def http_ops(base: str, tokens: list[str], samples: list[Sample], n: int) -> dict[str, Op]:
@@ -420,6 +487,9 @@ def sql_ops(url: str, samples: list[Sample], n: int) -> dict[str, Op]:
             "__client__": Lazy}  # type: ignore[dict-item]
 
 
+READY = "Application startup complete"
+
+
 def start_server(env: dict[str, str], workers: int, profile: Path | None
                  ) -> tuple[subprocess.Popen[bytes], str]:
     import httpx
@@ -429,13 +499,18 @@ def start_server(env: dict[str, str], workers: int, profile: Path | None
     if profile:
         cmd = [PYTHON, "-m", "cProfile", "-o", str(profile), "-m", "esante.cli", "serve",
                "--port", str(port)]
-    log = open(Path(env["ESANTE_DATA_DIR"]) / "server.log", "ab")  # noqa: SIM115 - the server's lifetime
+    log_path = Path(env["ESANTE_DATA_DIR"]) / "server.log"
+    seen = log_path.read_text().count(READY) if log_path.exists() else 0
+    log = open(log_path, "ab")  # noqa: SIM115 - the server's lifetime
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log,  # noqa: S603
                             stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(400):
+    # Every worker process must have started: the first one answers /health while the
+    # others may still be importing the application (seconds on a busy machine).
+    for _ in range(1200):
+        ready = log_path.read_text().count(READY) - seen >= workers
         try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+            if ready and httpx.get(f"{base}/health", timeout=2).status_code == 200:
                 return proc, base
         except httpx.TransportError:
             pass
@@ -445,7 +520,8 @@ def start_server(env: dict[str, str], workers: int, profile: Path | None
 
 
 def table(http: dict[str, Result], sql: dict[str, Result], cores: int) -> str:
-    head = (f"{'opération':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'err':>6}   "
+    head = (f"{'opération':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'err':>6}"
+            f"{'CPU app':>9}{'CPU PG':>8}   "
             f"{'SQL req/s':>10}{'p50':>8}{'p99':>8}   {'ratio':>6}   {'/cœur':>8}")
     lines = [head, "-" * len(head)]
     for name, r in http.items():
@@ -454,12 +530,16 @@ def table(http: dict[str, Result], sql: dict[str, Result], cores: int) -> str:
         sql_cols = (f"{s.rate:>10,.0f}{s.pct(50):>8.1f}{s.pct(99):>8.1f}" if s
                     else f"{'n/a':>10}{'':>8}{'':>8}")
         lines.append(f"{name:<26}{r.rate:>9,.0f}{r.pct(50):>9.1f}{r.pct(99):>9.1f}"
-                     f"{r.errors:>6}   {sql_cols}   {ratio}   {r.rate / cores:>8,.0f}")
+                     f"{r.errors:>6}{r.cpu_app_ms:>9.2f}{r.cpu_db_ms:>8.2f}   "
+                     f"{sql_cols}   {ratio}   {r.rate / cores:>8,.0f}")
+    lines.append("CPU app / CPU PG : millisecondes de CPU par requête du serveur esante (tous ses "
+                 "processus) et des processus PostgreSQL de la base")
     lines.append("")
+    mine = {k: f"{http[n].rate / cores:,.0f}" if n in http else "n/a"
+            for k, n in (("read", "lecture authentifiée"), ("mixed", "mixte 60/20/20"))}
     lines.append(f"Medplum 2026 (60 vCPU applicatifs) : lecture {MEDPLUM['read']:,.0f} req/s par "
                  f"vCPU, mixte {MEDPLUM['mixed']:,.0f} req/s par vCPU ; esante par cœur "
-                 f"(÷{cores}) : lecture {http['lecture authentifiée'].rate / cores:,.0f}, "
-                 f"mixte {http['mixte 60/20/20'].rate / cores:,.0f}")
+                 f"(÷{cores}) : lecture {mine['read']}, mixte {mine['mixed']}")
     return "\n".join(lines)
 
 
@@ -477,29 +557,13 @@ class _LazyTransaction:
         return await self.inner.__aexit__(*exc)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--patients", type=int, default=1_000_000)
-    ap.add_argument("--work", type=Path, default=Path("var/bench-fhir"))
-    ap.add_argument("--database-url", default="", help="base vide (SQLite dans --work sinon)")
-    ap.add_argument("--clients", type=int, default=32)
-    ap.add_argument("--duration", type=float, default=20.0, help="secondes par mesure")
-    ap.add_argument("--workers", type=int, default=2, help="processus uvicorn")
-    ap.add_argument("--jobs", type=int, default=2, help="processus de validation du chargement")
-    ap.add_argument("--profile", type=Path, default=None,
-                    help="cProfile du serveur (un seul processus) dans ce fichier")
-    ap.add_argument("--only", default="", help="mesures à faire, séparées par des virgules")
-    args = ap.parse_args()
-
-    work: Path = args.work.resolve()
+def prepare(args: argparse.Namespace, work: Path, url: str, env: dict[str, str]
+            ) -> tuple[Path, list[str]]:
+    """Generate the data, load it with ``esante fhir load`` (timed), seed a professional in
+    the care of every patient and one token per client."""
     if work.exists():
         shutil.rmtree(work)
     (work / "var").mkdir(parents=True)
-    url = args.database_url or f"sqlite:///{work / 'var' / 'esante.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ESANTE_")}
-    env.update(ESANTE_MODE="test", ESANTE_DATA_DIR=str(work / "var"), ESANTE_DATABASE_URL=url,
-               PYTHONPATH=str(ROOT / "src"))
-    cores = os.cpu_count() or 1
 
     t = time.perf_counter()
     patients_file, others_file = generate(args.patients, work / "ndjson")
@@ -546,6 +610,46 @@ def main() -> None:
             conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
 
+    return patients_file, tokens
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--patients", type=int, default=1_000_000)
+    ap.add_argument("--work", type=Path, default=Path("var/bench-fhir"))
+    ap.add_argument("--database-url", default="", help="base vide (SQLite dans --work sinon)")
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--duration", type=float, default=20.0, help="secondes par mesure")
+    ap.add_argument("--workers", type=int, default=2, help="processus uvicorn")
+    ap.add_argument("--jobs", type=int, default=2, help="processus de validation du chargement")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="cProfile du serveur (un seul processus) dans ce fichier")
+    ap.add_argument("--prepare-only", action="store_true",
+                    help="générer et charger les données, sans mesurer (reprendre avec --reuse)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reprendre les données déjà chargées (même --work, --patients, base)")
+    ap.add_argument("--only", default="", help="mesures à faire, séparées par des virgules")
+    args = ap.parse_args()
+
+    work: Path = args.work.resolve()
+    url = args.database_url or f"sqlite:///{work / 'var' / 'esante.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESANTE_")}
+    env.update(ESANTE_MODE="test", ESANTE_DATA_DIR=str(work / "var"), ESANTE_DATABASE_URL=url,
+               PYTHONPATH=str(ROOT / "src"))
+    cores = os.cpu_count() or 1
+    marker = work / "loaded.json"
+    state = {"patients": args.patients, "url": url, "clients": args.clients}
+    if args.reuse and marker.exists() and json.loads(marker.read_text()) == state:
+        print(f"reprise des données déjà chargées dans {work} ({args.patients:,} Patients)")
+        patients_file = work / "ndjson" / "patients.ndjson.gz"
+        tokens = (work / "tokens.txt").read_text().split()
+    else:
+        patients_file, tokens = prepare(args, work, url, env)
+        (work / "tokens.txt").write_text("\n".join(tokens))
+        marker.write_text(json.dumps(state))
+    if args.prepare_only:
+        return
+
     samples = sample_patients(patients_file, args.patients)
     wanted = [x for x in args.only.split(",") if x]
     workers = 1 if args.profile else args.workers
@@ -557,7 +661,8 @@ def main() -> None:
         for name, op in ops.items():
             if wanted and not any(w in name for w in wanted):
                 continue
-            http[name] = asyncio.run(drive(name, op, args.clients, args.duration, make))
+            http[name] = asyncio.run(drive(name, op, args.clients, args.duration, make,
+                                           watch=Watch(proc.pid, url)))
             print(f"  HTTP {name:<26} {http[name].rate:>8,.0f} req/s", flush=True)
     finally:
         proc.send_signal(signal.SIGINT)

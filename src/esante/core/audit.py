@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, func, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, func, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from esante.core.db import Base, utcnow
@@ -119,6 +119,22 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+_APPEND = insert(AuditEvent.__table__)
+
+
+def append(session: Session, *, actor: Actor, action: str, object_type: str,
+           object_id: str | int, patient_ref: str | None = None, justification: str = "",
+           details: dict[str, Any] | None = None) -> None:
+    """``record`` for the hot paths (every FHIR read and search hit): one plain INSERT in
+    the caller's transaction, without the ORM's unit of work; nothing returned."""
+    session.execute(_APPEND, {
+        "at": utcnow(), "actor_id": actor.user_id, "actor_label": actor.label[:200],
+        "action": action, "object_type": object_type, "object_id": str(object_id)[:120],
+        "subject_user_id": None, "patient_ref": patient_ref, "ip": actor.ip[:64],
+        "justification": justification[:500], "outcome": "success", "details": details or {},
+    })
 
 
 def seal(session: Session, limit: int = 50_000) -> int:

@@ -60,7 +60,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # One connection for each web thread (the FHIR routes' pool and the others' pool).
+    threads = get_settings().web_threads
+    return create_engine(url, pool_pre_ping=True, pool_size=threads, max_overflow=threads)
 
 
 def _configure_sqlite(engine: Engine) -> None:

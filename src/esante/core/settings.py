@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # File uploads (evidence, documents) get their own, larger limit.
     max_upload_bytes: int = Field(default=10 * 1_048_576, ge=1024)
+    # Each web process runs blocking work (database, crypto) in a pool of threads; each
+    # thread holds at most one database connection, so the pool of connections is as large
+    # as the pool of threads (PostgreSQL; SQLite writers queue on its lock anyway).
+    web_threads: int = Field(default=16, ge=1, le=200)
 
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)

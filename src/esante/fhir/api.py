@@ -3,21 +3,29 @@ interactions, Bundles, break-glass. Bearer tokens as for /api."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from esante.core.settings import get_settings
 from esante.fhir.bundle import process_bundle
 from esante.fhir.capability import capability_statement
 from esante.fhir.outcome import FhirError, Issue, operation_outcome
 from esante.fhir.service import Answer, Fhir
 from esante.fhir.store import check_id, parse_etag
 from esante.fhir.validation import parse_json
-from esante.web.deps import ApiPrincipal, SessionDep
+from esante.web.deps import ApiPrincipal, SessionDep, api_principal
 
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
+log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json-patch+json",
               "text/json")
@@ -46,13 +54,13 @@ def negotiate(request: Request) -> None:
                         f"unsupported _format: {fmt[:40]}", code="not-supported")
 
 
-async def body_json(request: Request) -> Any:
+def body_json(request: Request, raw: bytes) -> Any:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype and ctype not in JSON_TYPES:
         raise FhirError(415, f"type de contenu non pris en charge : {ctype[:60]} "
                         "(application/fhir+json attendu)", f"unsupported content type: "
                         f"{ctype[:60]}", code="not-supported")
-    return parse_json(await request.body())
+    return parse_json(raw)
 
 
 def base_url(request: Request) -> str:
@@ -166,115 +174,158 @@ def export_file(job_id: str, name: str, session: SessionDep, p: ApiPrincipal) ->
     return Response(bulk.read_file(session, p, job_id, name), media_type=bulk.NDJSON)
 
 
+# --- interactions ---------------------------------------------------------------------------
+# Each route does its blocking work (authentication, access rules, store, audit) in one trip
+# through the thread pool: FastAPI would otherwise send each synchronous dependency there
+# separately, and an ``async`` route calling the store would block the event loop.
+
+async def _run(request: Request, session: Session, work: Callable[[Fhir], Response]) -> Response:
+    def in_thread() -> Response:
+        response = work(_fhir(request, session, api_principal(request, session)))
+        if response.status_code < 400:
+            # Committed here, before the answer leaves, in the same trip (the transaction
+            # middleware finds nothing left to do); errors raise and roll back there.
+            request.state.db = None
+            try:
+                session.commit()
+            except Exception:
+                log.exception("FHIR commit failed")
+                raise FhirError(500, "l'enregistrement a échoué, rien n'a été modifié",
+                                "the write failed, nothing was changed",
+                                code="exception") from None
+            finally:
+                session.close()
+        return response
+
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor(), in_thread)
+
+
+@lru_cache(maxsize=1)
+def _executor() -> ThreadPoolExecutor:
+    # A plain executor: anyio's thread dispatch (capacity limiter, cancel scopes) costs the
+    # event loop more than the request's own work on the hot FHIR paths.
+    return ThreadPoolExecutor(max_workers=get_settings().web_threads,
+                              thread_name_prefix="fhir")
+
+
 @router.post("", summary="Bundle batch / transaction")
-async def bundle(request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    return fhir_response(200, process_bundle(fhir, await body_json(request)))
+async def bundle(request: Request, session: SessionDep) -> Response:
+    raw = await request.body()
+    return await _run(request, session, lambda fhir: fhir_response(
+        200, process_bundle(fhir, body_json(request, raw))))
 
 
 @router.get("/_history", summary="Historique système (ce que l'on peut lire)")
-def system_history(request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    return answer(request, fhir.history(None, None, **_paging(request)))
+async def system_history(request: Request, session: SessionDep) -> Response:
+    return await _run(request, session, lambda fhir: answer(
+        request, fhir.history(None, None, **_paging(request))))
 
 
 @router.post("/Patient/{fid}/$break-glass", summary="Accès d'urgence justifié (bris de glace)")
-async def break_glass(fid: str, request: Request, session: SessionDep,
-                      p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    data = await body_json(request)
-    reason = ""
-    if isinstance(data, dict) and data.get("resourceType") == "Parameters":
-        for prm in data.get("parameter", []):
-            if prm.get("name") == "reason":
-                reason = str(prm.get("valueString", ""))
-    return fhir_response(200, fhir.break_glass(check_id(fid), reason[:500]).resource)
+async def break_glass(fid: str, request: Request, session: SessionDep) -> Response:
+    raw = await request.body()
+
+    def work(fhir: Fhir) -> Response:
+        data = body_json(request, raw)
+        reason = ""
+        if isinstance(data, dict) and data.get("resourceType") == "Parameters":
+            for prm in data.get("parameter", []):
+                if prm.get("name") == "reason":
+                    reason = str(prm.get("valueString", ""))
+        return fhir_response(200, fhir.break_glass(check_id(fid), reason[:500]).resource)
+
+    return await _run(request, session, work)
 
 
 @router.get("/{rtype}", summary="Recherche")
-def search(rtype: str, request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    items = [(k, v) for k, v in request.query_params.multi_items()]
-    return answer(request, fhir.search(rtype, items, strict=_strict(request)))
+async def search(rtype: str, request: Request, session: SessionDep) -> Response:
+    items = list(request.query_params.multi_items())
+    return await _run(request, session, lambda fhir: answer(
+        request, fhir.search(rtype, items, strict=_strict(request))))
 
 
 @router.post("/{rtype}/_search", summary="Recherche (formulaire)")
-async def search_post(rtype: str, request: Request, session: SessionDep,
-                      p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
+async def search_post(rtype: str, request: Request, session: SessionDep) -> Response:
     form = await request.form()
     items = [(k, str(v)) for k, v in form.multi_items()]
     items += list(request.query_params.multi_items())
-    return answer(request, fhir.search(rtype, items, strict=_strict(request)))
+    return await _run(request, session, lambda fhir: answer(
+        request, fhir.search(rtype, items, strict=_strict(request))))
 
 
 @router.post("/{rtype}", summary="Création (If-None-Exist pour une création conditionnelle)")
-async def create(rtype: str, request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    data = await body_json(request)
-    return answer(request, fhir.create(data, rtype=rtype,
-                                       if_none_exist=request.headers.get("if-none-exist")))
+async def create(rtype: str, request: Request, session: SessionDep) -> Response:
+    raw = await request.body()
+    return await _run(request, session, lambda fhir: answer(request, fhir.create(
+        body_json(request, raw), rtype=rtype, if_none_exist=request.headers.get("if-none-exist"))))
 
 
 @router.get("/{rtype}/_history", summary="Historique d'un type")
-def type_history(rtype: str, request: Request, session: SessionDep, p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    return answer(request, fhir.history(rtype, None, **_paging(request)))
+async def type_history(rtype: str, request: Request, session: SessionDep) -> Response:
+    return await _run(request, session, lambda fhir: answer(
+        request, fhir.history(rtype, None, **_paging(request))))
 
 
 @router.get("/{rtype}/{fid}", summary="Lecture")
-def read(rtype: str, fid: str, request: Request, session: SessionDep,
-         p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    a = fhir.read(rtype, check_id(fid))
-    if request.headers.get("if-none-match") == a.headers.get("ETag"):
-        return Response(status_code=304, headers={"ETag": a.headers["ETag"]})
-    return answer(request, a)
+async def read(rtype: str, fid: str, request: Request, session: SessionDep) -> Response:
+    def work(fhir: Fhir) -> Response:
+        a = fhir.read(rtype, check_id(fid))
+        if request.headers.get("if-none-match") == a.headers.get("ETag"):
+            return Response(status_code=304, headers={"ETag": a.headers["ETag"]})
+        return answer(request, a)
+
+    return await _run(request, session, work)
 
 
 @router.put("/{rtype}/{fid}", summary="Mise à jour (If-Match pour le verrou optimiste)")
-async def update(rtype: str, fid: str, request: Request, session: SessionDep,
-                 p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    data = await body_json(request)
-    return answer(request, fhir.update(rtype, check_id(fid), data, if_match=_if_match(request)))
+async def update(rtype: str, fid: str, request: Request, session: SessionDep) -> Response:
+    raw = await request.body()
+    return await _run(request, session, lambda fhir: answer(request, fhir.update(
+        rtype, check_id(fid), body_json(request, raw), if_match=_if_match(request))))
 
 
 @router.patch("/{rtype}/{fid}", summary="Modification (JSON Patch)")
-async def patch(rtype: str, fid: str, request: Request, session: SessionDep,
-                p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json-patch+json":
-        raise FhirError(415, "PATCH attend application/json-patch+json",
-                        "PATCH expects application/json-patch+json", code="not-supported")
-    ops = parse_json(await request.body())
-    return answer(request, fhir.patch(rtype, check_id(fid), ops, if_match=_if_match(request)))
+async def patch(rtype: str, fid: str, request: Request, session: SessionDep) -> Response:
+    raw = await request.body()
+
+    def work(fhir: Fhir) -> Response:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json-patch+json":
+            raise FhirError(415, "PATCH attend application/json-patch+json",
+                            "PATCH expects application/json-patch+json", code="not-supported")
+        return answer(request, fhir.patch(rtype, check_id(fid), parse_json(raw),
+                                          if_match=_if_match(request)))
+
+    return await _run(request, session, work)
 
 
 @router.delete("/{rtype}/{fid}", summary="Suppression (conservée dans l'historique)")
-def delete(rtype: str, fid: str, request: Request, session: SessionDep,
-           p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    fhir.delete(rtype, check_id(fid))
-    return Response(status_code=204)
+async def delete(rtype: str, fid: str, request: Request, session: SessionDep) -> Response:
+    def work(fhir: Fhir) -> Response:
+        fhir.delete(rtype, check_id(fid))
+        return Response(status_code=204)
+
+    return await _run(request, session, work)
 
 
 @router.get("/{rtype}/{fid}/_history", summary="Historique d'une ressource")
-def instance_history(rtype: str, fid: str, request: Request, session: SessionDep,
-                     p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    return answer(request, fhir.history(rtype, check_id(fid), **_paging(request)))
+async def instance_history(rtype: str, fid: str, request: Request,
+                           session: SessionDep) -> Response:
+    return await _run(request, session, lambda fhir: answer(
+        request, fhir.history(rtype, check_id(fid), **_paging(request))))
 
 
 @router.get("/{rtype}/{fid}/_history/{vid}", summary="Lecture d'une version")
-def vread(rtype: str, fid: str, vid: str, request: Request, session: SessionDep,
-          p: ApiPrincipal) -> Response:
-    fhir = _fhir(request, session, p)
-    if not vid.isdigit():
-        raise FhirError(400, f"numéro de version invalide : {vid[:20]}",
-                        f"invalid version: {vid[:20]}", code="value")
-    return answer(request, fhir.vread(rtype, check_id(fid), int(vid)))
+async def vread(rtype: str, fid: str, vid: str, request: Request,
+                session: SessionDep) -> Response:
+    def work(fhir: Fhir) -> Response:
+        if not vid.isdigit():
+            raise FhirError(400, f"numéro de version invalide : {vid[:20]}",
+                            f"invalid version: {vid[:20]}", code="value")
+        return answer(request, fhir.vread(rtype, check_id(fid), int(vid)))
+
+    return await _run(request, session, work)
 
 
 def _paging(request: Request) -> dict[str, int]:

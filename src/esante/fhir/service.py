@@ -56,7 +56,7 @@ class Fhir:
         if rtype in DIRECTORY_TYPES and action in ("fhir.read", "fhir.search"):
             return  # the public directory: not personal health data
         patient = stored.patient_fid if stored else patient
-        audit.record(self.session, actor=self.p.actor, action=action, object_type=rtype,
+        audit.append(self.session, actor=self.p.actor, action=action, object_type=rtype,
                      object_id=f"{rtype}/{stored.fid if stored else fid}",
                      patient_ref=f"Patient/{patient}" if patient else None,
                      justification=justification, details=details)
@@ -65,9 +65,7 @@ class Fhir:
 
     def read(self, rtype: str, fid: str) -> Answer:
         check_type(rtype)
-        row = self.store.row(rtype, fid)
-        if row is not None:
-            self.access.authorize_read(rtype, row.patient_fid, fid)
+        row = self.access.row_for_read(rtype, fid)
         stored = self.store.read(rtype, fid, row=row)
         self._audit("fhir.read", stored)
         return Answer(200, stored.resource, _headers(stored, self.base), stored)

@@ -19,7 +19,9 @@ from esante.web.errors import LoginRequired
 SESSION_COOKIE = "esante_session"
 
 
-def get_db(request: Request) -> Session:
+async def get_db(request: Request) -> Session:
+    # async: creating a Session does no I/O (it connects on first use), so it need not
+    # cost a trip through the thread pool.
     if request.state.db is None:
         request.state.db = request.app.state.session_factory()
     return request.state.db

@@ -69,11 +69,19 @@ async def _end(state: dict[str, Any], *, commit: bool) -> None:
     db = state.get("db")
     if db is None:
         return
+    state["db"] = None
+    await run_in_threadpool(_finish, db, commit)
+
+
+def _finish(db: Any, commit: bool) -> None:
+    """Commit (or roll back) and close, in one trip through the thread pool."""
     try:
-        await run_in_threadpool(db.commit if commit else db.rollback)
+        if commit:
+            db.commit()
+        else:
+            db.rollback()
     finally:
-        state["db"] = None
-        await run_in_threadpool(db.close)
+        db.close()
 
 
 def _problem(status: int, fr: str, en: str) -> Response:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component
 from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 
 from esante.core.errors import Invalid
 from esante.cyber.threatwatch import cpe as cpes
@@ -101,6 +100,11 @@ def read_cyclonedx(text: str) -> Read:
     if version < SchemaVersion.V1_2:
         raise Invalid("CycloneDX 1.2 ou plus récent attendu (JSON)", "CycloneDX >= 1.2 expected",
                       code="cyclonedx")
+    # Imported here: the validator pulls jsonschema's format checkers, whose RFC 3987
+    # grammar is compiled at import (seconds), which every server start and every CLI
+    # command would otherwise pay.
+    from cyclonedx.validation.json import JsonStrictValidator
+
     error = JsonStrictValidator(version).validate_str(text)
     if error is not None:
         detail = error.data
