@@ -16,9 +16,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Integer, String, func, insert, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, Table, func, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from esante.core.db import Base, utcnow
@@ -121,7 +121,7 @@ def record(
     return ev
 
 
-_APPEND = insert(AuditEvent.__table__)
+_APPEND = insert(cast(Table, AuditEvent.__table__))
 
 
 def append(session: Session, *, actor: Actor, action: str, object_type: str,
