@@ -77,10 +77,7 @@ def connected(request: Request, p: PagePrincipal, session: SessionDep,
 
 @router.post(BASE + "/connectees/{grant_id}/retirer", dependencies=[Csrf])
 def revoke(grant_id: int, p: PagePrincipal, session: SessionDep) -> Response:
-    try:
-        service.revoke_connection(session, p, grant_id)
-    except DomainError as exc:
-        return _back(BASE + "/connectees", exc)
+    service.revoke_connection(session, p, grant_id)  # someone else's grant: 404
     return RedirectResponse(BASE + "/connectees", status_code=303)
 
 
@@ -105,6 +102,7 @@ def _scopes_from(text: str) -> list[dict[str, str]]:
 
 @router.post(BASE + "/editeur", dependencies=[Csrf])
 async def create(request: Request, p: PagePrincipal, session: SessionDep) -> Response:
+    authorize(p, "apps.file.create")
     form = await request.form(max_fields=40)
     fields = {k: str(form.get(k) or "").strip() for k in (
         "name", "publisher_name", "siret", "purpose", "category", "description", "privacy_url",
@@ -126,8 +124,10 @@ async def create(request: Request, p: PagePrincipal, session: SessionDep) -> Res
 
 @router.post(BASE + "/{app_id}/soumettre", dependencies=[Csrf])
 def submit(app_id: int, p: PagePrincipal, session: SessionDep) -> Response:
+    app = service.get_app(session, app_id)
+    authorize(p, "apps.file.write", app)
     try:
-        service.submit(session, p, service.get_app(session, app_id))
+        service.submit(session, p, app)
     except DomainError as exc:
         return _back(f"{BASE}/{app_id}", exc)
     return RedirectResponse(f"{BASE}/{app_id}", status_code=303)

@@ -20,7 +20,7 @@ from esante.core import audit
 from esante.core.accounts.models import User
 from esante.core.audit import AuditEvent
 from esante.core.db import utcnow
-from esante.core.errors import Conflict, Invalid, NotFound
+from esante.core.errors import Conflict, Invalid, NotFound, Unauthenticated
 from esante.core.policy import Principal, authorize
 from esante.fhir.models import PatientLink
 
@@ -41,6 +41,9 @@ def app_by_client_id(session: Session, client_id: str) -> App | None:
 def readable_app(session: Session, p: Principal | None, app_id: int) -> App:
     app = get_app(session, app_id)
     if app.status != "published":
+        if p is None:
+            raise Unauthenticated("connectez-vous pour consulter ce dossier",
+                                  "authentication required", code="token-missing")
         authorize(p, "apps.file.read", app)
     return app
 

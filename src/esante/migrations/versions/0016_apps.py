@@ -2,7 +2,7 @@
 
 Revision ID: 0016
 Revises: 0011
-Create Date: 2026-11-29 13:45:56.119127
+Create Date: 2026-11-29 14:05:13.377337
 """
 
 from collections.abc import Sequence
@@ -30,6 +30,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_apps_doctrine_versions')),
     sa.UniqueConstraint('version', name=op.f('uq_apps_doctrine_versions_version'))
     )
+    op.create_table('apps_pending_authorizations',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('query', sa.Text(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_apps_pending_authorizations'))
+    )
+    with op.batch_alter_table('apps_pending_authorizations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_apps_pending_authorizations_expires_at'), ['expires_at'], unique=False)
+
     op.create_table('apps_signing_keys',
     sa.Column('kid', sa.String(length=64), nullable=False),
     sa.Column('private_enc', sa.Text(), nullable=False),
@@ -232,4 +241,8 @@ def downgrade() -> None:
 
     op.drop_table('apps_apps')
     op.drop_table('apps_signing_keys')
+    with op.batch_alter_table('apps_pending_authorizations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_apps_pending_authorizations_expires_at'))
+
+    op.drop_table('apps_pending_authorizations')
     op.drop_table('apps_doctrine_versions')
