@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Request
@@ -19,6 +19,7 @@ from esante.apps.models import PendingAuthorization
 from esante.apps.oauth import EsanteServer, Owner, RawRequest
 from esante.core.db import utcnow
 from esante.web.deps import OptionalPagePrincipal, SessionDep, WebSessionDep
+from esante.web.middleware import CSP
 from esante.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -104,10 +105,17 @@ async def authorize(request: Request, session: SessionDep, ws: WebSessionDep,
         return _error_page(request, 400, "aucun dossier de santé n'est rattaché à votre compte : "
                            "l'application demande l'accès à votre dossier", ws, p)
     reasons = {s["scope"]: s.get("reason", "") for s in client.app.scopes}
-    return render(request, "apps/consent.html", {
+    response = render(request, "apps/consent.html", {
         "app": client.app, "query": raw.query, "patients": patients,
         "lines": [(smart.describe_fr(s), reasons.get(s, "")) for s in wanted],
     }, principal=p, ws=ws)
+    # The answer redirects to the app: browsers hold form submissions' redirects to
+    # form-action, so the consent page allows the app's (registered, verified) origin.
+    target = urlsplit(grant.redirect_uri or client.get_default_redirect_uri() or "")
+    if target.scheme == "https" and target.netloc:
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "form-action 'self'", f"form-action 'self' https://{target.netloc}")
+    return response
 
 
 @router.get("/oauth/reprise/{pending_id}")
