@@ -209,3 +209,44 @@ def test_discovery_documents(client: TestClient) -> None:
     oidc = client.get("/.well-known/openid-configuration").json()
     assert oidc["jwks_uri"] == "https://testserver/oauth/jwks"
     assert client.get("/oauth/jwks").json()["keys"][0]["kty"] == "RSA"
+
+
+def test_key_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key(
+        client: TestClient, db: Session, personas: Personas, record: Record) -> None:
+    app = published_app(db, personas)
+    sign_in(client, "citizen@test.esante.fr", PASSWORD)
+    old = _tokens(client, app.client_id)
+    r = client.post("/api/apps/keys/rotate", headers=personas.auth("admin"))
+    assert r.status_code == 200
+    new_kid = r.json()["kid"]
+    published = client.get("/oauth/jwks").json()["keys"]
+    assert len(published) == 2 and new_kid in {k["kid"] for k in published}
+    bearer = {"Authorization": f"Bearer {old['access_token']}", "Accept": FHIR}
+    assert client.get(f"/fhir/Observation/{record.observation}", headers=bearer).status_code == 200
+    fresh = _tokens(client, app.client_id)
+    from joserfc import jws
+
+    assert jws.extract_compact(fresh["access_token"].encode()).headers()["kid"] == new_kid
+    assert jws.extract_compact(old["access_token"].encode()).headers()["kid"] != new_kid
+
+
+def test_one_click_revoke_from_the_connected_apps_page(client: TestClient, db: Session,
+                                                       personas: Personas, record: Record) -> None:
+    import re
+
+    app = published_app(db, personas)
+    sign_in(client, "citizen@test.esante.fr", PASSWORD)
+    tok = _tokens(client, app.client_id)
+    page = client.get("/applications/connectees")
+    action = re.search(r'action="(/applications/connectees/\d+/retirer)"', page.text)
+    assert action and "lire et rechercher dans vos mesures et résultats" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf
+    r = client.post(action.group(1), data={"csrf_token": csrf.group(1)}, follow_redirects=False)
+    assert r.status_code == 303
+    bearer = {"Authorization": f"Bearer {tok['access_token']}", "Accept": FHIR}
+    assert client.get(f"/fhir/Observation/{record.observation}", headers=bearer).status_code == 401
+    r = client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": app.client_id,
+                                          "refresh_token": tok["refresh_token"]})
+    assert r.status_code == 400
+    assert "Aucune application n'a accès" in client.get("/applications/connectees").text
