@@ -48,3 +48,13 @@ def _connections(p: Principal, _t: Any) -> bool:
 @rule("apps.connections.revoke", write=True, label_fr="retirer l'accès d'une application")
 def _revoke(p: Principal, _t: Any) -> bool:
     return True
+
+
+@rule("apps.doctrine.comment", write=True, label_fr="commenter la doctrine en consultation")
+def _comment(p: Principal, _t: Any) -> bool:
+    return True  # any signed-in user
+
+
+@rule("apps.doctrine.manage", write=True, label_fr="gérer les versions de la doctrine")
+def _manage(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.ADMIN)

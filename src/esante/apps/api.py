@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from esante.apps import keys, service
+from esante.apps import consultation, keys, service
 from esante.apps.doctrine import doctrine_out
-from esante.apps.schemas import AppFileIn, AppOut, DecisionIn
+from esante.apps.schemas import AppFileIn, AppOut, CommentIn, ConsultationIn, DecisionIn
 from esante.core.policy import Principal, authorize
 from esante.web.deps import ApiPrincipal, SessionDep, api_principal
 
@@ -38,6 +38,46 @@ def catalogue(session: SessionDep, q: Annotated[str, Query(max_length=100)] = ""
 @router.get("/doctrine", summary="Doctrine technique en vigueur (public)")
 def doctrine(session: SessionDep) -> dict[str, Any]:
     return doctrine_out(session)
+
+
+@router.get("/doctrine/versions", summary="Versions de la doctrine (public)")
+def doctrine_versions(session: SessionDep) -> list[dict[str, Any]]:
+    return [{"version": v.version, "title": v.title, "status": v.status,
+             "consultation_ends_on": v.consultation_ends_on.isoformat()
+             if v.consultation_ends_on else None} for v in consultation.versions(session)]
+
+
+@router.get("/doctrine/versions/{version}",
+            summary="Une version de la doctrine, ses exigences et les commentaires (public)")
+def doctrine_version(version: str, session: SessionDep) -> dict[str, Any]:
+    return consultation.version_out(session, consultation.get_version(session, version))
+
+
+@router.post("/doctrine/versions", status_code=status.HTTP_201_CREATED,
+             summary="Ouvrir une nouvelle version à la consultation")
+def open_consultation(data: ConsultationIn, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    v = consultation.open_consultation(session, p, version=data.version, title=data.title,
+                                       ends_on=data.ends_on)
+    return consultation.version_out(session, v)
+
+
+@router.post("/doctrine/versions/{version}/publish", summary="Publier une version")
+def publish_version(version: str, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    return consultation.version_out(session, consultation.publish(session, p, version))
+
+
+@router.post("/doctrine/requirements/{requirement_id}/comments",
+             status_code=status.HTTP_201_CREATED, summary="Commenter une exigence en consultation")
+def comment(requirement_id: int, data: CommentIn, p: ApiPrincipal,
+            session: SessionDep) -> dict[str, Any]:
+    row = consultation.comment(session, p, requirement_id, data.body)
+    return {"id": row.id, "body": row.body}
+
+
+@router.post("/doctrine/comments/{comment_id}/answer", summary="Répondre à un commentaire")
+def answer(comment_id: int, data: CommentIn, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    row = consultation.answer(session, p, comment_id, data.body)
+    return {"id": row.id, "body": row.body, "answer": row.answer}
 
 
 @router.get("/connections", summary="Mes applications connectées, et leurs derniers accès")

@@ -55,7 +55,11 @@ def ensure_doctrine(session: Session) -> DoctrineVersion:
 
 
 def current(session: Session) -> tuple[DoctrineVersion, list[Requirement]]:
-    version = ensure_doctrine(session)
+    """The latest published version (the one the automatic checks cite)."""
+    ensure_doctrine(session)
+    version = session.scalars(select(DoctrineVersion).where(
+        DoctrineVersion.status == "published").order_by(DoctrineVersion.published_at.desc())).first()
+    assert version is not None
     reqs = list(session.scalars(select(Requirement).where(Requirement.version_id == version.id)
                                 .order_by(Requirement.code)))
     return version, reqs

@@ -3,6 +3,7 @@ person's connected apps, the publisher portal and the reviewers' queue."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
@@ -10,8 +11,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
+from esante.apps import consultation, service
 from esante.apps import scopes as smart
-from esante.apps import service
 from esante.apps.checks import CATEGORY_FR
 from esante.apps.doctrine import current
 from esante.apps.schemas import AppFileIn, DecisionIn
@@ -61,8 +62,49 @@ def catalogue(request: Request, p: OptionalPagePrincipal, session: SessionDep, w
 def doctrine_page(request: Request, p: OptionalPagePrincipal, session: SessionDep,
                   ws: WebSessionDep) -> Response:
     version, reqs = current(session)
-    return render(request, "apps/doctrine.html", {"version": version, "requirements": reqs},
-                  principal=p, ws=ws)
+    return render(request, "apps/doctrine.html", {
+        "version": version, "requirements": reqs, "versions": consultation.versions(session)},
+        principal=p, ws=ws)
+
+
+@router.get(BASE + "/doctrine/versions/{version}")
+def doctrine_version_page(version: str, request: Request, p: OptionalPagePrincipal,
+                          session: SessionDep, ws: WebSessionDep) -> Response:
+    v = consultation.get_version(session, version)
+    open_ = v.status == "consultation" and (v.consultation_ends_on is None
+                                            or v.consultation_ends_on >= date.today())
+    return render(request, "apps/doctrine_version.html", {
+        "v": v, "requirements": consultation.requirements(session, v), "open": open_,
+        "comments": consultation.comments_of(session, v), "error": _error(request),
+        "is_admin": p is not None and can(p, "apps.doctrine.manage")}, principal=p, ws=ws)
+
+
+@router.post(BASE + "/doctrine/exigences/{requirement_id}/commentaires", dependencies=[Csrf])
+async def comment(requirement_id: int, request: Request, p: PagePrincipal,
+                  session: SessionDep) -> Response:
+    form = await request.form(max_fields=5)
+    req = consultation.requirement(session, requirement_id)
+    back = f"{BASE}/doctrine/versions/{consultation.version_of(session, req).version}"
+    try:
+        consultation.comment(session, p, requirement_id, str(form.get("body") or "")[:4000])
+    except DomainError as exc:
+        return _back(back, exc)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post(BASE + "/doctrine/commentaires/{comment_id}/reponse", dependencies=[Csrf])
+async def answer(comment_id: int, request: Request, p: PagePrincipal,
+                 session: SessionDep) -> Response:
+    authorize(p, "apps.doctrine.manage")
+    form = await request.form(max_fields=5)
+    row = consultation.get_comment(session, comment_id)
+    req = consultation.requirement(session, row.requirement_id)
+    back = f"{BASE}/doctrine/versions/{consultation.version_of(session, req).version}"
+    try:
+        consultation.answer(session, p, comment_id, str(form.get("body") or "")[:4000])
+    except DomainError as exc:
+        return _back(back, exc)
+    return RedirectResponse(back, status_code=303)
 
 
 # --- the person's connected apps --------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, EmailStr, Field, field_validator
@@ -100,3 +101,13 @@ class ConnectionOut(BaseModel):
     scopes_fr: list[str]
     granted_at: str
     last_accesses: list[str]
+
+
+class ConsultationIn(BaseModel):
+    version: Annotated[str, Field(pattern=r"^\d{1,3}\.\d{1,3}$")]
+    title: Annotated[str, Field(min_length=5, max_length=200)]
+    ends_on: date
+
+
+class CommentIn(BaseModel):
+    body: Annotated[str, Field(min_length=5, max_length=4000)]

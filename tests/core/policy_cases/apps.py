@@ -5,10 +5,19 @@ connected (only their own grants). The OAuth endpoints have their own authentica
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from esante.apps import service
-from esante.apps.models import App, AppGrant, AppReview, IssuedToken, SigningKey
+from esante.apps.models import (
+    App,
+    AppGrant,
+    AppReview,
+    DoctrineVersion,
+    IssuedToken,
+    RequirementComment,
+    SigningKey,
+)
 from esante.apps.schemas import AppFileIn
 from esante.core.policy import Principal
 from tests.apps.conftest import app_file, published_app
@@ -17,6 +26,8 @@ from tests.core.policy_base import EVERYONE, Case, _c, _p
 PUBLISHERS = frozenset({"publisher", "admin"})
 PUBLISHER = frozenset({"publisher"})
 REVIEWERS = frozenset({"app_reviewer", "admin"})
+ADMIN = frozenset({"admin"})
+ENDS = (date.today() + timedelta(days=30)).isoformat()
 CITIZEN = frozenset({"citizen"})
 A = "/api/apps/{app_id}"
 PAGE = "/applications/{app_id}"
@@ -33,6 +44,19 @@ API_CASES: list[Case] = [
     _c("GET", "/api/apps/doctrine", EVERYONE, public=True),
     _c("GET", A, EVERYONE, public=True, label="/api/apps/{app_published}"),
     _c("GET", A, PUBLISHER | REVIEWERS, label="/api/apps/{app_draft}"),
+    _c("GET", "/api/apps/doctrine/versions", EVERYONE, public=True),
+    _c("GET", "/api/apps/doctrine/versions/{version}", EVERYONE, public=True,
+       label="/api/apps/doctrine/versions/1.0"),
+    _c("POST", "/api/apps/doctrine/versions", ADMIN, ok=(201,),
+       body={"version": "1.1", "title": "Doctrine 1.1", "ends_on": ENDS}),
+    _c("POST", "/api/apps/doctrine/versions/{version}/publish", ADMIN,
+       label="/api/apps/doctrine/versions/{doctrine_open}/publish"),
+    _c("POST", "/api/apps/doctrine/requirements/{requirement_id}/comments", EVERYONE, ok=(201,),
+       label="/api/apps/doctrine/requirements/{doctrine_requirement}/comments",
+       body={"body": "Un commentaire de la matrice."}),
+    _c("POST", "/api/apps/doctrine/comments/{comment_id}/answer", ADMIN,
+       label="/api/apps/doctrine/comments/{doctrine_comment}/answer",
+       body={"body": "Une réponse de la matrice."}),
     _c("GET", "/api/apps/connections", EVERYONE),
     _c("DELETE", "/api/apps/connections/{grant_id}", CITIZEN, denied=404, ok=(204,),
        label="/api/apps/connections/{app_grant}"),
@@ -60,6 +84,14 @@ ROLE_PAGES: list[Case] = [
     _p("POST", PAGE + "/decision", REVIEWERS, label="/applications/{app_submitted}/decision",
        body={"decision": "publish", "reasons": "dossier conforme à la doctrine"},
        extra={"to": "/applications/{app_submitted}"}),
+    _p("POST", "/applications/doctrine/exigences/{requirement_id}/commentaires", EVERYONE,
+       label="/applications/doctrine/exigences/{doctrine_requirement}/commentaires",
+       body={"body": "Un commentaire de la matrice."},
+       extra={"to": "/applications/doctrine/versions/{doctrine_open}"}),
+    _p("POST", "/applications/doctrine/commentaires/{comment_id}/reponse", ADMIN,
+       label="/applications/doctrine/commentaires/{doctrine_comment}/reponse",
+       body={"body": "Une réponse de la matrice."},
+       extra={"to": "/applications/doctrine/versions/{doctrine_open}"}),
     _p("POST", "/applications/connectees/{grant_id}/retirer", CITIZEN, denied=404,
        label="/applications/connectees/{app_grant}/retirer",
        extra={"to": "/applications/connectees"}),
@@ -67,6 +99,8 @@ ROLE_PAGES: list[Case] = [
 
 _OAUTH = "its own authentication (client id, PKCE, private_key_jwt): tests/apps/test_oauth.py"
 OTHER_ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/applications/doctrine/versions/{version}"): "public: a version and its comments, "
+                                                          "tests/apps/test_doctrine.py",
     ("GET", PAGE): "public once published, drafts to their publisher and the reviewers: "
                    "tests/apps/test_pages.py",
     ("GET", "/oauth/authorize"): "the consent screen, signed-in people: tests/apps/test_oauth.py",
@@ -82,7 +116,8 @@ OTHER_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/.well-known/openid-configuration"): "public: discovery, tests/apps/test_oauth.py",
 }
 
-COUNTED: tuple[Any, ...] = (App, AppReview, AppGrant, IssuedToken, SigningKey)
+COUNTED: tuple[Any, ...] = (App, AppReview, AppGrant, IssuedToken, SigningKey, DoctrineVersion,
+                            RequirementComment)
 
 
 def placeholders(targets: Any, name: str) -> dict[str, Any]:
@@ -112,5 +147,34 @@ def placeholders(targets: Any, name: str) -> dict[str, Any]:
                                           None).id
         return int(targets.once("app_grant", make))
 
-    return {"{app_draft}": draft, "{app_submitted}": submitted, "{app_published}": published,
+    def doctrine_open() -> str:
+        def make() -> str:
+            from esante.apps import consultation
+
+            admin = Principal.of(targets.personas.users["admin"])
+            return consultation.open_consultation(
+                targets.db, admin, version="9.0", title="Doctrine de la matrice",
+                ends_on=date.today() + timedelta(days=10)).version
+        return str(targets.once("doctrine_open", make))
+
+    def requirement() -> int:
+        def make() -> int:
+            from esante.apps import consultation
+
+            v = consultation.get_version(targets.db, doctrine_open())
+            return consultation.requirements(targets.db, v)[0].id
+        return int(targets.once("doctrine_requirement", make))
+
+    def comment() -> int:
+        def make() -> int:
+            from esante.apps import consultation
+
+            publisher_ = Principal.of(targets.personas.users["publisher"])
+            return consultation.comment(targets.db, publisher_, requirement(),
+                                        "Un commentaire à qui répondre.").id
+        return int(targets.once("doctrine_comment", make))
+
+    return {"{doctrine_open}": doctrine_open, "{doctrine_requirement}": requirement,
+            "{doctrine_comment}": comment,
+            "{app_draft}": draft, "{app_submitted}": submitted, "{app_published}": published,
             "{app_grant}": grant}
