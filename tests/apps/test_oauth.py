@@ -250,3 +250,33 @@ def test_one_click_revoke_from_the_connected_apps_page(client: TestClient, db: S
                                           "refresh_token": tok["refresh_token"]})
     assert r.status_code == 400
     assert "Aucune application n'a accès" in client.get("/applications/connectees").text
+
+
+def test_expired_token_and_system_scopes_out_of_place(client: TestClient, db: Session,
+                                                      personas: Personas, record: Record) -> None:
+    from datetime import timedelta
+
+    from esante.core.db import utcnow
+
+    app = published_app(db, personas)
+    sign_in(client, "citizen@test.esante.fr", PASSWORD)
+    tok = _tokens(client, app.client_id)
+    row = db.scalar(select(IssuedToken).where(IssuedToken.kind == "access"))
+    assert row is not None
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.flush()
+    bearer = {"Authorization": f"Bearer {tok['access_token']}", "Accept": FHIR}
+    r = client.get(f"/fhir/Observation/{record.observation}", headers=bearer)
+    assert r.status_code == 401 and r.json()["resourceType"] == "OperationOutcome"
+    # A forged token (signature broken): refused.
+    head, body, sig = tok["access_token"].split(".")
+    forged = f"{head}.{body}.{sig[::-1]}"
+    r = client.get(f"/fhir/Observation/{record.observation}",
+                   headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401
+    # A person-facing app cannot declare system/ scopes.
+    from tests.apps.conftest import app_file
+
+    r = client.post("/api/apps", headers=personas.auth("publisher"), json=app_file(
+        scopes=[{"scope": "system/*.rs", "reason": "tout lire pour tout le monde"}]))
+    assert r.status_code == 422 and "réservée aux services d'établissement" in r.text

@@ -81,3 +81,24 @@ def test_login_then_back_to_the_authorisation_request(client: TestClient, db: Se
         f"client_id={app.client_id}&state=s1")
     # used once
     assert client.get(resume, follow_redirects=False).headers["location"] == "/"
+
+
+def test_periodic_review_is_due_after_its_date(client: TestClient, db: Session,
+                                               personas: Personas) -> None:
+    from datetime import date, timedelta
+
+    from esante.apps import service
+
+    app = published_app(db, personas)
+    assert app.review_due_on == date.today() + timedelta(days=365)
+    assert app not in service.due_for_review(db)
+    assert app in service.due_for_review(db, on=app.review_due_on)
+    app.review_due_on = date.today() - timedelta(days=1)
+    db.flush()
+    from tests.core.test_auth import login
+
+    login(client, personas, "app_reviewer")  # password, then the second factor
+    page = client.get("/applications/instruction")
+    assert page.status_code == 200
+    due = page.text.split("Réexamen périodique dû")[1].split("Publiées")[0]
+    assert "Tensio Suivi" in due

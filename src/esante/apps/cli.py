@@ -109,6 +109,19 @@ def list_apps(status: Annotated[str, typer.Option(help="statut (vide : tous)")] 
     console.print(table)
 
 
+@apps_app.command("due")
+def due() -> None:
+    """Les applications publiées dont le réexamen périodique est dû."""
+    from esante.apps import service
+    from esante.cli import _run, console
+
+    rows = _run(lambda s: [(a.id, a.name, a.review_due_on) for a in service.due_for_review(s)])
+    for app_id, name, day in rows:
+        console.print(f"{app_id} {name} : réexamen dû depuis le {day:%d/%m/%Y}", highlight=False)
+    if not rows:
+        console.print("aucun réexamen dû")
+
+
 @apps_app.command("rotate-key")
 def rotate_key() -> None:
     """Renouvelle la clé de signature des jetons (l'ancienne reste publiée un jour)."""

@@ -184,7 +184,8 @@ def review_queue(request: Request, p: PagePrincipal, session: SessionDep,
     return render(request, "apps/queue.html", {
         "submitted": service.list_apps(session, status="submitted"),
         "published": service.list_apps(session, status="published"),
-        "suspended": service.list_apps(session, status="suspended")}, principal=p, ws=ws)
+        "suspended": service.list_apps(session, status="suspended"),
+        "due": service.due_for_review(session)}, principal=p, ws=ws)
 
 
 @router.post(BASE + "/{app_id}/decision", dependencies=[Csrf])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator, model_validator
 
 from esante.apps import scopes as smart
 from esante.apps.checks import CATEGORY_TYPES, siret_ok
@@ -42,6 +42,21 @@ class AppFileIn(BaseModel):
     pkce: bool = True
     self_assessment: dict[Annotated[str, Field(max_length=40)], Literal["oui", "non", "s.o."]] = {}
     jwks: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _contexts(self) -> AppFileIn:
+        """A backend service asks for system/ scopes only; a person-facing app never does."""
+        for s in self.scopes:
+            r = smart.parse_resource_scope(s.scope)
+            if r is None:
+                continue
+            if self.client_kind == "backend" and r.context != "system":
+                raise ValueError(f"une application d'établissement ne demande que des portées "
+                                 f"system/ : {s.scope}")
+            if self.client_kind == "public" and r.context == "system":
+                raise ValueError(f"une portée system/ est réservée aux services d'établissement : "
+                                 f"{s.scope}")
+        return self
 
     @field_validator("siret")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -56,6 +56,10 @@ def create_app(session: Session, p: Principal, data: AppFileIn, *,
     if data.client_kind == "backend" and not data.jwks.get("keys"):
         raise Invalid("une application d'établissement déclare ses clés publiques (JWKS)",
                       "a backend app must register its public keys (JWKS)", code="jwks")
+    if data.client_kind == "backend" and service_user is None:
+        raise Invalid("une application d'établissement agit au nom d'un compte de service : "
+                      "la déposer avec « esante apps create --service-user »",
+                      "a backend app needs a service account", code="service-user")
     app = App(client_id=secrets.token_urlsafe(18), owner_id=p.user.id, status="draft",
               service_user_id=service_user.id if service_user else None,
               **data.model_dump(exclude={"scopes"}), scopes=[s.model_dump() for s in data.scopes])
@@ -142,6 +146,14 @@ def list_apps(session: Session, *, status: str | None = "published", query: str 
         apps = [a for a in apps if q in f"{a.name} {a.publisher_name} {a.purpose} "
                 f"{a.description}".casefold()]
     return apps
+
+
+def due_for_review(session: Session, *, on: date | None = None) -> list[App]:
+    """Published apps whose periodic re-review is due."""
+    day = on or utcnow().date()
+    return list(session.scalars(select(App).where(
+        App.status == "published", App.review_due_on.is_not(None), App.review_due_on <= day)
+        .order_by(App.review_due_on)))
 
 
 def reviews_of(session: Session, app: App) -> list[AppReview]:
