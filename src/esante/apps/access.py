@@ -58,3 +58,8 @@ def _comment(p: Principal, _t: Any) -> bool:
 @rule("apps.doctrine.manage", write=True, label_fr="gérer les versions de la doctrine")
 def _manage(p: Principal, _t: Any) -> bool:
     return p.has_role(Role.ADMIN)
+
+
+@rule("apps.launch", write=False, label_fr="lancer une application depuis un dossier patient")
+def _launch(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.PROFESSIONAL)

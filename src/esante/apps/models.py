@@ -35,6 +35,7 @@ class App(Base):
     # [{"scope": "patient/Observation.rs", "reason": "..."}]
     scopes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    launch_url: Mapped[str] = mapped_column(String(300), default="")  # EHR launch: where to go
     pkce: Mapped[bool] = mapped_column(default=True)
     # {"question id": "yes" | "no" | "n/a"}
     self_assessment: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
@@ -193,4 +194,17 @@ class PendingAuthorization(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     query: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LaunchContext(Base):
+    """An EHR launch: a professional opened an app from a patient's record; the app's
+    authorisation request names this context with ``launch`` and gets that patient."""
+
+    __tablename__ = "apps_launch_contexts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps_apps.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    patient_fid: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -100,7 +100,13 @@ async def authorize(request: Request, session: SessionDep, ws: WebSessionDep,
     wanted = smart.split(grant.request.payload.scope)
     needs_patient = "launch/patient" in wanted or any(
         r.context == "patient" for r in smart.resource_scopes(wanted))
-    patients = service.patients_of(session, p.user) if needs_patient else []
+    if raw.query.get("launch"):  # EHR launch: the patient is the launch's
+        ctx = _launch(session, p, client.app, raw.query["launch"], wanted)
+        if isinstance(ctx, str):
+            return _error_page(request, 400, ctx, ws, p)
+        patients = [ctx.patient_fid]
+    else:
+        patients = service.patients_of(session, p.user) if needs_patient else []
     if needs_patient and not patients:
         return _error_page(request, 400, "aucun dossier de santé n'est rattaché à votre compte : "
                            "l'application demande l'accès à votre dossier", ws, p)
@@ -116,6 +122,16 @@ async def authorize(request: Request, session: SessionDep, ws: WebSessionDep,
         response.headers["Content-Security-Policy"] = CSP.replace(
             "form-action 'self'", f"form-action 'self' https://{target.netloc}")
     return response
+
+
+def _launch(session: SessionDep, p: Any, app: Any, launch_id: str, wanted: list[str]) -> Any:
+    """The EHR launch named by ``launch``, or why it cannot be used."""
+    if "launch" not in wanted:
+        return "le paramètre launch exige la portée « launch »"
+    ctx = service.launch_context(session, p, app, launch_id)
+    if ctx is None:
+        return "lancement inconnu ou expiré : relancez l'application depuis le dossier"
+    return ctx
 
 
 @router.get("/oauth/reprise/{pending_id}")
@@ -152,13 +168,20 @@ async def consent(request: Request, session: SessionDep, ws: WebSessionDep,
     wanted = smart.split(grant.request.payload.scope)
     needs_patient = "launch/patient" in wanted or any(
         r.context == "patient" for r in smart.resource_scopes(wanted))
-    mine = service.patients_of(session, p.user)
+    launched = bool(raw.query.get("launch"))
+    if launched:
+        ctx = _launch(session, p, grant.client.app, raw.query["launch"], wanted)
+        if isinstance(ctx, str):
+            return _error_page(request, 400, ctx, ws, p)
+        mine, needs_patient, patient = [ctx.patient_fid], True, ctx.patient_fid
+    else:
+        mine = service.patients_of(session, p.user)
     if needs_patient:
         patient = patient if patient in mine else (mine[0] if len(mine) == 1 else None)
         if patient is None:
             return _error_page(request, 400, "choisissez le dossier à partager", ws, p)
     app_grant = service.record_consent(session, p, grant.client.app, " ".join(wanted),
-                                       patient if needs_patient else None)
+                                       patient if needs_patient else None, launched=launched)
     return server.create_authorization_response(
         raw, grant_user=Owner(p.user, app_grant))
 
@@ -207,7 +230,8 @@ def smart_configuration(base: str) -> dict[str, Any]:
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
-        "capabilities": ["launch-standalone", "client-public", "client-confidential-asymmetric",
+        "capabilities": ["launch-ehr", "context-ehr-patient",
+                         "launch-standalone", "client-public", "client-confidential-asymmetric",
                          "context-standalone-patient", "permission-patient", "permission-user",
                          "permission-offline", "permission-online", "permission-v2",
                          "permission-v1", "sso-openid-connect"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
@@ -173,6 +173,19 @@ def submit(app_id: int, p: PagePrincipal, session: SessionDep) -> Response:
     except DomainError as exc:
         return _back(f"{BASE}/{app_id}", exc)
     return RedirectResponse(f"{BASE}/{app_id}", status_code=303)
+
+
+@router.post(BASE + "/{app_id}/lancer", dependencies=[Csrf])
+async def launch(app_id: int, request: Request, p: PagePrincipal, session: SessionDep) -> Response:
+    """EHR launch: from a patient's record, open the app with that patient as context."""
+    form = await request.form(max_fields=5)
+    app = service.get_app(session, app_id)
+    authorize(p, "apps.launch", app)
+    ctx = service.start_launch(session, p, app, str(form.get("patient") or ""))
+    iss = str(request.base_url).rstrip("/") + "/fhir"
+    sep = "&" if "?" in app.launch_url else "?"
+    return RedirectResponse(f"{app.launch_url}{sep}{urlencode({'iss': iss, 'launch': ctx.id})}",
+                            status_code=303)
 
 
 # --- reviewers ----------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ class AppFileIn(BaseModel):
     scopes: Annotated[list[ScopeIn], Field(max_length=40)] = []
     redirect_uris: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=10)] = []
     pkce: bool = True
+    launch_url: Annotated[str, Field(max_length=300, pattern=r"^(https://\S+)?$")] = ""
     self_assessment: dict[Annotated[str, Field(max_length=40)], Literal["oui", "non", "s.o."]] = {}
     jwks: dict[str, Any] = {}
 

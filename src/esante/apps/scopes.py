@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from esante.core.errors import Invalid
 
 _RESOURCE = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]{1,63})\.(c?r?u?d?s?|read|write|\*)$")
-IDENTITY_SCOPES = ("openid", "fhirUser", "profile", "launch/patient", "offline_access",
-                   "online_access")
+IDENTITY_SCOPES = ("openid", "fhirUser", "profile", "launch", "launch/patient",
+                   "offline_access", "online_access")
 V1 = {"read": "rs", "write": "cud", "*": "cruds"}
 
 # What a person reads on the consent screen: plain words, no resource type names.
@@ -41,6 +41,7 @@ OTHER_FR = {
     "fhirUser": "connaître votre profil sur la plateforme",
     "profile": "connaître votre nom",
     "launch/patient": "savoir de quel dossier il s'agit (le vôtre)",
+    "launch": "recevoir le dossier patient depuis lequel vous l'ouvrez",
     "offline_access": "garder l'accès quand vous n'utilisez pas l'application, "
                       "jusqu'à ce que vous le retiriez",
     "online_access": "garder l'accès pendant que vous utilisez l'application",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from esante.apps import access as _access  # noqa: F401 - registers the rules
 from esante.apps import scopes as smart
 from esante.apps.checks import run_checks
-from esante.apps.models import App, AppGrant, AppReview, IssuedToken
+from esante.apps.models import App, AppGrant, AppReview, IssuedToken, LaunchContext
 from esante.apps.schemas import AppFileIn
 from esante.core import audit
 from esante.core.accounts.models import User
@@ -169,10 +169,40 @@ def patients_of(session: Session, user: User) -> list[str]:
                                 .order_by(PatientLink.patient_fid)))
 
 
+def start_launch(session: Session, p: Principal, app: App, patient_fid: str) -> LaunchContext:
+    """EHR launch: a professional opens an app from a patient's record she may read."""
+    from esante.fhir.access import Access
+
+    authorize(p, "apps.launch", app)
+    if app.status != "published" or not app.launch_url:
+        raise Conflict("cette application ne se lance pas depuis un dossier",
+                       "this app has no EHR launch", code="no-launch")
+    Access(session, p).authorize_read("Patient", patient_fid[:64], patient_fid[:64])
+    ctx = LaunchContext(id=secrets.token_urlsafe(16), app_id=app.id, user_id=p.user.id,
+                        patient_fid=patient_fid[:64], expires_at=utcnow() + timedelta(minutes=5))
+    session.add(ctx)
+    session.flush()
+    audit.record(session, actor=p.actor, action="apps.launch", object_type="App",
+                 object_id=app.id, patient_ref=f"Patient/{ctx.patient_fid}")
+    return ctx
+
+
+def launch_context(session: Session, p: Principal, app: App, launch_id: str) -> LaunchContext | None:
+    ctx = session.get(LaunchContext, launch_id[:32])
+    if ctx is None or ctx.app_id != app.id or ctx.user_id != p.user.id or ctx.expires_at <= utcnow():
+        return None
+    return ctx
+
+
 def record_consent(session: Session, p: Principal, app: App, scope: str,
-                   patient_fid: str | None) -> AppGrant:
-    """The person said yes on the consent screen."""
-    if patient_fid is not None and patient_fid not in patients_of(session, p.user):
+                   patient_fid: str | None, *, launched: bool = False) -> AppGrant:
+    """The person said yes on the consent screen. A launched app's patient is the one of
+    the launch (read access checked again); otherwise the person's own record."""
+    if launched and patient_fid is not None:
+        from esante.fhir.access import Access
+
+        Access(session, p).authorize_read("Patient", patient_fid, patient_fid)
+    elif patient_fid is not None and patient_fid not in patients_of(session, p.user):
         raise Invalid("ce dossier n'est pas le vôtre", "not the user's own record")
     grant = AppGrant(app_id=app.id, user_id=p.user.id, patient_fid=patient_fid, scope=scope)
     session.add(grant)

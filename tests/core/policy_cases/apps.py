@@ -99,6 +99,8 @@ ROLE_PAGES: list[Case] = [
 
 _OAUTH = "its own authentication (client id, PKCE, private_key_jwt): tests/apps/test_oauth.py"
 OTHER_ROUTES: dict[tuple[str, str], str] = {
+    ("POST", PAGE + "/lancer"): "EHR launch, professionals who may read the record: "
+                               "tests/apps/test_ehr_launch.py",
     ("GET", "/applications/doctrine/versions/{version}"): "public: a version and its comments, "
                                                           "tests/apps/test_doctrine.py",
     ("GET", PAGE): "public once published, drafts to their publisher and the reviewers: "

@@ -1,8 +1,8 @@
-"""Referenced apps: app files, reviews, grants, codes, tokens, signing keys, doctrine
+"""Referenced apps: app files, reviews, grants, codes, tokens, signing keys, launches, doctrine
 
 Revision ID: 0016
 Revises: 0011
-Create Date: 2026-11-29 14:05:13.377337
+Create Date: 2026-11-29 14:30:22.898375
 """
 
 from collections.abc import Sequence
@@ -63,6 +63,7 @@ def upgrade() -> None:
     sa.Column('support_email', sa.String(length=254), nullable=False),
     sa.Column('scopes', sa.JSON(), nullable=False),
     sa.Column('redirect_uris', sa.JSON(), nullable=False),
+    sa.Column('launch_url', sa.String(length=300), nullable=False),
     sa.Column('pkce', sa.Boolean(), nullable=False),
     sa.Column('self_assessment', sa.JSON(), nullable=False),
     sa.Column('jwks', sa.JSON(), nullable=False),
@@ -124,6 +125,19 @@ def upgrade() -> None:
     with op.batch_alter_table('apps_grants', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_apps_grants_app_id'), ['app_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_apps_grants_user_id'), ['user_id'], unique=False)
+
+    op.create_table('apps_launch_contexts',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('app_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('patient_fid', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['app_id'], ['apps_apps.id'], name=op.f('fk_apps_launch_contexts_app_id_apps_apps'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_apps_launch_contexts_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_apps_launch_contexts'))
+    )
+    with op.batch_alter_table('apps_launch_contexts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_apps_launch_contexts_expires_at'), ['expires_at'], unique=False)
 
     op.create_table('apps_requirement_comments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -222,6 +236,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_apps_requirement_comments_requirement_id'))
 
     op.drop_table('apps_requirement_comments')
+    with op.batch_alter_table('apps_launch_contexts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_apps_launch_contexts_expires_at'))
+
+    op.drop_table('apps_launch_contexts')
     with op.batch_alter_table('apps_grants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_apps_grants_user_id'))
         batch_op.drop_index(batch_op.f('ix_apps_grants_app_id'))
