@@ -280,3 +280,15 @@ def test_expired_token_and_system_scopes_out_of_place(client: TestClient, db: Se
     r = client.post("/api/apps", headers=personas.auth("publisher"), json=app_file(
         scopes=[{"scope": "system/*.rs", "reason": "tout lire pour tout le monde"}]))
     assert r.status_code == 422 and "réservée aux services d'établissement" in r.text
+
+
+def test_capability_statement_points_at_the_authorisation_server(client: TestClient) -> None:
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    body = client.get("/fhir/metadata", headers={"Accept": FHIR}).json()
+    CapabilityStatement.model_validate(body)
+    security = body["rest"][0]["security"]
+    uris = {e["url"]: e["valueUri"] for e in security["extension"][0]["extension"]}
+    assert uris["authorize"] == "https://testserver/oauth/authorize"
+    assert uris["token"] == "https://testserver/oauth/token"
+    assert "SMART-on-FHIR" in {c["code"] for c in security["service"][0]["coding"]}
