@@ -60,6 +60,8 @@ SPECS: dict[str, tuple[str, str, str]] = {
     "researcher": ("researcher", "nation", ""),
     "hub_reviewer": ("datahub_reviewer", "nation", ""),
     "ttp": ("trusted_third_party", "nation", ""),
+    "publisher": ("app_publisher", "nation", ""),
+    "app_reviewer": ("app_reviewer", "nation", ""),
     "admin": ("admin", "nation", ""),
     "outsider": ("", "", ""),
 }

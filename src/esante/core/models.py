@@ -1,5 +1,6 @@
 """Every table of the platform, imported once so that Alembic and backups see them all."""
 
+from esante.apps import models as apps_models
 from esante.core.accounts.models import (
     ApiToken,
     LoginAttempt,
@@ -139,4 +140,5 @@ __all__ = [
     "User",
     "VigilancePair",
     "WebSession",
+    "apps_models",
 ]

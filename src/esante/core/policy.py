@@ -31,6 +31,9 @@ class Principal:
     token_scopes: frozenset[str] | None = None  # None: a browser session, full rights
     ip: str = ""
     _cache: dict[str, Any] = field(default_factory=dict)
+    # A SMART on FHIR access token's context (esante.apps.tokens.SmartContext): its scopes
+    # narrow what the FHIR API allows, and patient/ scopes hold to the launch patient.
+    smart: Any = None
 
     @classmethod
     def of(cls, user: User, *, token_scopes: list[str] | None = None, ip: str = "") -> Principal:
@@ -41,7 +44,8 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        return Actor(user_id=self.user.id, label=self.user.email, ip=self.ip)
+        label = self.user.email if self.smart is None else f"{self.user.email} {self.smart.label}"
+        return Actor(user_id=self.user.id, label=label, ip=self.ip)
 
     def has_role(self, *roles: Role | str) -> bool:
         wanted = {str(r) for r in roles}  # a Role is a StrEnum: str() is its value

@@ -9,7 +9,11 @@
 - Everyone else (security, governance, research roles) reaches no clinical data.
 
 Single reads ask ``can``; searches get the same rules as an SQL filter, so hidden
-resources are neither returned nor counted."""
+resources are neither returned nor counted.
+
+A SMART app's token (``Principal.smart``) narrows all this further: only the resource types
+and interactions its scopes name, and with ``patient/`` scopes only the launch patient's
+record."""
 
 from __future__ import annotations
 
@@ -17,12 +21,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, false, or_, select, text
+from sqlalchemy import and_, bindparam, exists, false, or_, select, text, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from esante.core.accounts.models import Role
 from esante.core.db import UTCDateTime, utcnow
+from esante.core.errors import Forbidden
 from esante.core.policy import Principal, authorize, rule
 from esante.fhir.models import CareRelationship, ConsentRule, FhirResource, PatientLink
 from esante.fhir.searchparams import DIRECTORY_TYPES
@@ -203,7 +208,16 @@ class Access:
 
     # --- decisions --------------------------------------------------------------------------
 
+    def authorize_scope(self, rtype: str, op: str, patient_fid: str | None = None) -> None:
+        """A SMART token's scopes: interaction ``op`` (c r u d s) on ``rtype``."""
+        ctx = self.p.smart
+        if ctx is not None and not ctx.allows(rtype, op, patient_fid):
+            raise Forbidden(f"accès refusé : l'autorisation donnée à l'application ne couvre pas "
+                            f"cette opération ({rtype}, {op})",
+                            f"insufficient scope for {op} on {rtype}", code="insufficient_scope")
+
     def authorize_read(self, rtype: str, patient_fid: str | None, fid: str) -> None:
+        self.authorize_scope(rtype, "r", patient_fid)
         if rtype in DIRECTORY_TYPES:
             authorize(self.p, "fhir.directory.read")
         elif rtype == "Group":  # a cohort (lists patients): admins and professionals
@@ -211,7 +225,9 @@ class Access:
         else:
             authorize(self.p, "fhir.clinical.read", self.target(rtype, patient_fid, fid))
 
-    def authorize_write(self, rtype: str, patient_fid: str | None, fid: str | None) -> None:
+    def authorize_write(self, rtype: str, patient_fid: str | None, fid: str | None,
+                        op: str = "u") -> None:
+        self.authorize_scope(rtype, op, patient_fid)
         if rtype in DIRECTORY_TYPES:
             authorize(self.p, "fhir.directory.write")
         elif rtype == "Group":
@@ -243,6 +259,8 @@ class Access:
             reach.append(and_(cared, not_blocked, not_hidden))
         if not self.p.user.is_active:
             return false()
+        if self.p.smart is not None:
+            return and_(or_(*reach), _smart_reach(self.p.smart))
         return or_(*reach)
 
     # --- care relationships -----------------------------------------------------------------
@@ -253,6 +271,20 @@ class Access:
             user_id=self.p.user.id, patient_fid=patient_fid, reason=reason[:300], created_at=now,
             ends_at=now + timedelta(hours=hours) if hours else None))
         self.session.flush()
+
+
+def _smart_reach(ctx: Any) -> ColumnElement[bool]:
+    """What a SMART token's scopes let a search return (types, and the launch patient)."""
+    reach: list[ColumnElement[bool]] = []
+    for rtype, patient in ctx.reach("r"):
+        conds: list[ColumnElement[bool]] = []
+        if rtype != "*":
+            conds.append(FhirResource.resource_type == rtype)
+        if patient is not None:
+            conds.append(or_(FhirResource.patient_fid == patient,
+                             FhirResource.patient_fid.is_(None)))
+        reach.append(and_(*conds) if conds else true())
+    return or_(*reach) if reach else false()
 
 
 def _active_care() -> ColumnElement[bool]:

@@ -43,6 +43,7 @@ def capability_statement(base: str) -> dict[str, Any]:
         if refs:
             entry["searchInclude"] = [f"{rtype}:{p.name}" for p in refs]
         resources.append(entry)
+    root = base.removesuffix("/fhir")
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -58,9 +59,21 @@ def capability_statement(base: str) -> dict[str, Any]:
             "mode": "server",
             "security": {
                 "cors": False,
+                # SMART App Launch: where the authorisation server is (also in
+                # .well-known/smart-configuration).
+                "extension": [{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [
+                        {"url": "authorize", "valueUri": f"{root}/oauth/authorize"},
+                        {"url": "token", "valueUri": f"{root}/oauth/token"},
+                        {"url": "revoke", "valueUri": f"{root}/oauth/revoke"},
+                        {"url": "introspect", "valueUri": f"{root}/oauth/introspect"}]}],
                 "service": [{"coding": [{
                     "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                    "code": "OAuth"}], "text": "Bearer tokens (esante token create)"}],
+                    "code": "SMART-on-FHIR"}, {
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "OAuth"}], "text": "Jetons SMART on FHIR (applications référencées) "
+                                               "ou jetons d'API (esante token create)"}],
                 "description": "Jeton Bearer ; accès selon la politique d'accès (titulaire, "
                                "relation de soin, bris de glace justifié), tout accès tracé.",
             },

@@ -95,7 +95,7 @@ class Fhir:
         patient = self.store._compartment({**resource, "id": "(new)"})
         if rtype == "Patient":
             patient = None  # a new record
-        self.access.authorize_write(rtype, patient, None)
+        self.access.authorize_write(rtype, patient, None, op="c")
         stored = self.store.create(resource, fid=fid, validated=True)
         if rtype == "Patient" and self.access.professional:
             self.access.declare_care(stored.fid, "création du dossier")
@@ -113,7 +113,8 @@ class Fhir:
                 # Moving a resource to another patient needs the right on both.
                 self.access.authorize_write(rtype, new_patient, None)
         else:
-            self.access.authorize_write(rtype, None if rtype == "Patient" else new_patient, None)
+            self.access.authorize_write(rtype, None if rtype == "Patient" else new_patient, None,
+                                        op="c")
         stored, created = self.store.update(rtype, fid, resource, if_match=if_match)
         if created and rtype == "Patient" and self.access.professional:
             self.access.declare_care(stored.fid, "création du dossier")
@@ -136,7 +137,7 @@ class Fhir:
         check_type(rtype, writable=True)
         row = self.store.row(rtype, fid)
         if row is not None and not row.deleted:
-            self.access.authorize_write(rtype, row.patient_fid, fid)
+            self.access.authorize_write(rtype, row.patient_fid, fid, op="d")
         before = self.store.delete(rtype, fid)
         if before is not None:
             self._audit("fhir.delete", before)
@@ -155,6 +156,7 @@ class Fhir:
 
     def search(self, rtype: str, items: Sequence[tuple[str, str]], *, strict: bool = False) -> Answer:
         check_type(rtype)
+        self.access.authorize_scope(rtype, "s")
         if rtype == "AuditEvent":
             from esante.fhir.auditevents import search_audit_events
 

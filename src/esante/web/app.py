@@ -91,6 +91,11 @@ def create_app(
 
 
 def _include_routers(app: FastAPI) -> None:
+    from esante.apps.api import router as apps_api
+
+    # The SMART discovery document under /fhir/.well-known, before the FHIR catch-alls.
+    from esante.apps.oauth_routes import router as oauth_routes
+    from esante.apps.pages import router as apps_pages
     from esante.core.accounts.api import router as accounts_api
     from esante.core.accounts.pages import router as accounts_pages
     from esante.core.audit_api import router as audit_api
@@ -128,6 +133,9 @@ def _include_routers(app: FastAPI) -> None:
     from esante.identity.pages import router as identity_pages
     from esante.web.pages import router as shell_pages
 
+    app.include_router(oauth_routes)
+    app.include_router(apps_api, prefix="/api")
+    app.include_router(apps_pages)
     # The FHIR API first: routes are matched in order, and it is the busiest.
     app.include_router(fhir_api)
     for router in (accounts_api, orgs_api, notifications_api, audit_api, incidents_api):

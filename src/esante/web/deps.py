@@ -46,8 +46,22 @@ def api_principal(request: Request, session: SessionDep) -> Principal:
         raise Unauthenticated("authentification requise : en-tête Authorization: Bearer <jeton>",
                               "authentication required: Authorization: Bearer <token>",
                               code="token-missing")
+    if raw.count(".") == 2:  # a JWT: a SMART access token, for the FHIR API only
+        return _smart_principal(request, session, raw.strip())
     user, token = accounts.authenticate_token(session, raw.strip())
     return Principal.of(user, token_scopes=token.scopes, ip=client_ip(request))
+
+
+def _smart_principal(request: Request, session: Session, raw: str) -> Principal:
+    from esante.apps.tokens import principal_for
+
+    base = str(request.base_url).rstrip("/")
+    if not request.url.path.startswith("/fhir"):
+        raise Unauthenticated("un jeton SMART ne vaut que pour l'API FHIR (/fhir)",
+                              "a SMART access token is valid for /fhir only",
+                              code="invalid_token")
+    return principal_for(session, raw, audience=base + "/fhir", issuer=base,
+                         ip=client_ip(request))
 
 
 ApiPrincipal = Annotated[Principal, Depends(api_principal)]

@@ -1,0 +1,259 @@
+"""The authorisation server's HTTP side: the authorisation endpoint and its French consent
+screen, the token, revocation and introspection endpoints, and the discovery documents
+(SMART configuration, OpenID Connect, JWKS)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from authlib.oauth2 import OAuth2Error
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from esante.apps import keys, service
+from esante.apps import scopes as smart
+from esante.apps.models import PendingAuthorization
+from esante.apps.oauth import EsanteServer, Owner, RawRequest
+from esante.core.db import utcnow
+from esante.web.deps import OptionalPagePrincipal, SessionDep, WebSessionDep
+from esante.web.middleware import CSP
+from esante.web.render import render
+
+router = APIRouter(include_in_schema=False)
+MAX_FORM = 40  # fields
+
+
+def issuer(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _server(request: Request, session: SessionDep) -> EsanteServer:
+    return EsanteServer(session, base_url=issuer(request))
+
+
+async def _raw(request: Request) -> RawRequest:
+    form: dict[str, str] = {}
+    if request.method == "POST":
+        data = await request.form(max_fields=MAX_FORM)
+        form = {k: v for k, v in data.items() if isinstance(v, str)}
+    return RawRequest(method=request.method, url=str(request.url),
+                      headers=dict(request.headers), query=dict(request.query_params), form=form)
+
+
+def _error_page(request: Request, status: int, message: str, ws: Any = None,
+                principal: Any = None) -> Response:
+    return render(request, "apps/oauth_error.html", {"status": status, "message": message},
+                  principal=principal, ws=ws, status_code=status)
+
+
+ERRORS_FR = {
+    "invalid_client": "application inconnue, non référencée ou suspendue",
+    "invalid_request": "demande d'autorisation incomplète ou invalide",
+    "invalid_scope": "l'application demande des données qu'elle n'a pas déclarées",
+    "unauthorized_client": "cette application ne peut pas utiliser ce mode d'autorisation",
+    "unsupported_response_type": "type de réponse non pris en charge",
+}
+
+
+def _oauth_error(request: Request, server: EsanteServer, error: OAuth2Error, ws: Any,
+                 principal: Any) -> Response:
+    """Errors the client may hear go back to its (verified) redirect URI; the others
+    are explained to the person, in French, and go nowhere."""
+    if getattr(error, "redirect_uri", None):
+        return server.handle_error_response(None, error)
+    fr = ERRORS_FR.get(error.error, "demande d'autorisation refusée")
+    return _error_page(request, 400, f"{fr} ({error.error}"
+                       f"{' : ' + error.description if error.description else ''})", ws, principal)
+
+
+def _check_aud(request: Request, raw: RawRequest) -> str | None:
+    aud = raw.query.get("aud") or raw.form.get("aud")
+    if aud is not None and aud.rstrip("/") != issuer(request) + "/fhir":
+        return "le paramètre aud ne désigne pas ce serveur FHIR"
+    return None
+
+
+# --- authorisation endpoint ------------------------------------------------------------------
+
+@router.get("/oauth/authorize")
+async def authorize(request: Request, session: SessionDep, ws: WebSessionDep,
+                    p: OptionalPagePrincipal) -> Response:
+    raw = await _raw(request)
+    if p is None:  # sign in first, then come back to this very request
+        pending = PendingAuthorization(id=secrets.token_urlsafe(16),
+                                       query=urlencode(raw.query)[:8000],
+                                       expires_at=utcnow() + timedelta(minutes=15))
+        session.add(pending)
+        session.flush()
+        return RedirectResponse(f"/login?next=/oauth/reprise/{pending.id}", status_code=303)
+    server = _server(request, session)
+    if (problem := _check_aud(request, raw)) is not None:
+        return _error_page(request, 400, problem, ws, p)
+    try:
+        grant = server.get_consent_grant(raw, end_user=Owner(p.user))
+    except OAuth2Error as error:
+        return _oauth_error(request, server, error, ws, p)
+    client = grant.client
+    wanted = smart.split(grant.request.payload.scope)
+    needs_patient = "launch/patient" in wanted or any(
+        r.context == "patient" for r in smart.resource_scopes(wanted))
+    if raw.query.get("launch"):  # EHR launch: the patient is the launch's
+        ctx = _launch(session, p, client.app, raw.query["launch"], wanted)
+        if isinstance(ctx, str):
+            return _error_page(request, 400, ctx, ws, p)
+        patients = [ctx.patient_fid]
+    else:
+        patients = service.patients_of(session, p.user) if needs_patient else []
+    if needs_patient and not patients:
+        return _error_page(request, 400, "aucun dossier de santé n'est rattaché à votre compte : "
+                           "l'application demande l'accès à votre dossier", ws, p)
+    reasons = {s["scope"]: s.get("reason", "") for s in client.app.scopes}
+    response = render(request, "apps/consent.html", {
+        "app": client.app, "query": raw.query, "patients": patients,
+        "lines": [(smart.describe_fr(s), reasons.get(s, "")) for s in wanted],
+    }, principal=p, ws=ws)
+    # The answer redirects to the app: browsers hold form submissions' redirects to
+    # form-action, so the consent page allows the app's (registered, verified) origin.
+    target = urlsplit(grant.redirect_uri or client.get_default_redirect_uri() or "")
+    if target.scheme == "https" and target.netloc:
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "form-action 'self'", f"form-action 'self' https://{target.netloc}")
+    return response
+
+
+def _launch(session: SessionDep, p: Any, app: Any, launch_id: str, wanted: list[str]) -> Any:
+    """The EHR launch named by ``launch``, or why it cannot be used."""
+    if "launch" not in wanted:
+        return "le paramètre launch exige la portée « launch »"
+    ctx = service.launch_context(session, p, app, launch_id)
+    if ctx is None:
+        return "lancement inconnu ou expiré : relancez l'application depuis le dossier"
+    return ctx
+
+
+@router.get("/oauth/reprise/{pending_id}")
+def resume(pending_id: str, session: SessionDep) -> Response:
+    pending = session.get(PendingAuthorization, pending_id[:32])
+    if pending is None or pending.expires_at <= utcnow():
+        return RedirectResponse("/", status_code=303)
+    query = pending.query
+    session.delete(pending)
+    return RedirectResponse(f"/oauth/authorize?{query}", status_code=303)
+
+
+@router.post("/oauth/authorize")
+async def consent(request: Request, session: SessionDep, ws: WebSessionDep,
+                  p: OptionalPagePrincipal) -> Response:
+    raw = await _raw(request)
+    if p is None or ws is None or not secrets.compare_digest(
+            ws.csrf_token, raw.form.get("csrf_token", "")):
+        return _error_page(request, 403, "formulaire expiré ou invalide : recommencez depuis "
+                           "l'application", ws, p)
+    decision = raw.form.pop("decision", "")
+    patient = raw.form.pop("patient", "") or None
+    raw.form.pop("csrf_token", None)
+    raw.query, raw.form = dict(raw.form), {}
+    server = _server(request, session)
+    if (problem := _check_aud(request, raw)) is not None:
+        return _error_page(request, 400, problem, ws, p)
+    try:
+        grant = server.get_consent_grant(raw, end_user=Owner(p.user))
+    except OAuth2Error as error:
+        return _oauth_error(request, server, error, ws, p)
+    if decision != "allow":
+        return server.create_authorization_response(raw, grant_user=None)
+    wanted = smart.split(grant.request.payload.scope)
+    needs_patient = "launch/patient" in wanted or any(
+        r.context == "patient" for r in smart.resource_scopes(wanted))
+    launched = bool(raw.query.get("launch"))
+    if launched:
+        ctx = _launch(session, p, grant.client.app, raw.query["launch"], wanted)
+        if isinstance(ctx, str):
+            return _error_page(request, 400, ctx, ws, p)
+        mine, needs_patient, patient = [ctx.patient_fid], True, ctx.patient_fid
+    else:
+        mine = service.patients_of(session, p.user)
+    if needs_patient:
+        patient = patient if patient in mine else (mine[0] if len(mine) == 1 else None)
+        if patient is None:
+            return _error_page(request, 400, "choisissez le dossier à partager", ws, p)
+    app_grant = service.record_consent(session, p, grant.client.app, " ".join(wanted),
+                                       patient if needs_patient else None, launched=launched)
+    return server.create_authorization_response(
+        raw, grant_user=Owner(p.user, app_grant))
+
+
+# --- token, revocation, introspection --------------------------------------------------------
+
+@router.post("/oauth/token")
+async def token(request: Request, session: SessionDep) -> Response:
+    server = _server(request, session)
+    response: Response = server.create_token_response(await _raw(request))
+    if server.keep_changes:
+        request.state.commit_anyway = True  # a replayed code or refresh token: keep the revocation
+    return response
+
+
+@router.post("/oauth/revoke")
+async def revoke(request: Request, session: SessionDep) -> Response:
+    server = _server(request, session)
+    return server.create_endpoint_response("revocation", await _raw(request))
+
+
+@router.post("/oauth/introspect")
+async def introspect(request: Request, session: SessionDep) -> Response:
+    server = _server(request, session)
+    return server.create_endpoint_response("introspection", await _raw(request))
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+SCOPES_SUPPORTED = ["openid", "fhirUser", "profile", "launch/patient", "offline_access",
+                    "online_access", "patient/*.rs", "patient/*.cruds", "user/*.rs",
+                    "user/*.cruds", "system/*.rs"]
+
+
+def smart_configuration(base: str) -> dict[str, Any]:
+    return {
+        "issuer": base,
+        "jwks_uri": f"{base}/oauth/jwks",
+        "authorization_endpoint": f"{base}/oauth/authorize",
+        "token_endpoint": f"{base}/oauth/token",
+        "revocation_endpoint": f"{base}/oauth/revoke",
+        "introspection_endpoint": f"{base}/oauth/introspect",
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384", "RS256"],
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "capabilities": ["launch-ehr", "context-ehr-patient",
+                         "launch-standalone", "client-public", "client-confidential-asymmetric",
+                         "context-standalone-patient", "permission-patient", "permission-user",
+                         "permission-offline", "permission-online", "permission-v2",
+                         "permission-v1", "sso-openid-connect"],
+    }
+
+
+@router.get("/.well-known/smart-configuration")
+@router.get("/fhir/.well-known/smart-configuration")
+def well_known_smart(request: Request) -> JSONResponse:
+    return JSONResponse(smart_configuration(issuer(request)))
+
+
+@router.get("/.well-known/openid-configuration")
+def well_known_openid(request: Request) -> JSONResponse:
+    base = issuer(request)
+    conf = smart_configuration(base)
+    conf.update({"subject_types_supported": ["public"],
+                 "id_token_signing_alg_values_supported": [keys.ALG],
+                 "claims_supported": ["sub", "fhirUser", "name", "iss", "aud", "exp", "iat"]})
+    return JSONResponse(conf)
+
+
+@router.get("/oauth/jwks")
+def jwks(session: SessionDep) -> JSONResponse:
+    return JSONResponse(keys.jwks(session), headers={"Cache-Control": "max-age=300"})
