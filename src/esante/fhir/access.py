@@ -196,6 +196,7 @@ class Access:
         if found is None:
             return None
         row, holder, care, blocked, hidden = found
+        self.authorize_scope(rtype, "r", row.patient_fid)
         if row.patient_fid is None:
             target = Target(rtype, None)
         elif holder:
