@@ -68,6 +68,18 @@ def _extract(p: Principal, _project: Any) -> bool:
     return p.has_role(*REVIEWERS, Role.TRUSTED_THIRD_PARTY)
 
 
+@rule("datahub.extract.run", write=True,
+      label_fr="lancer l'extraction d'un projet autorisé")
+def _extract_run(p: Principal, _project: Any) -> bool:
+    return p.has_role(*REVIEWERS, Role.TRUSTED_THIRD_PARTY)
+
+
+@rule("datahub.extract.report", write=False,
+      label_fr="lire les rapports de risque des extractions d'un projet")
+def _extract_report(p: Principal, project: Any) -> bool:
+    return owns(p, project) or p.has_role(*REVIEWERS, Role.TRUSTED_THIRD_PARTY)
+
+
 @rule("datahub.optout.self", write=True, label_fr="gérer son opposition à la réutilisation de ses "
       "données de santé")
 def _optout_self(p: Principal, _t: Any) -> bool:

@@ -60,6 +60,9 @@ EVENT_LABELS = {
     "complete": "Dossier complet", "opinion": "Avis du comité éthique",
     "conformity": "Engagement de conformité à une méthodologie de référence",
     "approved": "Autorisation", "refused": "Refus", "closed": "Résultats publiés",
+    "extract": "Extraction", "extract_failed": "Extraction en échec",
+    "output_submitted": "Tableau de résultats soumis à vérification",
+    "output_approved": "Sortie de tableau autorisée", "output_refused": "Sortie de tableau refusée",
 }
 QUEUES = {"submitted": "Complétude à vérifier", "complete": "Avis éthique à rendre",
           "opinion_given": "Décision à prendre"}

@@ -6,8 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from esante.core.policy import Principal
-from esante.datahub import optout
-from esante.datahub.models import Dataset, OptOut, Project, ProjectColumn, ProjectEvent
+from esante.datahub import extracts, optout
+from esante.datahub.models import (
+    Dataset,
+    Extract,
+    OptOut,
+    OutputCheck,
+    Project,
+    ProjectColumn,
+    ProjectEvent,
+)
 from tests.core.policy_base import EVERYONE, Case, _c, _p
 from tests.datahub.factories import NIR, make_project, register
 
@@ -71,6 +79,10 @@ PAGE_ROUTES: dict[tuple[str, str], str] = {
 OTHER_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/donnees-de-sante/jeux/{slug}"): "public: tests/datahub/test_pages.py",
     ("GET", PAGE): "public once submitted, drafts to their owner: tests/datahub/test_pages.py",
+    ("GET", PAGE + "/extractions/{extract_id}/rapport.json"):
+        "a finished extract's report, as its page: tests/datahub/test_extract_pages.py",
+    ("GET", PAGE + "/extractions/{extract_id}/rapport.pdf"):
+        "a finished extract's report, as its page: tests/datahub/test_extract_pages.py",
 }
 
 ROLE_PAGES: list[Case] = [
@@ -85,12 +97,20 @@ ROLE_PAGES: list[Case] = [
     _p("POST", PAGE + "/action", RESEARCHER, denied=404,
        label="/donnees-de-sante/projets/{dh_draft}/action", body={"action": "submit"},
        extra={"to": "/donnees-de-sante/projets/{dh_draft}"}),
+    # extracts: launched by the hub's reviewers and the trusted third party; their reports
+    # read by them and by the project's owner
+    _p("POST", PAGE + "/extractions", REVIEWER | {"ttp"},
+       label="/donnees-de-sante/projets/{dh_approved}/extractions", body={"engine": "duckdb"},
+       extra={"to": "/donnees-de-sante/projets/{dh_approved}"}),
+    _p("GET", PAGE + "/extractions/{extract_id}", REVIEWER | RESEARCHER | {"ttp"}, denied=404,
+       label="/donnees-de-sante/projets/{dh_approved}/extractions/{dh_extract}"),
     _p("GET", "/donnees-de-sante/opposition", CITIZEN),
     _p("POST", "/donnees-de-sante/opposition", CITIZEN, body={"action": "record", "nir": NIR},
        extra={"to": "/donnees-de-sante/opposition?ok=record"}),
 ]
 
-COUNTED: tuple[Any, ...] = (Dataset, Project, ProjectColumn, ProjectEvent, OptOut)
+COUNTED: tuple[Any, ...] = (Dataset, Project, ProjectColumn, ProjectEvent, OptOut, Extract,
+                            OutputCheck)
 
 
 def placeholders(targets: Any, name: str) -> dict[str, Any]:
@@ -111,7 +131,17 @@ def placeholders(targets: Any, name: str) -> dict[str, Any]:
         return int(targets.once("dh_optout", lambda: optout.record(
             targets.db, citizen, nir=NIR).id))
 
+    def extract() -> int:
+        reviewer = Principal.of(targets.personas.users["hub_reviewer"])
+
+        def make() -> int:
+            approved = targets.db.get(Project, project("approved")())
+            return extracts.launch(targets.db, reviewer, approved, engine="duckdb").id
+
+        return int(targets.once("dh_extract", make))
+
     return {
+        "{dh_extract}": extract,
         "{dh_catalogue_title}": catalogue_title, "{dh_dataset}": dataset,
         "{dh_draft}": project("draft"), "{dh_submitted}": project("submitted"),
         "{dh_complete}": project("complete"), "{dh_opinion}": project("opinion_given"),

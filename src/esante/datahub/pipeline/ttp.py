@@ -30,6 +30,11 @@ class PipelineSettings(BaseSettings):
     ttp_secret_file: Path = Path("var/ttp/master.key")
     # Output checking: cells under this count are suppressed (DOMAIN.md: unconfirmed, default 10).
     small_cell_threshold: int = Field(default=10, ge=1, le=1000)
+    # An extract whose requested datasets hold at most this many rows runs in the request
+    # that launches it; a larger one goes to the worker (``esante worker``).
+    inline_rows_max: int = Field(default=500_000, ge=0)
+    # Where extracts are written (one folder per run); relative to the data directory.
+    extracts_dir: Path = Path("datahub/extracts")
 
 
 def create_master_secret(path: Path) -> None:
