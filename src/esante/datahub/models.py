@@ -83,6 +83,8 @@ class Project(Base):
     approved_l: Mapped[int | None]
     approved_l_column: Mapped[str | None] = mapped_column(String(130))
     suppression_limit: Mapped[float | None]  # share of rows that may be suppressed
+    # Dates shifted per person before generalisation (the decision's choice).
+    date_shift: Mapped[bool] = mapped_column(default=False)
     results: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -209,7 +209,8 @@ def _apply(session: SessionDep, p: Principal, project: Project, action: str,
             projects.decide(session, p, project, DecisionIn.model_validate({
                 "authorised": form.get("authorised") == "yes", "reasons": text,
                 "k": str(form.get("k") or "") or None,
-                "suppression_limit": str(form.get("suppression_limit") or "") or None}))
+                "suppression_limit": str(form.get("suppression_limit") or "") or None,
+                "date_shift": form.get("date_shift") == "yes"}))
         elif action == "results":
             projects.publish_results(session, p, project, ResultsIn(results=text))
     except ValidationError as exc:

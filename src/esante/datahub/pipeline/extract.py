@@ -21,13 +21,14 @@ from esante.datahub.pipeline.hierarchy import max_level, recode_table
 from esante.datahub.pipeline.lattice import Criteria, Lattice, NodeResult
 from esante.datahub.pipeline.spec import (
     ColumnReport,
+    DateHierarchy,
     ExtractReport,
     ExtractSpec,
     Sensitivity,
     TableReport,
     TableSpec,
 )
-from esante.datahub.pipeline.ttp import key_fingerprint
+from esante.datahub.pipeline.ttp import date_shift_key, key_fingerprint
 
 Progress = Callable[[str], None]
 PSEUDONYM = "pseudonym"
@@ -125,6 +126,8 @@ def _extract_table(
     pid = spec.person_id_column
     view = f"in_{p.name}"
     eng.register_parquet(view, p.spec.path, [pid, *p.qis, *p.kept])
+    if _shifted(p):
+        view = _shift_dates(eng, spec, p, view, key)
     opted = f"CAST({_q(pid)} AS STRING) IN (SELECT pid FROM optout)"
     progress(f"{p.name} : comptage")
     counts = eng.query(
@@ -175,6 +178,27 @@ def _extract_table(
 
         deidentify_parquet_columns(out, p.free_text)
     return _table_report(spec, p, out, rows_in, rows_opted, rows_out, uniques, lattice, chosen)
+
+
+def _shifted(p: _Plan) -> list[str]:
+    return [c for c in p.qis if isinstance(h := p.spec.columns[c].hierarchy, DateHierarchy) and h.shift]
+
+
+def _shift_dates(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan, view: str, key: bytes) -> str:
+    """A view of the table whose shifted date columns moved by the person's own number of days:
+    ``d`` in ±1..±B from HMAC-SHA-256(date-shift key, person id), the same SQL on both engines."""
+    d, b = eng.dialect, spec.date_shift_max_days
+    _q = d.ident
+    v = d.hex_prefix_int(d.hmac_sha256_hex(date_shift_key(key), _q(spec.person_id_column)))
+    days = f"CASE WHEN _r < {b} THEN _r - {b} ELSE _r - {b - 1} END"
+    shifted = set(_shifted(p))
+    cols = [
+        f"{d.add_days(_q(c), days)} AS {_q(c)}" if c in shifted else _q(c)
+        for c in [spec.person_id_column, *p.qis, *p.kept]
+    ]
+    name = f"shifted_{p.name}"
+    eng.define_view(name, f"SELECT {', '.join(cols)} FROM (SELECT *, {v} % {2 * b} AS _r FROM {view}) s")
+    return name
 
 
 def _prepare_lattice(
@@ -345,6 +369,7 @@ def _table_report(
                     level=r.node[i],
                     max_level=lattice.top[i],
                     information_loss=round(loss, 6),
+                    date_shift_max_days=spec.date_shift_max_days if name in _shifted(p) else None,
                 )
             )
         else:

@@ -1,4 +1,5 @@
-"""Data hub: extract runs (with their risk reports) and output checks before release
+"""Data hub: extract runs (with their risk reports), output checks before release, per-person
+date shifting chosen at the decision
 
 Revision ID: 0013
 Revises: 0011
@@ -17,6 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('datahub_projects') as batch:
+        batch.add_column(sa.Column('date_shift', sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
     op.create_table('datahub_extracts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -65,3 +69,5 @@ def downgrade() -> None:
     op.drop_table('datahub_output_checks')
     op.drop_index(op.f('ix_datahub_extracts_project_id'), table_name='datahub_extracts')
     op.drop_table('datahub_extracts')
+    with op.batch_alter_table('datahub_projects') as batch:
+        batch.drop_column('date_shift')
