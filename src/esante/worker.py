@@ -78,3 +78,11 @@ def incident_reminders() -> int:
 
     with transaction() as session:
         return send_reminders(session)
+
+
+@huey.task()
+def run_extract_job(extract_id: int) -> str:
+    """A data-hub extract too large to run in the request that launched it."""
+    from esante.datahub.extracts import run_job
+
+    return run_job(extract_id)

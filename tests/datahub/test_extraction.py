@@ -53,3 +53,22 @@ def test_only_an_approved_project_is_extracted(db, personas) -> None:
     project = make_project(db, personas, "complete")
     with pytest.raises(Conflict, match="seul un projet autorisé"):
         extraction.build_spec(db, project.id, actor=Actor.system("tests"))
+
+
+def test_decision_with_date_shift_shifts_every_date_of_a_person(db, personas, tmp_path) -> None:
+    from esante.datahub import projects
+    from esante.datahub.pipeline.spec import DateHierarchy
+    from esante.datahub.schemas import DecisionIn
+
+    project = make_project(db, personas, "opinion_given")
+    projects.decide(db, principal(personas, "hub_reviewer"), project, DecisionIn(
+        authorised=True, reasons="Conforme, dates décalées.", date_shift=True))
+    assert project.date_shift
+    spec = extraction.build_spec(db, project.id, actor=Actor.system("tests"))
+    dates = {name: t.columns[c].hierarchy for name, t in spec.tables.items()
+             for c in ("birth_date", "admission_date") if c in t.columns}
+    assert dates and all(isinstance(h, DateHierarchy) and h.shift for h in dates.values())
+    report = run_extract(spec, out_dir=tmp_path / "extract", key=KEY)
+    shifted = [c for t in report.tables for c in t.columns if c.date_shift_max_days]
+    assert {c.name for c in shifted} == {"birth_date", "admission_date"}
+    assert all(t.k_reached >= 5 for t in report.tables)

@@ -181,7 +181,8 @@ def _seed(plan: dict[str, Any]) -> dict[str, Any]:
     ``regions`` (bool): insert the 18 regions;
     ``establishments``: [{finess, name, category, department, town}];
     ``totp``: {email: base32 secret}: store the secret and confirm it with the current
-    code, as the account page does (returns the recovery codes)."""
+    code, as the account page does (returns the recovery codes);
+    ``datahub`` (bool): the data hub's demo (synthetic population, catalogue, projects)."""
     import pyotp
 
     from esante.core.accounts import service as accounts
@@ -203,6 +204,10 @@ def _seed(plan: dict[str, Any]) -> dict[str, Any]:
             accounts.start_totp_setup(session, user=user, secret=secret)
             out["recovery_codes"][email] = accounts.confirm_totp(
                 session, actor=actor, user=user, code=pyotp.TOTP(secret).now())
+        if plan.get("datahub"):
+            from esante.datahub.demo import seed_datahub
+
+            seed_datahub(session)
     return out
 
 

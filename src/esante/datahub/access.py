@@ -68,6 +68,36 @@ def _extract(p: Principal, _project: Any) -> bool:
     return p.has_role(*REVIEWERS, Role.TRUSTED_THIRD_PARTY)
 
 
+@rule("datahub.extract.run", write=True,
+      label_fr="lancer l'extraction d'un projet autorisé")
+def _extract_run(p: Principal, _project: Any) -> bool:
+    return p.has_role(*REVIEWERS, Role.TRUSTED_THIRD_PARTY)
+
+
+@rule("datahub.extract.report", write=False,
+      label_fr="lire les rapports de risque des extractions d'un projet")
+def _extract_report(p: Principal, project: Any) -> bool:
+    return owns(p, project) or p.has_role(*REVIEWERS, Role.TRUSTED_THIRD_PARTY)
+
+
+@rule("datahub.output.submit", write=True,
+      label_fr="soumettre un tableau de résultats à la vérification de sortie")
+def _output_submit(p: Principal, project: Any) -> bool:
+    return owns(p, project) and p.has_role(Role.RESEARCHER)
+
+
+@rule("datahub.output.review", write=True,
+      label_fr="autoriser ou refuser la sortie d'un tableau de résultats")
+def _output_review(p: Principal, project: Any) -> bool:
+    return p.has_role(*REVIEWERS) and not owns(p, project)
+
+
+@rule("datahub.output.read", write=False,
+      label_fr="consulter les tableaux de résultats soumis d'un projet")
+def _output_read(p: Principal, project: Any) -> bool:
+    return owns(p, project) or p.has_role(*REVIEWERS)
+
+
 @rule("datahub.optout.self", write=True, label_fr="gérer son opposition à la réutilisation de ses "
       "données de santé")
 def _optout_self(p: Principal, _t: Any) -> bool:

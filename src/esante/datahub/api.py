@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from esante.core import policy
 from esante.core.policy import Principal
-from esante.datahub import catalogue, optout, projects
+from esante.datahub import catalogue, extracts, optout, outputs, projects
 from esante.datahub.extract import extract_request
 from esante.datahub.models import OptOut
 from esante.datahub.schemas import (
     CompletenessIn,
     DecisionIn,
+    ExtractIn,
     OpinionIn,
     OptOutIn,
     OptOutOut,
+    OutputCheckIn,
+    OutputReviewIn,
     ProjectIn,
     ResultsIn,
 )
@@ -133,6 +136,70 @@ def get_extract_request(project_id: int, p: ApiPrincipal, session: SessionDep) -
     project = projects.get_project(session, p, project_id)
     policy.authorize(p, "datahub.extract.request", project)
     return extract_request(session, project.id)
+
+
+# --- extracts and output checks ------------------------------------------------------------------
+
+@router.post("/projects/{project_id}/extracts", status_code=status.HTTP_202_ACCEPTED,
+             summary="Lancer l'extraction d'un projet autorisé (relecteurs, tiers de confiance)")
+def launch_extract(project_id: int, body: ExtractIn, p: ApiPrincipal,
+                   session: SessionDep) -> dict[str, Any]:
+    project = projects.get_project(session, p, project_id)
+    ex = extracts.launch(session, p, project, engine=body.engine)
+    if extracts.runs_inline(session, ex):
+        return extracts.extract_out(extracts.execute(session, ex.id))
+    out = extracts.extract_out(ex)
+    session.commit()  # the worker must find it
+    try:
+        extracts.dispatch(ex.id)
+    except Exception:  # the queue is down: the run stays queued, visible as such
+        import logging
+
+        logging.getLogger(__name__).exception("extract %s not queued", ex.id)
+    return out
+
+
+@router.get("/projects/{project_id}/extracts",
+            summary="Les extractions d'un projet et leurs rapports de risque")
+def list_extracts(project_id: int, p: ApiPrincipal, session: SessionDep) -> list[dict[str, Any]]:
+    project = projects.get_project(session, p, project_id)
+    policy.authorize(p, "datahub.extract.report", project)
+    return [extracts.extract_out(x) for x in extracts.of_project(session, project)]
+
+
+@router.post("/projects/{project_id}/output-checks", status_code=status.HTTP_201_CREATED,
+             summary="Soumettre un tableau agrégé (CSV) à la vérification de sortie")
+def submit_output(project_id: int, body: OutputCheckIn, p: ApiPrincipal,
+                  session: SessionDep) -> dict[str, Any]:
+    project = projects.get_project(session, p, project_id)
+    return outputs.check_out(outputs.submit(session, p, project, name=body.name, text=body.csv))
+
+
+@router.get("/projects/{project_id}/output-checks",
+            summary="Les tableaux soumis d'un projet (propriétaire, relecteurs)")
+def list_outputs(project_id: int, p: ApiPrincipal, session: SessionDep) -> list[dict[str, Any]]:
+    project = projects.get_project(session, p, project_id)
+    policy.authorize(p, "datahub.output.read", project)
+    return [outputs.check_out(x) for x in outputs.of_project(session, p, project)]
+
+
+@router.post("/projects/{project_id}/output-checks/{check_id}/decision",
+             summary="Autoriser ou refuser la sortie d'un tableau, avec son motif")
+def review_output(project_id: int, check_id: int, body: OutputReviewIn, p: ApiPrincipal,
+                  session: SessionDep) -> dict[str, Any]:
+    project = projects.get_project(session, p, project_id)
+    check = outputs.get(session, p, project, check_id)
+    return outputs.check_out(outputs.review(session, p, check, approve=body.approve,
+                                            reason=body.reason))
+
+
+@router.get("/projects/{project_id}/output-checks/{check_id}/released",
+            summary="Le tableau vérifié dont la sortie est autorisée (CSV)")
+def released_output(project_id: int, check_id: int, p: ApiPrincipal,
+                    session: SessionDep) -> Response:
+    project = projects.get_project(session, p, project_id)
+    check = outputs.get(session, p, project, check_id)
+    return Response(outputs.released_csv(session, p, check), media_type="text/csv; charset=utf-8")
 
 
 # --- opt-outs ----------------------------------------------------------------------------------

@@ -98,4 +98,75 @@ def extract(
     console.print(f"Rapport : {out / 'report.html'}, {out / 'report.pdf'}")
 
 
+def _principal(session: Any, email: str) -> Any:
+    from esante.core.accounts import service as accounts
+    from esante.core.errors import NotFound
+    from esante.core.policy import Principal
+
+    user = accounts.get_user_by_email(session, email)
+    if user is None or not user.is_active:
+        raise NotFound(f"utilisateur inconnu ou inactif : {email}", "unknown user")
+    return Principal.of(user)
+
+
+def submit_output(project_id: int, email: str, path: Path) -> None:
+    """``check-output --project``: the table submitted to the project's output check."""
+    from esante.cli import _run, console, fail
+    from esante.datahub import outputs, projects
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        fail(f"fichier introuvable : {path}")
+    except UnicodeDecodeError:
+        fail(f"{path.name} : encodage illisible (UTF-8 attendu)")
+
+    def go(session: Any) -> tuple[int, str, int, int, int]:
+        p = _principal(session, email)
+        c = outputs.submit(session, p, projects.get_project(session, p, project_id),
+                           name=path.name, text=text)
+        return c.id, c.checked_csv, c.primary_cells, c.secondary_cells, c.threshold
+
+    check_id, checked, primary, secondary, limit = _run(go)
+    console.print(checked, end="", highlight=False, markup=False)
+    console.print(f"Tableau n° {check_id} soumis : seuil {limit}, {primary} cellule(s) masquée(s) "
+                  f"(secret primaire), {secondary} de plus (secondaire) ; en attente de la "
+                  "décision de sortie.", highlight=False)
+
+
+@datahub_app.command("release")
+def release(
+    check_id: Annotated[int, typer.Argument(help="numéro du tableau soumis")],
+    reviewer: Annotated[str, typer.Option("--as", help="adresse du relecteur du hub")],
+    reason: Annotated[str, typer.Option(help="motif de la décision")],
+    approve: Annotated[bool, typer.Option("--approve/--refuse",
+                                          help="autoriser ou refuser la sortie")],
+    out: Annotated[Path | None, typer.Option(
+        help="écrire le tableau vérifié dans ce fichier (sortie autorisée)")] = None,
+) -> None:
+    """Autorise ou refuse la sortie d'un tableau de résultats vérifié, avec son motif."""
+    from esante.cli import _run, console
+    from esante.core.errors import NotFound
+    from esante.datahub import outputs
+    from esante.datahub.models import OutputCheck, Project
+
+    def go(session: Any) -> tuple[str, str | None]:
+        p = _principal(session, reviewer)
+        check = session.get(OutputCheck, check_id)
+        if check is None:
+            raise NotFound(f"tableau n° {check_id} introuvable", "output check not found")
+        project = session.get(Project, check.project_id)
+        check = outputs.review(session, p, outputs.get(session, p, project, check_id),
+                               approve=approve, reason=reason)
+        released = (outputs.released_csv(session, p, check)
+                    if check.status == "approved" and out is not None else None)
+        return check.status, released
+
+    status, checked = _run(go)
+    console.print(f"Tableau n° {check_id} : {outputs.STATUS_LABELS[status]}.", highlight=False)
+    if checked is not None and out is not None:
+        out.write_text(checked, encoding="utf-8")
+        console.print(f"Tableau vérifié écrit dans {out}", highlight=False)
+
+
 from esante.datahub.pipeline import cli as _pipeline_cli  # noqa: E402, F401 - registers the pipeline commands

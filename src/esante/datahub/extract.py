@@ -49,6 +49,7 @@ def extract_request(session: Session, project_id: int) -> dict[str, Any]:
         "l": project.approved_l,
         "l_column": l_column,
         "suppression_limit": project.suppression_limit,
+        "date_shift": project.date_shift,
         "linkage": project.linkage,
         "people": None if people is None else {
             "path": people.path, "id_column": people.person_id_column, "nir_column": "nir"},

@@ -6,6 +6,7 @@ audit record of what left.
 The catalogue names a column's hierarchy in one word; here is what each becomes:
 
 - ``age`` (a birth date) and ``date``: the date, then its month, then its year, then ``*``;
+  shifted per person first when the decision asked for it (``Project.date_shift``);
 - ``geography``: a commune → its department → its region; a department → its region; a
   FINESS number → its department (its first two characters); a region → ``*``;
 - a quasi-identifier without one (sex): the value or ``*``.
@@ -43,9 +44,11 @@ def _distinct(path: Path, column: str) -> list[str]:
     return [str(v) for v in values.to_pylist() if v is not None]
 
 
-def _hierarchy(path: Path, column: str, kind: str) -> Any:
+def _hierarchy(path: Path, column: str, kind: str, *, date_shift: bool = False) -> Any:
     if kind in ("age", "date"):
-        return DateHierarchy(levels=["month", "year"])
+        # Shifted, a person's dates (birth date included) keep their intervals: ages at an
+        # event stay exact.
+        return DateHierarchy(levels=["month", "year"], shift=date_shift)
     if kind == "geography":
         if column == "commune":
             return commune_hierarchy(_distinct(path, column))
@@ -76,7 +79,8 @@ def build_spec(session: Session, project_id: int, *, actor: Actor) -> ExtractSpe
             sensitivity = Sensitivity(col["sensitivity"])
             if col["name"] == pid:
                 continue  # replaced by the project's pseudonym
-            hierarchy = (_hierarchy(path, col["name"], col["hierarchy"] or "")
+            hierarchy = (_hierarchy(path, col["name"], col["hierarchy"] or "",
+                                    date_shift=bool(req.get("date_shift")))
                          if sensitivity is Sensitivity.quasi_identifier else None)
             columns[col["name"]] = ColumnSpec(sensitivity=sensitivity, hierarchy=hierarchy)
         tables[_table_name(dataset["slug"])] = TableSpec(path=path, columns=columns)

@@ -83,6 +83,8 @@ class Project(Base):
     approved_l: Mapped[int | None]
     approved_l_column: Mapped[str | None] = mapped_column(String(130))
     suppression_limit: Mapped[float | None]  # share of rows that may be suppressed
+    # Dates shifted per person before generalisation (the decision's choice).
+    date_shift: Mapped[bool] = mapped_column(default=False)
     results: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -132,3 +134,49 @@ class OptOut(Base):
     channel: Mapped[str] = mapped_column(String(20), default="web")  # web, api, ens
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None]
+
+
+class Extract(Base):
+    """One run of an approved project's extraction: who launched it, on which engine, where it
+    stands, and its risk report (counts and measures only, never a value)."""
+
+    __tablename__ = "datahub_extracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("datahub_projects.id", ondelete="CASCADE"),
+                                            index=True)
+    engine: Mapped[str] = mapped_column(String(10))  # duckdb, spark
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # running, done, failed
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_by_label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    out_dir: Mapped[str] = mapped_column(String(1000), default="")
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # ExtractReport
+    error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class OutputCheck(Base):
+    """An aggregated table a researcher asks to take out: the table as submitted (encrypted),
+    the version with small cells suppressed, and the reviewer's decision on its release."""
+
+    __tablename__ = "datahub_output_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("datahub_projects.id", ondelete="CASCADE"),
+                                            index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    threshold: Mapped[int]
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_by_label: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    original_enc: Mapped[str] = mapped_column(Text)  # core.crypto Vault token
+    checked_csv: Mapped[str] = mapped_column(Text)  # small cells shown as "s"
+    primary_cells: Mapped[int] = mapped_column(default=0)
+    secondary_cells: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # approved, refused
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_by_label: Mapped[str] = mapped_column(String(200), default="")
+    reviewed_at: Mapped[datetime | None]

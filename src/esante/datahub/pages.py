@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from esante.core import policy
 from esante.core.errors import DomainError, Invalid
 from esante.core.policy import Principal
-from esante.datahub import catalogue, optout, projects
+from esante.datahub import catalogue, optout, projects, release_pages
 from esante.datahub.dictionary import SENSITIVITY_LABELS
 from esante.datahub.models import Project
 from esante.datahub.schemas import (
@@ -184,7 +184,8 @@ def project_page(project_id: int, request: Request, p: OptionalPagePrincipal,
     return render(request, "datahub/project.html", {
         "project": project, "columns": projects.requested(session, project),
         "events": projects.timeline(session, project), "actions": _actions(p, project),
-        "error": _error(request), **LABELS}, principal=p, ws=ws)
+        "error": _error(request), **release_pages.project_context(session, p, project),
+        **LABELS}, principal=p, ws=ws)
 
 
 _PERMISSION = {"submit": "datahub.project.submit", "results": "datahub.project.results",
@@ -208,7 +209,8 @@ def _apply(session: SessionDep, p: Principal, project: Project, action: str,
             projects.decide(session, p, project, DecisionIn.model_validate({
                 "authorised": form.get("authorised") == "yes", "reasons": text,
                 "k": str(form.get("k") or "") or None,
-                "suppression_limit": str(form.get("suppression_limit") or "") or None}))
+                "suppression_limit": str(form.get("suppression_limit") or "") or None,
+                "date_shift": form.get("date_shift") == "yes"}))
         elif action == "results":
             projects.publish_results(session, p, project, ResultsIn(results=text))
     except ValidationError as exc:
@@ -263,3 +265,6 @@ async def optout_action(request: Request, p: PagePrincipal, session: SessionDep)
         return RedirectResponse(f"{BASE}/opposition?erreur={quote(exc.fr[:300])}",
                                 status_code=303)
     return RedirectResponse(f"{BASE}/opposition?ok={action}", status_code=303)
+
+
+router.include_router(release_pages.router)  # extracts and output checks of a project

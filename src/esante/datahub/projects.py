@@ -60,6 +60,9 @@ EVENT_LABELS = {
     "complete": "Dossier complet", "opinion": "Avis du comité éthique",
     "conformity": "Engagement de conformité à une méthodologie de référence",
     "approved": "Autorisation", "refused": "Refus", "closed": "Résultats publiés",
+    "extract": "Extraction", "extract_failed": "Extraction en échec",
+    "output_submitted": "Tableau de résultats soumis à vérification",
+    "output_approved": "Sortie de tableau autorisée", "output_refused": "Sortie de tableau refusée",
 }
 QUEUES = {"submitted": "Complétude à vérifier", "complete": "Avis éthique à rendre",
           "opinion_given": "Décision à prendre"}
@@ -309,8 +312,9 @@ def decide(session: Session, p: Principal, project: Project, body: DecisionIn) -
     limit = body.suppression_limit if body.suppression_limit is not None \
         else DEFAULT_SUPPRESSION_LIMIT
     _approve(project, k=k, l_value=l_value, l_column=l_column, limit=limit)
+    project.date_shift = body.date_shift
     _event(session, project, p, "approved", body.reasons, k=k, l=l_value,
-           l_column=l_column, suppression_limit=limit)
+           l_column=l_column, suppression_limit=limit, date_shift=body.date_shift)
     session.flush()
     return project
 
@@ -346,6 +350,7 @@ def project_out(session: Session, project: Project, *, detail: bool = False) -> 
         out["methodology_details"] = project.methodology_details
         out["conformity_commitment"] = project.conformity_commitment
         out["suppression_limit"] = project.suppression_limit
+        out["date_shift"] = project.date_shift
         out["timeline"] = [{"at": e.at, "actor": e.actor_label, "kind": e.kind,
                             "label": EVENT_LABELS.get(e.kind, e.kind), "text": e.text,
                             "data": e.data} for e in timeline(session, project)]

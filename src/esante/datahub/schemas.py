@@ -83,6 +83,8 @@ class DecisionIn(BaseModel):
     l: Annotated[int | None, Field(ge=2, le=1000)] = None  # noqa: E741
     l_column: Annotated[str | None, StringConstraints(max_length=130)] = None
     suppression_limit: Annotated[float | None, Field(ge=0, le=0.5)] = None
+    # Shift each person's dates by their own number of days before generalisation.
+    date_shift: bool = False
 
 
 class ResultsIn(BaseModel):
@@ -112,3 +114,23 @@ class EventOut(BaseModel):
     kind: str
     text: str
     data: dict[str, Any]
+
+
+class OutputCheckIn(BaseModel):
+    """An aggregated table to check before it leaves: CSV, labels in the first column."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = "tableau"
+    csv: Annotated[str, StringConstraints(min_length=1, max_length=1_000_000)]
+
+
+class OutputReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=5000)]
+
+
+class ExtractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    engine: Annotated[str, StringConstraints(pattern="^(duckdb|spark)$")] = "duckdb"

@@ -127,8 +127,26 @@ def check_output_cmd(
         int | None, typer.Option(help="Seuil des petites cellules (défaut : réglage, 10)", min=1)
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Écrire le tableau vérifié dans ce fichier")] = None,
+    project: Annotated[
+        int | None, typer.Option(help="Soumettre le tableau à la vérification de sortie de ce projet")
+    ] = None,
+    submitter: Annotated[
+        str | None, typer.Option("--as", help="Adresse du chercheur qui soumet (avec --project)")
+    ] = None,
 ) -> None:
-    """Vérifier un tableau de résultats : secret des petites cellules, primaire et secondaire."""
+    """Vérifier un tableau de résultats : secret des petites cellules, primaire et secondaire.
+
+    Avec --project et --as, le tableau est soumis à la vérification de sortie du projet (le
+    relecteur autorise ou refuse ensuite sa sortie : « esante datahub release »)."""
+    if project is not None:
+        if not submitter:
+            raise _fail("--as ADRESSE est nécessaire avec --project (le chercheur qui soumet)")
+        if threshold is not None:
+            raise _fail("--threshold ne s'emploie pas avec --project : le seuil est celui du hub")
+        from esante.datahub.cli import submit_output
+
+        submit_output(project, submitter, table_file)
+        return
     from esante.datahub.pipeline.outputcheck import check_output
     from esante.datahub.pipeline.ttp import PipelineSettings
 

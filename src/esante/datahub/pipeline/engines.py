@@ -36,6 +36,18 @@ class Dialect:
     def utf8(self, text_sql: str) -> str:
         return f"encode({text_sql})" if self.name == "duckdb" else f"encode({text_sql}, 'UTF-8')"
 
+    def hex_prefix_int(self, hex_sql: str, digits: int = 8) -> str:
+        """The first ``digits`` hexadecimal digits of a hex string, as an integer."""
+        if self.name == "duckdb":
+            return f"CAST('0x' || substr({hex_sql}, 1, {digits}) AS BIGINT)"
+        return f"CAST(conv(substr({hex_sql}, 1, {digits}), 16, 10) AS BIGINT)"
+
+    def add_days(self, date_sql: str, days_sql: str) -> str:
+        """A date moved by a number of days (a timestamp becomes its date)."""
+        if self.name == "duckdb":
+            return f"CAST({date_sql} AS DATE) + CAST({days_sql} AS INTEGER)"
+        return f"date_add(CAST({date_sql} AS DATE), CAST({days_sql} AS INT))"
+
     def hmac_sha256_hex(self, key: bytes, value_sql: str) -> str:
         """HMAC-SHA-256 (RFC 2104) in plain SQL: sha256(K^opad || sha256(K^ipad || m))."""
         block = key.ljust(64, b"\0") if len(key) <= 64 else key
@@ -131,6 +143,9 @@ class DuckDBEngine:
     def materialise(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
+    def define_view(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+
     def write_parquet(self, sql: str, path: Path) -> int:
         target = str(path).replace("'", "''")
         self.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
@@ -171,6 +186,9 @@ class SparkEngine:
 
     def materialise(self, name: str, sql: str) -> None:
         self.spark.sql(sql).cache().createOrReplaceTempView(name)
+
+    def define_view(self, name: str, sql: str) -> None:
+        self.spark.sql(sql).createOrReplaceTempView(name)
 
     def write_parquet(self, sql: str, path: Path) -> int:
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".spark-"))

@@ -21,13 +21,14 @@ from esante.datahub.pipeline.hierarchy import max_level, recode_table
 from esante.datahub.pipeline.lattice import Criteria, Lattice, NodeResult
 from esante.datahub.pipeline.spec import (
     ColumnReport,
+    DateHierarchy,
     ExtractReport,
     ExtractSpec,
     Sensitivity,
     TableReport,
     TableSpec,
 )
-from esante.datahub.pipeline.ttp import key_fingerprint
+from esante.datahub.pipeline.ttp import date_shift_key, key_fingerprint
 
 Progress = Callable[[str], None]
 PSEUDONYM = "pseudonym"
@@ -125,22 +126,31 @@ def _extract_table(
     pid = spec.person_id_column
     view = f"in_{p.name}"
     eng.register_parquet(view, p.spec.path, [pid, *p.qis, *p.kept])
+    if _shifted(p):
+        view = _shift_dates(eng, spec, p, view, key)
     opted = f"CAST({_q(pid)} AS STRING) IN (SELECT pid FROM optout)"
-    progress(f"{p.name} : comptage")
-    counts = eng.query(
-        f"SELECT count(*) AS n, coalesce(sum(CASE WHEN {opted} THEN 1 ELSE 0 END), 0) AS o FROM {view}"
-    ).to_pylist()[0]
-    rows_in, rows_opted = int(counts["n"]), int(counts["o"])
     local = _local(eng)
     chosen: NodeResult | None = None
     lattice: Lattice | None = None
     uniques = 0
     if p.qis:
+        # The histogram holds the counts too: one pass over the table, not two.
         progress(f"{p.name} : histogramme des quasi-identifiants")
-        lattice, uniques = _prepare_lattice(eng, local, spec, p, view, opted, rows_in - rows_opted)
+        _histogram(eng, local, p, view, opted)
+        counts = local.execute(
+            "SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE opted), 0) FROM hist0"
+        )
+        rows_in, rows_opted = (int(x) for x in counts.fetchall()[0])
+        lattice, uniques = _prepare_lattice(local, spec, p, rows_in - rows_opted)
         progress(f"{p.name} : recherche de la généralisation minimale")
         best = lattice.search()
         chosen = lattice.fast_evaluate(best.node, final=True)
+    else:
+        progress(f"{p.name} : comptage")
+        counts = eng.query(
+            f"SELECT count(*) AS n, coalesce(sum(CASE WHEN {opted} THEN 1 ELSE 0 END), 0) AS o FROM {view}"
+        ).to_pylist()[0]
+        rows_in, rows_opted = int(counts["n"]), int(counts["o"])
     progress(f"{p.name} : pseudonymisation et écriture")
     sql = _final_sql(eng, local, p, pid, view, opted, key, lattice, chosen)
     out = tmp / f"{p.name}.parquet"
@@ -177,22 +187,33 @@ def _extract_table(
     return _table_report(spec, p, out, rows_in, rows_opted, rows_out, uniques, lattice, chosen)
 
 
-def _prepare_lattice(
-    eng: DuckDBEngine | SparkEngine,
-    local: duckdb.DuckDBPyConnection,
-    spec: ExtractSpec,
-    p: _Plan,
-    view: str,
-    opted: str,
-    rows: int,
-) -> tuple[Lattice, int]:
+def _shifted(p: _Plan) -> list[str]:
+    return [c for c in p.qis if isinstance(h := p.spec.columns[c].hierarchy, DateHierarchy) and h.shift]
+
+
+def _shift_dates(eng: DuckDBEngine | SparkEngine, spec: ExtractSpec, p: _Plan, view: str, key: bytes) -> str:
+    """A view of the table whose shifted date columns moved by the person's own number of days:
+    ``d`` in ±1..±B from HMAC-SHA-256(date-shift key, person id), the same SQL on both engines."""
+    d, b = eng.dialect, spec.date_shift_max_days
+    _q = d.ident
+    v = d.hex_prefix_int(d.hmac_sha256_hex(date_shift_key(key), _q(spec.person_id_column)))
+    days = f"CASE WHEN _r < {b} THEN _r - {b} ELSE _r - {b - 1} END"
+    shifted = set(_shifted(p))
+    cols = [
+        f"{d.add_days(_q(c), days)} AS {_q(c)}" if c in shifted else _q(c)
+        for c in [spec.person_id_column, *p.qis, *p.kept]
+    ]
+    name = f"shifted_{p.name}"
+    eng.define_view(name, f"SELECT {', '.join(cols)} FROM (SELECT *, {v} % {2 * b} AS _r FROM {view}) s")
+    return name
+
+
+def _histogram(
+    eng: DuckDBEngine | SparkEngine, local: duckdb.DuckDBPyConnection, p: _Plan, view: str, opted: str
+) -> None:
+    """``hist0`` in the local DuckDB: the rows counted per distinct QIs (and sensitive value, and
+    opt-out), built by the engine."""
     _q = eng.dialect.ident
-    if spec.k > rows:
-        raise PipelineError(
-            f"k={spec.k} impossible : la table {p.name} ne compte que {rows} ligne(s) extraite(s)",
-            f"impossible k={spec.k}: only {rows} rows",
-            code="impossible-k",
-        )
     cols = [*p.qis, *([p.sensitive] if p.sensitive else [])]
     group = ", ".join(_q(c) for c in cols)
     names = [f"q{i}" for i in range(len(p.qis))] + (["s"] if p.sensitive else [])
@@ -202,6 +223,17 @@ def _prepare_lattice(
         eng.materialise("hist0", hist_sql)
     else:
         load_arrow(local, "hist0", eng.query(hist_sql))
+
+
+def _prepare_lattice(
+    local: duckdb.DuckDBPyConnection, spec: ExtractSpec, p: _Plan, rows: int
+) -> tuple[Lattice, int]:
+    if spec.k > rows:
+        raise PipelineError(
+            f"k={spec.k} impossible : la table {p.name} ne compte que {rows} ligne(s) extraite(s)",
+            f"impossible k={spec.k}: only {rows} rows",
+            code="impossible-k",
+        )
     if p.sensitive and spec.l:
         distinct = local.execute("SELECT count(DISTINCT s) FROM hist0 WHERE NOT opted").fetchall()[0][0]
         if distinct < spec.l:
@@ -216,13 +248,21 @@ def _prepare_lattice(
     for i, col in enumerate(p.qis):
         h = p.spec.columns[col].hierarchy
         assert h is not None
+        # One pass over the histogram per column: its values (with the sensitive one) and counts.
+        sv = ", s" if p.sensitive else ""
+        local.execute(
+            f"CREATE OR REPLACE TEMP TABLE col{i} AS SELECT q{i}{sv}, "
+            f"coalesce(sum(n) FILTER (WHERE NOT opted), 0) AS n FROM hist0 GROUP BY q{i}{sv}"
+        )
         values = (
-            local.sql(f"SELECT DISTINCT q{i} AS v FROM hist0").to_arrow_table().column("v").combine_chunks()
+            local.sql(f"SELECT DISTINCT q{i} AS v FROM col{i}").to_arrow_table().column("v").combine_chunks()
         )
         load_arrow(local, f"r{i}", recode_table(local, col, h, values))
         top.append(max_level(h))
         bottom.append(_column_bottom(local, i, top[-1], criteria, has_s=p.sensitive is not None))
+    # Without a sensitive column, hist0's extracted rows are already one per QI combination.
     uniques = local.execute(
+        "SELECT count(*) FROM hist0 WHERE NOT opted AND n = 1" if not p.sensitive else
         f"SELECT count(*) FROM (SELECT sum(n) AS n FROM hist0 WHERE NOT opted GROUP BY "
         f"{', '.join(f'q{i}' for i in range(len(p.qis)))}) WHERE n = 1"
     ).fetchall()[0][0]
@@ -254,14 +294,8 @@ def _prepare_lattice(
 
 def _column_bottom(local: duckdb.DuckDBPyConnection, i: int, top: int, c: Criteria, *, has_s: bool) -> int:
     """The lowest level at which the column alone stays within the suppression bound."""
-    ls = "count(DISTINCT s)" if has_s else "NULL"
+    ls = "count(DISTINCT s) FILTER (WHERE n > 0)" if has_s else "NULL"
     bad = f"n < {c.k}" + (f" OR ls < {c.l}" if c.l else "")
-    # One pass over the histogram: the column's values (with the sensitive one) and their counts.
-    s = ", s" if has_s else ""
-    local.execute(
-        f"CREATE OR REPLACE TEMP TABLE col{i} AS SELECT q{i}{s}, sum(n) AS n FROM hist0 "
-        f"WHERE NOT opted GROUP BY q{i}{s}"
-    )
     for level in range(top + 1):
         sup = local.execute(
             f"SELECT coalesce(sum(n) FILTER (WHERE {bad}), 0) FROM ("
@@ -285,9 +319,12 @@ def _final_sql(
     chosen: NodeResult | None,
 ) -> str:
     _q = eng.dialect.ident
-    pseudo = eng.dialect.hmac_sha256_hex(key, f"t.{_q(pid)}")
-    select = [f"{pseudo} AS {PSEUDONYM}"]
-    joins, where = [], [f"NOT ({opted.replace(_q(pid), 't.' + _q(pid))})"]
+    # HMAC once per person, not per row (a person has many stays), joined back by hash.
+    pseudo = eng.dialect.hmac_sha256_hex(key, "v")
+    select = [f"ps.p AS {PSEUDONYM}"]
+    joins = [f"LEFT JOIN (SELECT v, {pseudo} AS p FROM (SELECT DISTINCT {_q(pid)} AS v FROM {view}) d) ps "
+             f"ON t.{_q(pid)} = ps.v"]
+    where = [f"NOT ({opted.replace(_q(pid), 't.' + _q(pid))})"]
     if lattice is not None and chosen is not None:
         cards = []
         for i, col in enumerate(p.qis):
@@ -345,6 +382,7 @@ def _table_report(
                     level=r.node[i],
                     max_level=lattice.top[i],
                     information_loss=round(loss, 6),
+                    date_shift_max_days=spec.date_shift_max_days if name in _shifted(p) else None,
                 )
             )
         else:

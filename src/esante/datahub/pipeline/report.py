@@ -93,6 +93,8 @@ def write_pdf(report: ExtractReport, path: Path) -> None:
             table.row([_latin1(x) for x in ("Colonne", "Sensibilité", "Niveau", "Perte")])
             for c in t.columns:
                 level = f"{c.level} / {c.max_level}" if c.max_level else "-"
+                if c.date_shift_max_days:
+                    level += f" (décalage +/- {c.date_shift_max_days} j)"
                 table.row(
                     [_latin1(x) for x in (c.name, LABELS[c.sensitivity], level, f"{c.information_loss:.4f}")]
                 )

@@ -35,11 +35,17 @@ class BandsHierarchy(BaseModel):
 
 
 class DateHierarchy(BaseModel):
-    """Dates: exact, then each of ``levels`` in order (``month`` → ``year`` by default), then ``*``."""
+    """Dates: exact, then each of ``levels`` in order (``month`` → ``year`` by default), then ``*``.
+
+    ``shift``: before anything else, each person's dates move by the same number of days,
+    derived from the project key (never zero, at most ``ExtractSpec.date_shift_max_days``
+    either way): intervals between one person's dates stay exact, calendar dates do not.
+    """
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["date"] = "date"
     levels: list[Literal["month", "quarter", "year"]] = Field(default=["month", "year"], min_length=1)
+    shift: bool = False
 
 
 class PrefixHierarchy(BaseModel):
@@ -109,6 +115,8 @@ class ExtractSpec(BaseModel):
     sensitive_column: Name | None = None
     max_suppression: float = Field(default=0.1, ge=0, le=1)
     opted_out: frozenset[str] = frozenset()
+    # Bound of the per-person date shift (``DateHierarchy.shift``), in days either way.
+    date_shift_max_days: int = Field(default_factory=lambda: _settings_shift(), ge=1, le=365)
 
     @model_validator(mode="after")
     def _sensitive_named(self) -> ExtractSpec:
@@ -117,12 +125,19 @@ class ExtractSpec(BaseModel):
         return self
 
 
+def _settings_shift() -> int:
+    from esante.datahub.pipeline.ttp import PipelineSettings
+
+    return PipelineSettings().date_shift_max_days
+
+
 class ColumnReport(BaseModel):
     name: str
     sensitivity: Sensitivity
     level: int = 0  # chosen generalisation level (0 = exact; max = fully suppressed ``*``)
     max_level: int = 0
     information_loss: float = 0.0  # normalised certainty penalty, 0 (exact) .. 1 (``*``)
+    date_shift_max_days: int | None = None  # dates shifted per person, at most this either way
 
 
 class TableReport(BaseModel):

@@ -8,6 +8,7 @@ projects' pseudonyms of the same person cannot be linked without the master secr
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from pathlib import Path
 
@@ -30,6 +31,14 @@ class PipelineSettings(BaseSettings):
     ttp_secret_file: Path = Path("var/ttp/master.key")
     # Output checking: cells under this count are suppressed (DOMAIN.md: unconfirmed, default 10).
     small_cell_threshold: int = Field(default=10, ge=1, le=1000)
+    # An extract whose requested datasets hold at most this many rows runs in the request
+    # that launches it; a larger one goes to the worker (``esante worker``).
+    # Per-person date shifting (when a project's decision asks for it): at most this many
+    # days either way.
+    date_shift_max_days: int = Field(default=30, ge=1, le=365)
+    inline_rows_max: int = Field(default=500_000, ge=0)
+    # Where extracts are written (one folder per run); relative to the data directory.
+    extracts_dir: Path = Path("datahub/extracts")
 
 
 def create_master_secret(path: Path) -> None:
@@ -71,3 +80,9 @@ def project_key(project_id: str, *, secret_file: Path | None = None) -> bytes:
 def key_fingerprint(key: bytes) -> str:
     """Tells two keys apart in a report without revealing them."""
     return hashlib.sha256(b"fingerprint:" + key).hexdigest()[:16]
+
+
+def date_shift_key(key: bytes) -> bytes:
+    """The key of the per-person date shifts, apart from the pseudonyms' own (a shift
+    reveals nothing of a pseudonym, nor the reverse)."""
+    return hmac.new(key, b"esante/datahub/date-shift/v1", hashlib.sha256).digest()

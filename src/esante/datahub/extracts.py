@@ -1,0 +1,212 @@
+"""Extract runs of an approved project, launched from its page (or the API).
+
+An authorised role (``datahub.extract.run``: the hub's reviewers, the trusted third party)
+launches an extract on an engine; a small one (the requested datasets hold at most the
+``ESANTE_DATAHUB_INLINE_ROWS_MAX`` rows) runs at once, a larger one in the worker
+(``esante worker``, huey task ``run_extract_job``), in three steps so that no database
+transaction stays open while the pipeline runs: ``start`` (marked running, the spec built
+with the day's opt-outs), ``pipeline`` (no session), ``finish`` (the report stored, the
+audit record of what left, a line on the project's public timeline). A failed run keeps its
+precise French error; its partial files never exist (the pipeline writes to a temporary
+folder renamed at the end)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from esante.core import audit, policy
+from esante.core.audit import Actor
+from esante.core.db import utcnow
+from esante.core.errors import Conflict, DomainError, Invalid, NotFound
+from esante.core.policy import Principal
+from esante.core.settings import get_settings
+from esante.datahub import extraction
+from esante.datahub.extract import extract_request
+from esante.datahub.models import Extract, Project, ProjectEvent
+from esante.datahub.pipeline.spec import ExtractReport, ExtractSpec
+from esante.datahub.pipeline.ttp import PipelineSettings
+
+ENGINES = {"duckdb": "DuckDB (embarqué)", "spark": "Apache Spark"}
+STATUS_LABELS = {"queued": "En file d'attente", "running": "En cours", "done": "Terminée",
+                 "failed": "En échec"}
+
+
+def _actor(ex: Extract) -> Actor:
+    return Actor(user_id=ex.requested_by, label=ex.requested_by_label)
+
+
+def out_dir(ex: Extract) -> Path:
+    folder = PipelineSettings().extracts_dir
+    root = folder if folder.is_absolute() else get_settings().data_dir / folder
+    return root / f"projet-{ex.project_id}" / f"extraction-{ex.id}"
+
+
+def launch(session: Session, p: Principal, project: Project, *, engine: str) -> Extract:
+    policy.authorize(p, "datahub.extract.run", project)
+    if engine not in ENGINES:
+        raise Invalid(f"moteur inconnu : {engine[:20]} (duckdb ou spark)", "unknown engine",
+                      code="unknown-engine")
+    extract_request(session, project.id)  # only an approved project (a precise refusal)
+    active = session.scalar(select(func.count()).select_from(Extract).where(
+        Extract.project_id == project.id, Extract.status.in_(("queued", "running")))) or 0
+    if active:
+        raise Conflict("une extraction de ce projet est déjà en cours : attendez sa fin",
+                       "an extract of this project is already running", code="extract-running")
+    ex = Extract(project_id=project.id, engine=engine, status="queued", requested_by=p.user.id,
+                 requested_by_label=p.user.display_name, created_at=utcnow(), report={})
+    session.add(ex)
+    session.flush()
+    audit.record(session, actor=p.actor, action="datahub.extract.launch", object_type="project",
+                 object_id=project.id, details={"extract": ex.id, "engine": engine})
+    return ex
+
+
+def runs_inline(session: Session, ex: Extract) -> bool:
+    """Small enough to run in the request that launched it."""
+    rows = sum(int(d["rows"] or 0) for d in extract_request(session, ex.project_id)["datasets"])
+    return rows <= PipelineSettings().inline_rows_max
+
+
+def dispatch(extract_id: int) -> None:
+    """Hand a committed extract to the background worker (tests replace this)."""
+    from esante.worker import run_extract_job
+
+    run_extract_job(extract_id)
+
+
+@dataclass
+class _Started:
+    extract_id: int
+    engine: str
+    spec: ExtractSpec
+    out: Path
+
+
+def start(session: Session, extract_id: int) -> _Started | None:
+    """Mark a queued extract running and build its spec; None when there is nothing to do."""
+    ex = session.get(Extract, extract_id)
+    if ex is None or ex.status != "queued":
+        return None
+    ex.status, ex.started_at = "running", utcnow()
+    try:
+        spec = extraction.build_spec(session, ex.project_id, actor=_actor(ex))
+    except DomainError as exc:
+        _failed(session, ex, exc.fr)
+        return None
+    session.flush()
+    return _Started(ex.id, ex.engine, spec, out_dir(ex))
+
+
+def pipeline(started: _Started) -> ExtractReport | str:
+    """The pipeline itself, outside any transaction: the report, or the French error."""
+    from esante.datahub.pipeline.extract import run_extract
+    from esante.datahub.pipeline.ttp import project_key
+
+    try:
+        key = project_key(started.spec.project_id)
+        return run_extract(started.spec, engine=started.engine,  # type: ignore[arg-type]
+                           out_dir=started.out, key=key)
+    except DomainError as exc:
+        return exc.fr
+
+
+def finish(session: Session, extract_id: int, outcome: ExtractReport | str) -> Extract:
+    ex = session.get(Extract, extract_id)
+    assert ex is not None
+    if isinstance(outcome, str):
+        _failed(session, ex, outcome)
+        return ex
+    ex.status, ex.finished_at = "done", utcnow()
+    ex.out_dir = str(outcome.out_dir)
+    ex.report = json.loads(outcome.model_dump_json())
+    extraction.record(session, ex.project_id, outcome, actor=_actor(ex))
+    k = [t.k_reached for t in outcome.tables if t.k_reached]
+    _timeline(session, ex, "extract", f"{ENGINES[ex.engine]} : {len(outcome.tables)} table(s), "
+              f"k atteint {min(k) if k else '—'}, {outcome.opted_out_people} opposition(s) "
+              "appliquée(s)")
+    return ex
+
+
+def _failed(session: Session, ex: Extract, error: str) -> None:
+    ex.status, ex.finished_at, ex.error = "failed", utcnow(), error[:500]
+    audit.record(session, actor=_actor(ex), action="datahub.extract.failed",
+                 object_type="project", object_id=ex.project_id,
+                 details={"extract": ex.id, "engine": ex.engine})
+    _timeline(session, ex, "extract_failed", error[:300])
+
+
+def _timeline(session: Session, ex: Extract, kind: str, text: str) -> None:
+    session.add(ProjectEvent(project_id=ex.project_id, at=utcnow(), actor_id=ex.requested_by,
+                             actor_label=ex.requested_by_label, kind=kind, text=text,
+                             data={"extract": ex.id}))
+    session.flush()
+
+
+def execute(session: Session, extract_id: int) -> Extract:
+    """The three steps in one session (a small extract, in the request that launched it)."""
+    started = start(session, extract_id)
+    if started is not None:
+        finish(session, extract_id, pipeline(started))
+    ex = session.get(Extract, extract_id)
+    assert ex is not None
+    return ex
+
+
+def run_job(extract_id: int) -> str:
+    """The worker's run: each step in its own transaction."""
+    from esante.core.db import transaction
+
+    with transaction() as session:
+        started = start(session, extract_id)
+    if started is None:
+        return "nothing to do"
+    outcome = pipeline(started)
+    with transaction() as session:
+        return finish(session, extract_id, outcome).status
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def of_project(session: Session, project: Project) -> list[Extract]:
+    return list(session.scalars(select(Extract).where(Extract.project_id == project.id)
+                                .order_by(Extract.created_at.desc(), Extract.id.desc())))
+
+
+def get(session: Session, p: Principal | None, project: Project, extract_id: int) -> Extract:
+    """One extract of the project, for those who may read its risk reports."""
+    if p is None or not policy.can(p, "datahub.extract.report", project):
+        raise NotFound("extraction introuvable", "extract not found")
+    ex = session.get(Extract, extract_id)
+    if ex is None or ex.project_id != project.id:
+        raise NotFound("extraction introuvable", "extract not found")
+    return ex
+
+
+def report_of(ex: Extract) -> ExtractReport:
+    if ex.status != "done" or not ex.report:
+        raise NotFound("pas de rapport : l'extraction n'est pas terminée",
+                       "no report: the extract is not done")
+    return ExtractReport.model_validate(ex.report)
+
+
+def pdf_path(ex: Extract) -> Path:
+    report_of(ex)
+    path = Path(ex.out_dir) / "report.pdf"
+    if not path.is_file():
+        raise NotFound("rapport PDF introuvable (dossier d'extraction retiré)",
+                       "PDF report not found")
+    return path
+
+
+def extract_out(ex: Extract) -> dict[str, Any]:
+    return {"id": ex.id, "project_id": ex.project_id, "engine": ex.engine, "status": ex.status,
+            "status_label": STATUS_LABELS[ex.status], "requested_by": ex.requested_by_label,
+            "created_at": ex.created_at, "started_at": ex.started_at,
+            "finished_at": ex.finished_at, "error": ex.error or None,
+            "report": ex.report or None}
