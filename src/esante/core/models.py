@@ -70,6 +70,7 @@ from esante.identity.models import (
     ReferencePerson,
     VigilancePair,
 )
+from esante.space.models import Space
 
 __all__ = [
     "Advisory",
@@ -136,6 +137,7 @@ __all__ = [
     "SecurityProfile",
     "Sighting",
     "SimulationRecipient",
+    "Space",
     "User",
     "VigilancePair",
     "WebSession",

@@ -1,0 +1,28 @@
+"""Bodies of the space's JSON routes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class LetterIn(BaseModel):
+    ins: str = Field(min_length=13, max_length=30)
+    code: str = Field(min_length=4, max_length=30)
+
+
+class HideIn(BaseModel):
+    hidden: bool = True
+
+
+class RppsIn(BaseModel):
+    rpps: str = Field(min_length=11, max_length=11)
+
+
+class CareIn(RppsIn):
+    role: Literal["PCP", "CAREGIVER"] = "PCP"
+
+
+class CloseIn(BaseModel):
+    confirm: bool = False
