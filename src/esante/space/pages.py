@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from esante.core.errors import DomainError
-from esante.core.policy import Principal
+from esante.core.policy import Principal, authorize
 from esante.space import documents, history, privacy, service
 from esante.space.export import archive
 from esante.space.models import Space
@@ -33,7 +33,9 @@ def _back(path: str, error: str = "", ok: str = "") -> RedirectResponse:
 
 
 def _gate(session: SessionDep, p: Principal, *, write: bool = False) -> Space | Response:
-    """The holder's space, or where to go instead (the letter, or the second factor)."""
+    """The holder's space, or where to go instead (the letter, or the second factor).
+    Only citizens have a space: anyone else is refused."""
+    authorize(p, "space.activate")
     try:
         return service.require(session, p, write=write)
     except service.SecondFactorRequired:
@@ -75,6 +77,7 @@ def home(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSession
 @router.get(BASE + "/courrier")
 def letter_form(request: Request, p: PagePrincipal, session: SessionDep,
                 ws: WebSessionDep) -> Response:
+    authorize(p, "space.activate")
     space = service.for_holder(session, p.user)
     return render(request, "space/letter.html", {**_ctx(request), "space": space},
                   principal=p, ws=ws)
@@ -88,6 +91,7 @@ def letter(request: Request, p: PagePrincipal, session: SessionDep,
     fns: dict[str, Callable[..., Space]] = {
         "activate": service.activate, "object": service.object_to,
         "withdraw": service.withdraw_objection}
+    authorize(p, "space.activate")
     if action not in fns:
         return _back(BASE + "/courrier", "action inconnue")
     try:
@@ -122,13 +126,15 @@ def documents_page(request: Request, p: PagePrincipal, session: SessionDep, ws: 
 
 @router.post(BASE + "/documents", dependencies=[Csrf])
 async def upload(p: PagePrincipal, session: SessionDep,
-                 file: Annotated[UploadFile, File()],
+                 file: Annotated[UploadFile | None, File()] = None,
                  category: Annotated[str, Form(max_length=20)] = "autre",
                  title: Annotated[str, Form(max_length=200)] = "",
                  when: Annotated[str, Form(max_length=10)] = "") -> Response:
     space = _gate(session, p, write=True)
     if isinstance(space, Response):
         return space
+    if file is None:
+        return _back(BASE + "/documents", "choisissez un fichier")
     try:
         day = date.fromisoformat(when) if when else None
         documents.upload(session, p, space, filename=file.filename or "", data=await file.read(),
@@ -267,6 +273,9 @@ def closure_archive(p: PagePrincipal, session: SessionDep) -> Response:
 @router.post(BASE + "/cloture", dependencies=[Csrf])
 def close(p: PagePrincipal, session: SessionDep,
           confirm: Annotated[str, Form(max_length=3)] = "") -> Response:
+    space = _gate(session, p, write=True)
+    if isinstance(space, Response):
+        return space
     try:
         service.close(session, p, confirm=confirm == "oui")
     except service.SecondFactorRequired:
