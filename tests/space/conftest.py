@@ -29,6 +29,7 @@ class Letter:
     patient: str
     code: str
     space: Space
+    secret: str = ""  # the holder's TOTP secret, once activated
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def second_factor(db: Session, personas: Personas, name: str = "citizen") -> str
 @pytest.fixture
 def space(letter: Letter, db: Session, personas: Personas) -> Letter:
     service.activate(db, Principal.of(personas.users["citizen"]), ins=INS_NIR, code=letter.code)
-    second_factor(db, personas)
+    letter.secret = second_factor(db, personas)
     return letter
 
 

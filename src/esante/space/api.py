@@ -12,10 +12,18 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
 from esante.core.errors import DomainError
-from esante.space import documents, history, privacy, service
+from esante.space import documents, history, privacy, profile, service
 from esante.space.export import archive
 from esante.space.models import Space
-from esante.space.schemas import CareIn, CloseIn, HideIn, LetterIn, RppsIn
+from esante.space.schemas import (
+    CareIn,
+    CloseIn,
+    EntryIn,
+    HideIn,
+    LetterIn,
+    MeasurementIn,
+    RppsIn,
+)
 from esante.web.deps import ApiPrincipal, SessionDep
 
 router = APIRouter(prefix="/space", tags=["espace santé"])
@@ -174,3 +182,36 @@ def export(p: ApiPrincipal, session: SessionDep) -> Response:
 @router.post("/close", summary="Clôturer mon espace (après téléchargement)")
 def close(body: CloseIn, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
     return space_out(service.close(session, p, confirm=body.confirm))
+
+
+# --- health profile ------------------------------------------------------------------------
+
+@router.get("/profile", summary="Mon profil de santé (allergies, antécédents, traitements, vaccins)")
+def get_profile(p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    space = service.require(session, p)
+    return {section: [asdict(e) for e in profile.entries(session, p, space, section)]
+            for section in profile.SECTIONS}
+
+
+@router.post("/profile/{section}", status_code=201, summary="Ajouter une entrée à mon profil")
+def add_entry(section: str, body: EntryIn, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    space = service.require(session, p, write=True)
+    fid = profile.add_entry(session, p, space, section[:30], text=body.text, when=body.date)
+    return {"id": fid, "section": section}
+
+
+@router.get("/measurements/{kind}", summary="Une mesure dans le temps")
+def get_series(kind: str, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    space = service.require(session, p)
+    points = profile.series(session, p, space, kind[:30])
+    return {"kind": kind, "unit": profile.MEASURES[kind].unit,
+            "points": [asdict(pt) for pt in points]}
+
+
+@router.post("/measurements/{kind}", status_code=201, summary="Saisir une mesure")
+def add_measurement(kind: str, body: MeasurementIn, p: ApiPrincipal,
+                    session: SessionDep) -> dict[str, Any]:
+    space = service.require(session, p, write=True)
+    fid = profile.add_measurement(session, p, space, kind[:30], value=body.value,
+                                  second=body.second, at=body.at, confirmed=body.confirm)
+    return {"id": fid, "kind": kind}

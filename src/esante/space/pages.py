@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from esante.core.errors import DomainError
 from esante.core.policy import Principal, authorize
-from esante.space import documents, history, privacy, service
+from esante.space import documents, history, privacy, profile, service
 from esante.space.export import archive
 from esante.space.models import Space
 from esante.web.deps import Csrf, PagePrincipal, SessionDep, WebSessionDep
@@ -283,3 +283,74 @@ def close(p: PagePrincipal, session: SessionDep,
     except DomainError as exc:
         return _back(BASE + "/cloture", exc.fr)
     return _back(BASE + "/courrier", ok="closed")
+
+
+# --- health profile ------------------------------------------------------------------------
+
+@router.get(BASE + "/profil")
+def profile_page(request: Request, p: PagePrincipal, session: SessionDep,
+                 ws: WebSessionDep) -> Response:
+    space = _gate(session, p)
+    if isinstance(space, Response):
+        return space
+    sections = {key: (label, profile.entries(session, p, space, key))
+                for key, (_rtype, label) in profile.SECTIONS.items()}
+    latest = {}
+    for kind in profile.MEASURES:
+        points = profile.series(session, p, space, kind)
+        latest[kind] = points[-1] if points else None
+    return render(request, "space/profile.html", {
+        **_ctx(request), "sections": sections, "measures": profile.MEASURES, "latest": latest,
+        "confirm": request.query_params.get("confirmer", "")[:20],
+        "value": request.query_params.get("valeur", "")[:20],
+        "second": request.query_params.get("second", "")[:20]}, principal=p, ws=ws)
+
+
+@router.post(BASE + "/profil", dependencies=[Csrf])
+def profile_action(p: PagePrincipal, session: SessionDep,
+                   action: Annotated[str, Form(max_length=10)] = "",
+                   section: Annotated[str, Form(max_length=20)] = "",
+                   text: Annotated[str, Form(max_length=200)] = "",
+                   when: Annotated[str, Form(max_length=10)] = "",
+                   kind: Annotated[str, Form(max_length=20)] = "",
+                   value: Annotated[str, Form(max_length=20)] = "",
+                   second: Annotated[str, Form(max_length=20)] = "",
+                   confirm: Annotated[str, Form(max_length=3)] = "") -> Response:
+    space = _gate(session, p, write=True)
+    if isinstance(space, Response):
+        return space
+    try:
+        if action == "entry":
+            day = date.fromisoformat(when) if when else None
+            profile.add_entry(session, p, space, section, text=text, when=day)
+            return _back(BASE + "/profil", ok="entry")
+        if action == "measure":
+            number = float(value.replace(",", "."))
+            other = float(second.replace(",", ".")) if second else None
+            profile.add_measurement(session, p, space, kind, value=number, second=other,
+                                    confirmed=confirm == "oui")
+            return _back(f"{BASE}/profil/mesures/{quote(kind)}", ok="measure")
+    except ValueError:
+        return _back(BASE + "/profil", "nombre ou date invalide")
+    except DomainError as exc:
+        if exc.code == "confirm-value":
+            return RedirectResponse(
+                f"{BASE}/profil?erreur={quote(exc.fr)}&confirmer={quote(kind)}"
+                f"&valeur={quote(value)}&second={quote(second)}", status_code=303)
+        return _back(BASE + "/profil", exc.fr)
+    return _back(BASE + "/profil", "action inconnue")
+
+
+@router.get(BASE + "/profil/mesures/{kind}")
+def measure_page(kind: str, request: Request, p: PagePrincipal, session: SessionDep,
+                 ws: WebSessionDep) -> Response:
+    space = _gate(session, p)
+    if isinstance(space, Response):
+        return space
+    try:
+        points = profile.series(session, p, space, kind[:30])
+    except DomainError as exc:
+        return _back(BASE + "/profil", exc.fr)
+    return render(request, "space/measure.html", {
+        **_ctx(request), "kind": kind, "measure": profile.MEASURES[kind], "points": points,
+        "chart": profile.chart(points)}, principal=p, ws=ws)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -25,4 +26,16 @@ class CareIn(RppsIn):
 
 
 class CloseIn(BaseModel):
+    confirm: bool = False
+
+
+class EntryIn(BaseModel):
+    text: str = Field(min_length=2, max_length=200)
+    date: dt.date | None = None
+
+
+class MeasurementIn(BaseModel):
+    value: float
+    second: float | None = None  # the diastolic pressure
+    at: dt.datetime | None = None
     confirm: bool = False

@@ -37,6 +37,12 @@ API_CASES: list[Case] = [
     _c("GET", "/api/space/access-history.csv", NOBODY),
     _c("GET", "/api/space/export", NOBODY),
     _c("POST", "/api/space/close", NOBODY, body={"confirm": True}),
+    _c("GET", "/api/space/profile", NOBODY),
+    _c("POST", "/api/space/profile/{section}", NOBODY, label="/api/space/profile/allergies",
+       body={"text": "Pénicilline"}),
+    _c("GET", "/api/space/measurements/{kind}", NOBODY, label="/api/space/measurements/poids"),
+    _c("POST", "/api/space/measurements/{kind}", NOBODY, label="/api/space/measurements/poids",
+       body={"value": 70}),
 ]
 
 ROLE_PAGES: list[Case] = [
@@ -58,6 +64,11 @@ ROLE_PAGES: list[Case] = [
     _p("GET", "/espace/cloture", CITIZEN, extra=TO_LETTER),
     _p("GET", "/espace/cloture/archive.zip", CITIZEN, extra=TO_LETTER),
     _p("POST", "/espace/cloture", CITIZEN, extra=TO_LETTER, body={"confirm": "oui"}),
+    _p("GET", "/espace/profil", CITIZEN, extra=TO_LETTER),
+    _p("POST", "/espace/profil", CITIZEN, extra=TO_LETTER,
+       body={"action": "measure", "kind": "poids", "value": "70"}),
+    _p("GET", "/espace/profil/mesures/{kind}", CITIZEN, label="/espace/profil/mesures/poids",
+       extra=TO_LETTER),
 ]
 
 COUNTED: tuple[Any, ...] = (Space,)
