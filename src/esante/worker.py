@@ -78,3 +78,12 @@ def incident_reminders() -> int:
 
     with transaction() as session:
         return send_reminders(session)
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def space_reminders() -> int:
+    """Reminders of the citizens' appointments of the next 24 hours."""
+    from esante.space.agenda import send_reminders
+
+    with transaction() as session:
+        return send_reminders(session)

@@ -12,10 +12,11 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
 from esante.core.errors import DomainError
-from esante.space import documents, history, privacy, profile, service
+from esante.space import agenda, documents, history, privacy, profile, service
 from esante.space.export import archive
 from esante.space.models import Space
 from esante.space.schemas import (
+    AppointmentIn,
     CareIn,
     CloseIn,
     EntryIn,
@@ -215,3 +216,19 @@ def add_measurement(kind: str, body: MeasurementIn, p: ApiPrincipal,
     fid = profile.add_measurement(session, p, space, kind[:30], value=body.value,
                                   second=body.second, at=body.at, confirmed=body.confirm)
     return {"id": fid, "kind": kind}
+
+
+# --- agenda --------------------------------------------------------------------------------
+
+@router.get("/appointments", summary="Mes rendez-vous (à venir, ou passés)")
+def appointments(p: ApiPrincipal, session: SessionDep, past: bool = False) -> list[dict[str, Any]]:
+    space = service.require(session, p)
+    return [asdict(a) for a in agenda.upcoming(session, p, space, past=past)]
+
+
+@router.post("/appointments", status_code=201, summary="Ajouter un rendez-vous")
+def add_appointment(body: AppointmentIn, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    space = service.require(session, p, write=True)
+    fid = agenda.add(session, p, space, start=body.start, minutes=body.minutes, what=body.what,
+                     with_whom=body.with_whom)
+    return {"id": fid}

@@ -77,3 +77,13 @@ def purge(dry_run: Annotated[bool, typer.Option("--dry-run",
                       f"{item['closed_at']:%d/%m/%Y}) : {removed}", highlight=False)
     verb = "à supprimer" if dry_run else "supprimé(s)"
     console.print(f"{len(report)} espace(s) {verb}.", highlight=False)
+
+
+@space_app.command("remind")
+def remind() -> None:
+    """Envoie les rappels des rendez-vous des prochaines 24 h (une fois chacun) ; le
+    worker le fait tous les quarts d'heure."""
+    from esante.cli import _run, console
+    from esante.space.agenda import send_reminders
+
+    console.print(f"{_run(send_reminders)} rappel(s) envoyé(s).", highlight=False)

@@ -33,3 +33,14 @@ class Space(Base):
     exported_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     purge_after: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Reminder(Base):
+    """An appointment reminder sent to the holder (so that it is sent once)."""
+
+    __tablename__ = "space_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_fid: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_fid: Mapped[str] = mapped_column(String(64), index=True)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from esante.core.errors import DomainError
 from esante.core.policy import Principal, authorize
-from esante.space import documents, history, privacy, profile, service
+from esante.space import agenda, documents, history, privacy, profile, service
 from esante.space.export import archive
 from esante.space.models import Space
 from esante.web.deps import Csrf, PagePrincipal, SessionDep, WebSessionDep
@@ -23,6 +24,7 @@ from esante.web.render import render
 
 router = APIRouter(include_in_schema=False)
 BASE = "/espace"
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def _back(path: str, error: str = "", ok: str = "") -> RedirectResponse:
@@ -354,3 +356,37 @@ def measure_page(kind: str, request: Request, p: PagePrincipal, session: Session
     return render(request, "space/measure.html", {
         **_ctx(request), "kind": kind, "measure": profile.MEASURES[kind], "points": points,
         "chart": profile.chart(points)}, principal=p, ws=ws)
+
+
+# --- agenda --------------------------------------------------------------------------------
+
+@router.get(BASE + "/agenda")
+def agenda_page(request: Request, p: PagePrincipal, session: SessionDep,
+                ws: WebSessionDep) -> Response:
+    space = _gate(session, p)
+    if isinstance(space, Response):
+        return space
+    return render(request, "space/agenda.html", {
+        **_ctx(request), "upcoming": agenda.upcoming(session, p, space),
+        "past": agenda.upcoming(session, p, space, past=True)[:20]}, principal=p, ws=ws)
+
+
+@router.post(BASE + "/agenda", dependencies=[Csrf])
+def agenda_add(p: PagePrincipal, session: SessionDep,
+               day: Annotated[str, Form(max_length=10)] = "",
+               hour: Annotated[str, Form(max_length=5)] = "",
+               minutes: Annotated[int, Form(ge=5, le=600)] = 30,
+               what: Annotated[str, Form(max_length=200)] = "",
+               with_whom: Annotated[str, Form(max_length=200)] = "") -> Response:
+    space = _gate(session, p, write=True)
+    if isinstance(space, Response):
+        return space
+    try:
+        start = datetime.fromisoformat(f"{day}T{hour}").replace(tzinfo=PARIS)
+        agenda.add(session, p, space, start=start, minutes=minutes, what=what,
+                   with_whom=with_whom)
+    except ValueError:
+        return _back(BASE + "/agenda", "date ou heure invalide")
+    except DomainError as exc:
+        return _back(BASE + "/agenda", exc.fr)
+    return _back(BASE + "/agenda", ok="added")

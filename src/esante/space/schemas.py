@@ -39,3 +39,10 @@ class MeasurementIn(BaseModel):
     second: float | None = None  # the diastolic pressure
     at: dt.datetime | None = None
     confirm: bool = False
+
+
+class AppointmentIn(BaseModel):
+    start: dt.datetime
+    minutes: int = Field(default=30, ge=5, le=600)
+    what: str = Field(min_length=2, max_length=200)
+    with_whom: str = Field(default="", max_length=200)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from esante.space.models import Space
+from esante.space.models import Reminder, Space
 from tests.core.policy_base import REFUSED_ON_PAGE, Case, _c, _p
 
 CITIZEN = frozenset({"citizen"})
@@ -43,6 +43,9 @@ API_CASES: list[Case] = [
     _c("GET", "/api/space/measurements/{kind}", NOBODY, label="/api/space/measurements/poids"),
     _c("POST", "/api/space/measurements/{kind}", NOBODY, label="/api/space/measurements/poids",
        body={"value": 70}),
+    _c("GET", "/api/space/appointments", NOBODY),
+    _c("POST", "/api/space/appointments", NOBODY,
+       body={"start": "2030-01-02T09:00:00+01:00", "what": "Dentiste"}),
 ]
 
 ROLE_PAGES: list[Case] = [
@@ -69,6 +72,9 @@ ROLE_PAGES: list[Case] = [
        body={"action": "measure", "kind": "poids", "value": "70"}),
     _p("GET", "/espace/profil/mesures/{kind}", CITIZEN, label="/espace/profil/mesures/poids",
        extra=TO_LETTER),
+    _p("GET", "/espace/agenda", CITIZEN, extra=TO_LETTER),
+    _p("POST", "/espace/agenda", CITIZEN, extra=TO_LETTER,
+       body={"day": "2030-01-02", "hour": "09:00", "what": "Dentiste"}),
 ]
 
-COUNTED: tuple[Any, ...] = (Space,)
+COUNTED: tuple[Any, ...] = (Space, Reminder)

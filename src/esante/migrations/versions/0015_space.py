@@ -39,9 +39,20 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_space_spaces_ins_hash'), 'space_spaces', ['ins_hash'], unique=False)
     op.create_index(op.f('ix_space_spaces_purge_after'), 'space_spaces', ['purge_after'], unique=False)
+    op.create_table('space_reminders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('appointment_fid', sa.String(length=64), nullable=False),
+    sa.Column('patient_fid', sa.String(length=64), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_space_reminders')),
+    sa.UniqueConstraint('appointment_fid', name=op.f('uq_space_reminders_appointment_fid'))
+    )
+    op.create_index(op.f('ix_space_reminders_patient_fid'), 'space_reminders', ['patient_fid'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_space_reminders_patient_fid'), table_name='space_reminders')
+    op.drop_table('space_reminders')
     op.drop_index(op.f('ix_space_spaces_purge_after'), table_name='space_spaces')
     op.drop_index(op.f('ix_space_spaces_ins_hash'), table_name='space_spaces')
     op.drop_table('space_spaces')
