@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from esante.core.errors import DomainError
 from esante.core.policy import Principal, authorize
-from esante.space import agenda, documents, history, privacy, profile, service
+from esante.space import agenda, documents, history, privacy, professional, profile, service
 from esante.space.export import archive
 from esante.space.models import Space
 from esante.web.deps import Csrf, PagePrincipal, SessionDep, WebSessionDep
@@ -390,3 +390,26 @@ def agenda_add(p: PagePrincipal, session: SessionDep,
     except DomainError as exc:
         return _back(BASE + "/agenda", exc.fr)
     return _back(BASE + "/agenda", ok="added")
+
+
+# --- the professional's side ---------------------------------------------------------------
+
+@router.get(BASE + "/pro/{patient_fid}")
+def pro_page(patient_fid: str, request: Request, p: PagePrincipal, session: SessionDep,
+             ws: WebSessionDep) -> Response:
+    seen = professional.view(session, p, patient_fid[:64])
+    return render(request, "space/pro.html", {**_ctx(request), "v": seen}, principal=p, ws=ws,
+                  status_code=200 if seen.allowed else 403)
+
+
+@router.post(BASE + "/pro/{patient_fid}/urgence", dependencies=[Csrf])
+def pro_break_glass(patient_fid: str, p: PagePrincipal, session: SessionDep,
+                    reason: Annotated[str, Form(max_length=500)] = "") -> Response:
+    target = f"{BASE}/pro/{quote(patient_fid[:64])}"
+    try:
+        professional.break_glass(session, p, patient_fid[:64], reason)
+    except DomainError as exc:
+        if (exc.status in (403, 404) and not p.has_role("professional")) or exc.status == 404:
+            raise
+        return _back(target, exc.fr)
+    return _back(target, ok="urgence")

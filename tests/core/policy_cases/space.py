@@ -72,6 +72,12 @@ ROLE_PAGES: list[Case] = [
        body={"action": "measure", "kind": "poids", "value": "70"}),
     _p("GET", "/espace/profil/mesures/{kind}", CITIZEN, label="/espace/profil/mesures/poids",
        extra=TO_LETTER),
+    # the professional's side: an unknown record is 404 for professionals, 403 for others
+    _p("GET", "/espace/pro/{patient_fid}", NOBODY, label="/espace/pro/inconnu",
+       denied_for={"doctor": 404, "other_doctor": 404}),
+    _p("POST", "/espace/pro/{patient_fid}/urgence", NOBODY, label="/espace/pro/inconnu/urgence",
+       denied_for={"doctor": 404, "other_doctor": 404},
+       body={"reason": "patient inconscient aux urgences"}),
     _p("GET", "/espace/agenda", CITIZEN, extra=TO_LETTER),
     _p("POST", "/espace/agenda", CITIZEN, extra=TO_LETTER,
        body={"day": "2030-01-02", "hour": "09:00", "what": "Dentiste"}),
