@@ -24,16 +24,16 @@ FINESS = "75000042" + finess_key("75000042")
 RPPS = "10000000001"[:10] + rpps_key("1000000000")
 
 
-def _prepare(instance: Instance, tmp_path: Path) -> tuple[str, str]:
+def _prepare(inst: Instance, tmp_path: Path) -> tuple[str, str]:
     """Camille's account (TOTP), her record (qualified INS) and her letter's code."""
-    instance.cli("user", "create", "--email", EMAIL, "--password", PASSWORD, "--role",
+    inst.cli("user", "create", "--email", EMAIL, "--password", PASSWORD, "--role",
                  "citizen", "--scope", "self", "--name", "Camille Martin")
     secret = pyotp.random_base32()
-    instance.seed({"totp": {EMAIL: secret}})
+    inst.seed({"totp": {EMAIL: secret}})
     record = tmp_path / "patient.ndjson"
     record.write_text(json.dumps(patient_body(ins=INS_NIR) | {"id": "camille"}) + "\n")
-    instance.cli("fhir", "load", str(record))
-    out = instance.cli("space", "provision").stdout
+    inst.cli("fhir", "load", str(record))
+    out = inst.cli("space", "provision").stdout
     code = re.search(r"code ([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})", out).group(1)  # type: ignore[union-attr]
     return secret, code
 
