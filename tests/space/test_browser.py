@@ -27,7 +27,7 @@ RPPS = "10000000001"[:10] + rpps_key("1000000000")
 def _prepare(inst: Instance, tmp_path: Path) -> tuple[str, str]:
     """Camille's account (TOTP), her record (qualified INS) and her letter's code."""
     inst.cli("user", "create", "--email", EMAIL, "--password", PASSWORD, "--role",
-                 "citizen", "--scope", "self", "--name", "Camille Martin")
+             "citizen", "--scope", "self", "--name", "Camille Martin")
     secret = pyotp.random_base32()
     inst.seed({"totp": {EMAIL: secret}})
     record = tmp_path / "patient.ndjson"
