@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from esante.core.accounts.models import RoleAssignment, User
@@ -81,7 +81,9 @@ def entries(session: Session, p: Principal, space: Space, *, since: str = "", un
     if break_glass_only:
         if not glass:
             return 0, []
-        q = q.where(AuditEvent.actor_id.in_({uid for uid, _ in glass}))
+        q = q.where(or_(*(and_(AuditEvent.actor_id == uid, AuditEvent.at >= start,
+                               AuditEvent.at <= start + timedelta(hours=BREAK_GLASS_HOURS))
+                          for uid, start in glass)))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                            .limit(limit).offset(offset)).all()
@@ -96,8 +98,6 @@ def entries(session: Session, p: Principal, space: Space, *, since: str = "", un
                          establishment=where, action=ACTION_LABELS.get(r.action, r.action),
                          what=r.object_id, why=r.justification,
                          break_glass=in_glass, mine=mine))
-    if break_glass_only:
-        out = [e for e in out if e.break_glass]
     return total, out
 
 
