@@ -40,11 +40,13 @@ app.add_typer(passwords_app, name="passwords")
 from esante.cyber.cli import cyber_app  # noqa: E402
 from esante.datahub.cli import datahub_app  # noqa: E402
 from esante.identity.cli import identity_app, ins_app  # noqa: E402
+from esante.space.cli import space_app  # noqa: E402
 
 app.add_typer(cyber_app, name="cyber")
 app.add_typer(ins_app, name="ins")
 app.add_typer(identity_app, name="identity")
 app.add_typer(datahub_app, name="datahub")
+app.add_typer(space_app, name="space")
 
 from esante.apps.cli import apps_app  # noqa: E402
 
@@ -230,10 +232,19 @@ def _demo_steps(demo_data: Any) -> list[tuple[str, Callable[[Any, Progress, Task
         return (f"Entrepôt de données : {people} personnes synthétiques au catalogue, "
                 f"{projects} projet(s) de démonstration créé(s).")
 
+    def space(session: Any, _bar: Progress, _task: TaskID) -> str:
+        from esante.space.demo import CITIZEN, seed_space
+
+        ins, code = seed_space(session)
+        if not code:
+            return f"Espace santé de {CITIZEN} : déjà activé (INS {ins})."
+        return (f"Espace santé de {CITIZEN} : INS {ins}, code d'activation {code} "
+                "(page /espace/courrier ; une double authentification sera demandée).")
+
     return [("Incidents", incidents), ("Mots de passe compromis", passwords),
             ("Annuaire d'identités", identities), ("Veille des vulnérabilités", threatwatch),
             ("Indicateurs partagés", indicators), ("Maturité et sensibilisation", maturity),
-            ("Entrepôt de données", datahub)]
+            ("Entrepôt de données", datahub), ("Espace santé", space)]
 
 
 # --- users and tokens ----------------------------------------------------------------------

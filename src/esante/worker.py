@@ -86,3 +86,12 @@ def run_extract_job(extract_id: int) -> str:
     from esante.datahub.extracts import run_job
 
     return run_job(extract_id)
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def space_reminders() -> int:
+    """Reminders of the citizens' appointments of the next 24 hours."""
+    from esante.space.agenda import send_reminders
+
+    with transaction() as session:
+        return send_reminders(session)

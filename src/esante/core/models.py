@@ -71,6 +71,7 @@ from esante.identity.models import (
     ReferencePerson,
     VigilancePair,
 )
+from esante.space.models import Space
 
 __all__ = [
     "Advisory",
@@ -137,6 +138,7 @@ __all__ = [
     "SecurityProfile",
     "Sighting",
     "SimulationRecipient",
+    "Space",
     "User",
     "VigilancePair",
     "WebSession",

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     redis_url: str = ""
     # FHIR bulk $export files are kept (encrypted) this long, then purged.
     fhir_export_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # Citizen health space: objection period after the letter, archive of a closed space
+    # (legal period) before `esante space purge`, size of a document the citizen uploads.
+    space_objection_days: int = Field(default=42, ge=0, le=365)
+    space_retention_days: int = Field(default=3650, ge=0, le=36500)
+    space_document_max_bytes: int = Field(default=5 * 1_048_576, ge=1024)
     dsfr_dir: Path | None = None
 
     @model_validator(mode="before")

@@ -266,6 +266,16 @@ class Access:
 
     # --- care relationships -----------------------------------------------------------------
 
+    def care_reasons(self, patient_fid: str) -> list[tuple[str, Any]]:
+        """Why this professional reaches the record now: (reason, end or None) of each
+        active care relationship."""
+        if not self.professional:
+            return []
+        return [(r, e) for r, e in self.session.execute(
+            select(CareRelationship.reason, CareRelationship.ends_at).where(
+                CareRelationship.user_id == self.p.user.id,
+                CareRelationship.patient_fid == patient_fid, _active_care())).all()]
+
     def declare_care(self, patient_fid: str, reason: str, *, hours: int | None = None) -> None:
         now = utcnow()
         self.session.add(CareRelationship(

@@ -301,3 +301,30 @@ class Store:
             rules = consent_rules(resource, self._resolve)
             if rules:
                 s.execute(insert(ConsentRule), [{"consent_pk": pk, **r} for r in rules])
+
+    # --- erasure ----------------------------------------------------------------------------
+
+    def expunge_compartment(self, patient_fid: str) -> dict[str, int]:
+        """Erases a patient's record for good: every resource of her compartment (the
+        Patient included), all their versions, index rows and Consent rules, the holders'
+        links and the care relationships. For a closed citizen space whose legal period
+        ran out; nothing else deletes versions. Returns the count removed per type."""
+        from esante.fhir.models import CareRelationship, PatientLink
+
+        rows = self.session.execute(select(FhirResource.pk, FhirResource.resource_type,
+                                           FhirResource.fid).where(
+            (FhirResource.patient_fid == patient_fid)
+            | ((FhirResource.resource_type == "Patient") & (FhirResource.fid == patient_fid))
+        )).all()
+        counts: dict[str, int] = {}
+        for pk, rtype, fid in rows:
+            self._clear_index(pk)
+            self.session.execute(delete(FhirVersion).where(
+                FhirVersion.resource_type == rtype, FhirVersion.fid == fid))
+            self.session.execute(delete(FhirResource).where(FhirResource.pk == pk))
+            counts[rtype] = counts.get(rtype, 0) + 1
+        self.session.execute(delete(ConsentRule).where(ConsentRule.patient_fid == patient_fid))
+        for table in (PatientLink, CareRelationship):
+            self.session.execute(delete(table).where(table.patient_fid == patient_fid))
+        self.session.flush()
+        return counts

@@ -31,7 +31,8 @@ UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\
                 r"^/api/cyber/inventories/[0-9AB]{9}/import$", r"^/api/cyber/advisories/csaf$",
                 r"^/cyber/veille/inventaire/[0-9AB]{9}$", r"^/cyber/veille/avis/import$",
                 r"^/api/cyber/(phishing|indicators/import)$",
-                r"^/cyber/(hameconnage|indicateurs/import)$")
+                r"^/cyber/(hameconnage|indicateurs/import)$",
+                r"^/api/space/documents$", r"^/espace/documents$")
 log = logging.getLogger("esante.web")
 
 
@@ -162,3 +163,8 @@ def _include_routers(app: FastAPI) -> None:
         app.include_router(router, prefix="/api")
     for router in (maturity_pages, awareness_pages, governance_pages):
         app.include_router(router)
+    from esante.space.api import router as space_api
+    from esante.space.pages import router as space_pages
+
+    app.include_router(space_api, prefix="/api")
+    app.include_router(space_pages)

@@ -1,0 +1,30 @@
+"""Who may do what in a citizen space, as rules of the platform's access policy. What a
+professional reaches inside the record is the FHIR access layer's decision
+(``esante.fhir.access``: care relationship, Consents, break-glass), never this one's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from esante.core.accounts.models import Role
+from esante.core.policy import Principal, rule
+
+
+@rule("space.activate", write=True, label_fr="activer ou refuser son espace santé")
+def _activate(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.CITIZEN)
+
+
+@rule("space.use", write=False, label_fr="consulter son espace santé")
+def _use(p: Principal, space: Any) -> bool:
+    return space is not None and space.holder_id == p.user.id and space.status == "active"
+
+
+@rule("space.manage", write=True, label_fr="gérer son espace santé")
+def _manage(p: Principal, space: Any) -> bool:
+    return space is not None and space.holder_id == p.user.id and space.status == "active"
+
+
+@rule("space.admin", write=True, label_fr="administrer les espaces santé")
+def _admin(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.ADMIN)

@@ -1,0 +1,46 @@
+"""The space of a citizen: one per FHIR Patient carrying a qualified INS. Its content
+lives in the FHIR store (documents, profile, Consents); this table only holds its
+lifecycle and the activation code's hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from esante.core.db import Base, utcnow
+
+
+class Space(Base):
+    __tablename__ = "space_spaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_fid: Mapped[str] = mapped_column(String(64), unique=True)
+    # keyed hash of the INS matricule: the activation letter names the person by it
+    ins_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # pending (objection period) -> open (created, not activated) -> active -> closed;
+    # objected while the holder objects (reversible)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    objection_until: Mapped[datetime]
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    code_hash: Mapped[str] = mapped_column(String(64), default="")
+    code_expires_at: Mapped[datetime | None]
+    code_failures: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    objected_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]
+    exported_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    purge_after: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Reminder(Base):
+    """An appointment reminder sent to the holder (so that it is sent once)."""
+
+    __tablename__ = "space_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_fid: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_fid: Mapped[str] = mapped_column(String(64), index=True)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

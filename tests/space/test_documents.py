@@ -1,0 +1,86 @@
+"""Documents: upload checked by content and size, listed by category and date, opened,
+received from a professional through FHIR, encrypted at rest."""
+
+from __future__ import annotations
+
+import base64
+
+from sqlalchemy import select
+
+from esante.fhir.models import FhirResource
+from tests.space.conftest import pdf_bytes, png_bytes
+
+
+def gif_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, format="GIF")
+    return buf.getvalue()
+
+DOCS = "/api/space/documents"
+
+
+def test_upload_list_open(client, personas, space) -> None:
+    auth = personas.auth("citizen")
+    r = client.post(DOCS, headers=auth, data={"category": "imagerie", "title": "Radio du genou",
+                                              "date": "2026-10-01"},
+                    files={"file": ("genou.png", png_bytes(), "image/png")})
+    assert r.status_code == 201, r.text
+    fid = r.json()["fid"]
+    r = client.post(DOCS, headers=auth, data={"category": "ordonnance", "date": "2026-11-01"},
+                    files={"file": ("ordo.pdf", pdf_bytes(), "application/pdf")})
+    assert r.status_code == 201, r.text
+    listed = client.get(DOCS, headers=auth).json()
+    assert [d["category"] for d in listed] == ["ordonnance", "imagerie"]  # newest first
+    assert [d["title"] for d in client.get(f"{DOCS}?category=imagerie", headers=auth).json()] \
+        == ["Radio du genou"]
+    content = client.get(f"{DOCS}/{fid}/content", headers=auth)
+    assert content.headers["content-type"] == "image/png"
+    assert content.content == png_bytes()
+
+
+def test_bad_files_are_refused_by_content_and_size(client, personas, space, db) -> None:
+    auth = personas.auth("citizen")
+    before = db.query(FhirResource).count()
+    cases = [
+        (("faux.pdf", b"MZ\x90\x00 not a pdf at all", "application/pdf"), "seuls les PDF"),
+        (("faux.png", b"%PDF-1.4 broken", "image/png"), "PDF endommagé"),
+        (("anim.png", gif_bytes(), "image/png"), "type d'image refusé (GIF)"),
+    ]
+    for file, message in cases:
+        r = client.post(DOCS, headers=auth, files={"file": file})
+        assert r.status_code == 422, r.text
+        assert message in r.json()["detail"]
+    big = b"%PDF-1.4\n" + b"0" * (5 * 1_048_576)
+    r = client.post(DOCS, headers=auth, files={"file": ("gros.pdf", big, "application/pdf")})
+    assert r.status_code == 422 and "trop volumineux" in r.json()["detail"]
+    assert db.query(FhirResource).count() == before
+
+
+def test_a_professional_sends_a_document_through_fhir(client, personas, space, fhir, db) -> None:
+    pdf = pdf_bytes("Compte rendu opératoire")
+    b = fhir("doctor", "POST", "/Binary", {
+        "resourceType": "Binary", "contentType": "application/pdf",
+        "securityContext": {"reference": f"Patient/{space.patient}"},
+        "data": base64.b64encode(pdf).decode()})
+    assert b.status_code == 201, b.text
+    d = fhir("doctor", "POST", "/DocumentReference", {
+        "resourceType": "DocumentReference", "status": "current",
+        "subject": {"reference": f"Patient/{space.patient}"},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "11488-4"}]}],
+        "date": "2026-11-20T08:00:00Z", "description": "Compte rendu opératoire",
+        "author": [{"display": "Dr Doctor"}],
+        "content": [{"attachment": {"contentType": "application/pdf",
+                                    "url": f"Binary/{b.json()['id']}"}}]})
+    assert d.status_code == 201, d.text
+    listed = client.get(DOCS, headers=personas.auth("citizen")).json()
+    assert listed[0]["category"] == "compte-rendu" and listed[0]["author"] == "Dr Doctor"
+    got = client.get(f"{DOCS}/{d.json()['id']}/content", headers=personas.auth("citizen"))
+    assert got.content == pdf
+    # Encrypted at rest: the PDF is nowhere in clear in the store.
+    blobs = db.scalars(select(FhirResource.content).where(
+        FhirResource.patient_fid == space.patient)).all()
+    assert blobs and not any(b"Compte rendu" in blob or b"JVBERi" in blob for blob in blobs)
