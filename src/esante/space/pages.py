@@ -4,7 +4,6 @@ page but the letter needs an active space and a session opened with a second fac
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -46,14 +45,11 @@ def _gate(session: SessionDep, p: Principal, *, write: bool = False) -> Space | 
         return RedirectResponse(BASE + "/courrier", status_code=303)
 
 
-def connected_apps(session: SessionDep, p: Principal) -> list[Any] | None:
-    """'Applications connectées': the apps domain provides ``esante.apps.space_hook.
-    connected_apps(session, user)``; until it exists the section says so."""
-    try:
-        hook = importlib.import_module("esante.apps.space_hook")
-    except ImportError:
-        return None
-    return list(hook.connected_apps(session, p.user))
+def connected_apps(session: SessionDep, p: Principal) -> list[Any]:
+    """'Applications connectées': the apps the holder allowed (the apps domain)."""
+    from esante.apps.service import connections
+
+    return connections(session, p, last=1)
 
 
 def _ctx(request: Request) -> dict[str, Any]:
