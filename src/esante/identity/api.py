@@ -50,7 +50,8 @@ def identity_out(session: Session, identity: LocalIdentity,
         status=identity.status, status_label=rniv.STATUS_LABELS[identity.status],
         status_reason=identity.status_reason, attribute=identity.attribute, traits=data,
         document_type=identity.document_type, collection_method=identity.collection_method,
-        merged_into_id=identity.merged_into_id, created_at=identity.created_at)
+        merged_into_id=identity.merged_into_id, created_at=identity.created_at,
+        patient_fid=identity.patient_fid)
 
 
 def person_out(answer: directory.Answer, person: ReferencePerson) -> PersonOut:

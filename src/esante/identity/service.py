@@ -20,7 +20,7 @@ from esante.core.errors import Conflict, Invalid, NotFound
 from esante.core.orgs import service as orgs
 from esante.core.policy import Principal
 from esante.core.settings import get_settings
-from esante.identity import access, cog, directory, nir, status
+from esante.identity import access, cog, directory, nir, patient, status
 from esante.identity.models import IdentityEvent, LocalIdentity, ReferencePerson
 from esante.identity.traits import Traits, name_key, normalise
 
@@ -152,6 +152,7 @@ def create(session: Session, p: Principal, *, finess: str, traits: Traits, matri
     _event(session, p, identity, "created",
            f"création ({status.COLLECTION_METHODS[method]})", data={"document": document})
     _audit(session, p, "identity.local.create", identity, status=identity.status)
+    patient.sync(session, identity, data)
     vigilance.enqueue(session, identity, found)
     return identity, found
 
@@ -222,6 +223,7 @@ def _set_status(session: Session, p: Principal, identity: LocalIdentity, data: d
     _event(session, p, identity, "status", how, before=before)
     _audit(session, p, "identity.local.status", identity, before=before, after=identity.status,
            how=how)
+    patient.sync(session, identity, data)
 
 
 def check_document(session: Session, p: Principal, identity: LocalIdentity,

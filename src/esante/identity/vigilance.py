@@ -88,6 +88,17 @@ def _log(session: Session, p: Principal, identity_id: int, kind: str, how: str,
                               data={"pair": pair.id}))
 
 
+def _sync_pair(session: Session, pair: VigilancePair) -> None:
+    """A merge or unmerge changes the Patients: the merged one inactive, linked to the
+    surviving one (``identity.patient``)."""
+    from esante.identity import patient
+
+    for identity_id in (pair.first_id, pair.second_id):
+        identity = session.get(LocalIdentity, identity_id)
+        if identity is not None:
+            patient.sync(session, identity)
+
+
 def decide(session: Session, p: Principal, pair: VigilancePair, decision: str, *,
            surviving_id: int | None = None) -> VigilancePair:
     policy.authorize(p, "identity.vigilance", pair.finess)
@@ -111,6 +122,8 @@ def decide(session: Session, p: Principal, pair: VigilancePair, decision: str, *
     how = f"identitovigilance : {DECISIONS[decision]}"
     for identity_id in (pair.first_id, pair.second_id):
         _log(session, p, identity_id, decision, how, pair)
+    if decision == "merge":
+        _sync_pair(session, pair)
     audit.record(session, actor=p.actor, action=f"identity.vigilance.{decision}",
                  object_type="identity_pair", object_id=pair.id,
                  details={"finess": pair.finess, "surviving": surviving_id})
@@ -134,6 +147,8 @@ def undo(session: Session, p: Principal, pair: VigilancePair) -> VigilancePair:
     for identity_id in (pair.first_id, pair.second_id):
         _log(session, p, identity_id, "undo", f"annulation de la décision « {DECISIONS[before]} »",
              pair)
+    if before == "merge":
+        _sync_pair(session, pair)
     audit.record(session, actor=p.actor, action="identity.vigilance.undo",
                  object_type="identity_pair", object_id=pair.id,
                  details={"finess": pair.finess, "undone": before})
