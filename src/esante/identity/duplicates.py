@@ -52,9 +52,6 @@ def score(a: dict[str, Any], b: dict[str, Any]) -> tuple[int, list[str]]:
         points, why = points + 20, [*why, "même date de naissance"]
     elif _swapped(a["birth_date"]) == b["birth_date"]:
         points, why = points + 10, [*why, "jour et mois inversés"]
-    if a["birth_date"] == b["birth_date"] and a["birth_name"] == b["birth_name"] and \
-            first_a[:1] != first_b[:1]:
-        points, why = points - 15, [*why, "jumeaux possibles (premiers prénoms différents)"]
     if a["sex"] != b["sex"]:
         points, why = points - 20, [*why, "sexes différents"]
     if a.get("birth_place") and b.get("birth_place"):
@@ -87,7 +84,7 @@ def columns(traits: dict[str, Any]) -> dict[str, object]:
             "birth_place": traits.get("birth_place"), "nir": traits.get("matricule")}
 
 
-TWINS = "jumeaux possibles (premiers prénoms différents)"
+TWINS = "jumeaux possibles (même date et même nom, premiers prénoms différents)"
 SAME_NIR = "même NIR"  # one identifier on two records: always shown (duplicate or collision)
 
 
@@ -97,10 +94,11 @@ def candidates(session: Session, finess: str, traits: dict[str, Any],
 
     The score is the probabilistic engine's match probability (Fellegi-Sunter, the model of
     ``esante identity dedup``), in percent; the reasons, in French, say what agrees and what
-    differs. Probable twins are shown too, with the warning, but never scored high enough to
-    be queued as duplicates (the desk must not take one for the other); a record with the
-    same NIR is always shown (a duplicate or a collision)."""
-    from esante.identity.matching import score_pair
+    differs. Probable twins (the engine's rule, ``matching.judge_pair``) are shown too, with
+    the warning, at the engine's nil probability, so never queued as duplicates (the desk
+    must not take one for the other); a record with the same NIR is always shown (a
+    duplicate or a collision)."""
+    from esante.identity.matching import judge_pair
     from esante.identity.service import Candidate, decode_traits, nir_hash
 
     mine = columns(traits)
@@ -111,9 +109,10 @@ def candidates(session: Session, finess: str, traits: dict[str, Any],
             continue
         other = decode_traits(session, identity)
         _points, why = score(traits, other)
-        probability = round(100 * score_pair(mine, columns(other)))
-        if TWINS in why:  # never queued as a duplicate on the score alone: the cell looks
-            probability = min(probability, QUEUED - 1)
-        if probability >= SHOWN or TWINS in why or SAME_NIR in why:
+        verdict = judge_pair(mine, columns(other))
+        probability = round(100 * verdict.probability)
+        if verdict.twins:
+            why = [*why, TWINS]
+        if probability >= SHOWN or verdict.twins or SAME_NIR in why:
             out.append(Candidate(identity, other, probability, why))
     return sorted(out, key=lambda c: -c.score)[:20]
