@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # FHIR bulk $export files are kept (encrypted) this long, then purged.
     fhir_export_hours: int = Field(default=24, ge=1, le=24 * 30)
     dsfr_dir: Path | None = None
+    # Identity: calls to the reference directory (the INSi role) per account and minute.
+    identity_directory_rate_per_minute: int = Field(default=300, ge=1, le=100_000)
 
     @model_validator(mode="before")
     @classmethod
