@@ -40,7 +40,7 @@ def test_identity_is_a_fr_core_patient_with_ins_only_once_qualified(db, personas
     assert [i["system"] for i in body["identifier"]] == [
         f"urn:oid:{service.local_oid(personas.est['A'].finess)}"]
     assert body["identifier"][0]["value"] == "IPP-0042"
-    assert _reliability(body) == {"identityStatus": "PROV"}
+    assert _reliability(body) == {"methodCollection": "SM", "identityStatus": "PROV"}
     assert [(n["use"], n["family"]) for n in body["name"]] == [("official", "MARTIN"),
                                                                ("usual", "DUPONT")]
     assert body["name"][0]["given"] == ["JEANNE"]
@@ -60,7 +60,10 @@ def test_identity_is_a_fr_core_patient_with_ins_only_once_qualified(db, personas
     service.match_directory(db, p, identity)
     assert identity.status == "QUAL"
     body = fhir("clerk_a", "GET", f"/Patient/{identity.patient_fid}").json()
-    assert _reliability(body)["identityStatus"] == "QUAL"
+    assert _reliability(body) == {
+        "methodCollection": "INSI", "dateCollection": identity.directory_checked_at.date()
+        .isoformat(), "identityStatus": "QUAL", "validationMode": "CN",
+        "validationDate": identity.document_checked_at.date().isoformat()}
     ins = [i for i in body["identifier"] if i["system"] == OID_INS_NIR]
     assert [i["value"] for i in ins] == [ref.jeanne.matricule]
     # searchable by INS, like any Patient of the store

@@ -247,7 +247,7 @@ def export(identity_id: int, p: ApiPrincipal, session: SessionDep,
     out = formats.from_local(identity, service.read(session, p, identity),
                              local_oid=service.local_oid(identity.finess))
     if format_ == "hl7":
-        return PlainTextResponse(formats.to_pid(out), media_type="x-application/hl7-v2+er7")
+        return PlainTextResponse(formats.to_v2(out), media_type="x-application/hl7-v2+er7")
     if format_ == "cda":
         return Response(formats.to_cda(out), media_type="application/xml")
     return JSONResponse(formats.to_fhir(out), media_type="application/fhir+json")
