@@ -35,7 +35,7 @@ def _load(db, finess: str, est_id: int, rows: list[dict[str, str]]) -> int:
                                      oid="1.2.250.1.213.1.4.8" if matricule else "")
         identity = LocalIdentity(establishment_id=est_id, finess=finess,
                                  traits_enc=service.encode_traits(db, data))
-        service._apply_keys(identity, data)
+        service._apply_keys(db, identity, data)
         db.add(identity)
         added += 1
     db.flush()

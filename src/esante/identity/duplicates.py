@@ -145,7 +145,7 @@ def candidates(session: Session, finess: str, traits: dict[str, Any],
 
     out = []
     for identity in session.scalars(blocking(finess, traits,
-                                             nir_hash(traits.get("matricule", "")))):
+                                             nir_hash(session, traits.get("matricule", "")))):
         if identity.id == exclude_id:
             continue
         found = assess(traits, identity, decode_traits(session, identity))

@@ -200,7 +200,7 @@ def scan(session: Session, p: Principal, finess: str,
     before = len(known)
     for i, identity in enumerate(identities, 1):
         mine = traits[identity.id]
-        block = {o.id: o for key in duplicates.block_keys(mine, nir_hash(mine.get("matricule", "")))
+        block = {o.id: o for key in duplicates.block_keys(mine, nir_hash(session, mine.get("matricule", "")))
                  for o in index.get(key, ())}
         # the desk's query: the first BLOCK_LIMIT matches by id, the identity itself included
         chosen = sorted(block)[:duplicates.BLOCK_LIMIT]
