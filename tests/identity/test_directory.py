@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from esante.core.audit import Actor, AuditEvent
+from esante.core.settings import Settings, get_settings
 from esante.identity import directory, nir, population
 from esante.identity.directory import CardQuery, TraitQuery
 from esante.identity.models import FormerMatricule, ReferencePerson
@@ -107,15 +110,30 @@ def test_api_bad_input(client, personas, ref):
     assert r.status_code == 422 and "caractère « 1 » non autorisé" in r.json()["detail"]
 
 
-def test_rate_limit(client, personas, db, ref, monkeypatch):
-    monkeypatch.setattr(directory, "RATE_LIMIT_PER_MINUTE", 2)
+@pytest.fixture
+def rate_of_two(monkeypatch):
+    """The rate limit set through its setting, as an operator would."""
+    monkeypatch.setenv("ESANTE_IDENTITY_DIRECTORY_RATE_PER_MINUTE", "2")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.delenv("ESANTE_IDENTITY_DIRECTORY_RATE_PER_MINUTE")
+    get_settings.cache_clear()
+
+
+def test_rate_limit_setting_is_checked():
+    assert Settings().identity_directory_rate_per_minute == 300
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        Settings(identity_directory_rate_per_minute=0)
+
+
+def test_rate_limit(client, personas, db, ref, rate_of_two):
     body = {"birth_name": "MARTIN", "first_names": ["JEANNE"], "sex": "F",
             "birth_date": "1980-05-12"}
     for _ in range(2):
         assert client.post("/api/identity/directory/traits", json=body,
                            headers=personas.auth("clerk_a")).status_code == 200
     r = client.post("/api/identity/directory/traits", json=body, headers=personas.auth("clerk_a"))
-    assert r.status_code == 429 and "par minute" in r.json()["detail"]
+    assert r.status_code == 429 and "2 par minute" in r.json()["detail"]
     assert _audits(db) == 2  # the refused call wrote nothing
     other = client.post("/api/identity/directory/traits", json=body,
                         headers=personas.auth("idv_a"))

@@ -22,14 +22,24 @@ def qualified(**change) -> PatientIdentity:
               "used_name": "ROUX", "used_first_name": "JEANNETTE", "status": "QUAL",
               "matricule": KNOWN, "oid": formats.OID_NIR, "local_id": "IPP-42",
               "local_oid": LOCAL_OID, "validation_mode": "CN",
-              "validation_date": "2026-11-02"} | change
+              "validation_date": "2026-11-02", "collection_method": "INSI",
+              "collection_date": "2026-11-01"} | change
     return PatientIdentity(**values)
 
 
 def bare(p: PatientIdentity) -> PatientIdentity:
+    """What a CDA patientRole keeps: no identity-check details (nor status: passed in)."""
     from dataclasses import replace
 
-    return replace(p, validation_mode="", validation_date="")
+    return replace(p, validation_mode="", validation_date="", collection_method="",
+                   collection_date="")
+
+
+def v2_kept(p: PatientIdentity) -> PatientIdentity:
+    """What HL7 v2 (PID + ZFD) keeps: all but the date of the document check."""
+    from dataclasses import replace
+
+    return replace(p, validation_date="")
 
 
 def test_fhir_round_trip_with_ins_slices_and_reliability():
@@ -39,9 +49,13 @@ def test_fhir_round_trip_with_ins_slices_and_reliability():
     assert ins["system"] == "urn:oid:1.2.250.1.213.1.4.8" and ins["value"] == KNOWN
     assert ins["type"]["coding"][0] == {"system": formats.TYPE_SYSTEM, "code": "INS-NIR"}
     assert frcore.identity_status(resource) == "QUAL"
-    reliability = resource["extension"][0]["extension"]
-    assert reliability[0]["valueCoding"]["system"].endswith("fr-core-cs-v2-0445")
-    assert reliability[1]["valueCoding"]["code"] == "CN"
+    reliability = {e["url"]: e for e in resource["extension"][0]["extension"]}
+    assert reliability["identityStatus"]["valueCoding"]["system"].endswith("fr-core-cs-v2-0445")
+    assert reliability["validationMode"]["valueCoding"]["code"] == "CN"
+    assert reliability["validationDate"]["valueDate"] == "2026-11-02"
+    assert reliability["methodCollection"]["valueCoding"] == {
+        "system": formats.METHOD_SYSTEM, "code": "INSI"}
+    assert reliability["dateCollection"]["valueDate"] == "2026-11-01"
     assert frcore.check(resource) == []  # the FHIR domain's own FR Core rules agree
     assert formats.from_fhir(resource) == p
 
@@ -53,7 +67,20 @@ def test_hl7_pid_round_trip():
     assert fields[3].startswith(f"{KNOWN}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS~")
     assert fields[5] == "D'ARC-MARTIN^JEANNE^MARIE-CLAIRE^^^^L~ROUX^JEANNETTE^^^^^D"
     assert (fields[7], fields[8], fields[23], fields[32]) == ("19790304", "F", "51215", "QUAL")
-    assert formats.from_pid(pid) == bare(p)
+    assert formats.from_pid(pid) == bare(p)  # a PID alone: the status, no check details
+    message = formats.to_v2(p)
+    zfd = message.split("\r")[1].split("|")
+    assert (zfd[0], zfd[5], zfd[6], zfd[7]) == ("ZFD", "INSI", "20261101", "CN")
+    assert formats.from_pid(message) == v2_kept(p)
+
+
+def test_zfd_only_when_something_to_say_and_broken_zfd():
+    assert formats.to_v2(bare(qualified())) == formats.to_pid(bare(qualified()))
+    pid = formats.to_pid(qualified())
+    for zfd, field in (("ZFD|||||XX", "ZFD-5"), ("ZFD||||||2026-11", "ZFD-6"),
+                       ("ZFD|||||||ZZ", "ZFD-7")):
+        with pytest.raises(Invalid, match=field):
+            formats.from_pid(pid + "\r" + zfd)
 
 
 def test_cda_round_trip():
@@ -66,9 +93,10 @@ def test_cda_round_trip():
 def test_fhir_to_hl7_to_cda_and_back():
     p = qualified()
     through = formats.from_fhir(formats.to_fhir(p))
-    through = formats.from_pid(formats.to_pid(through))
+    through = formats.from_pid(formats.to_v2(through))
+    assert through == v2_kept(p)  # PAM France has no field for the document-check date
     through = formats.from_cda(formats.to_cda(through), status_code=through.status)
-    assert through == bare(p)  # HL7 v2 and CDA do not carry the validation mode and date
+    assert through == bare(p)  # the CDA patientRole carries none of the check's details
 
 
 @pytest.mark.parametrize("status", ["PROV", "VALI", "RECUP"])
@@ -147,8 +175,10 @@ def test_export_route(client, personas, db, ref):
     service.match_directory(db, clerk, identity)
     fhir = client.get(url, headers=h).json()
     assert fhir["identifier"][0]["value"] == ref.jeanne.matricule
-    pid = client.get(url, params={"format": "hl7"}, headers=h).text
-    assert formats.from_pid(pid).matricule == ref.jeanne.matricule
+    v2 = formats.from_pid(client.get(url, params={"format": "hl7"}, headers=h).text)
+    assert v2.matricule == ref.jeanne.matricule
+    today = identity.directory_checked_at.date().isoformat()
+    assert (v2.collection_method, v2.collection_date, v2.validation_mode) == ("INSI", today, "CN")
     cda = client.get(url, params={"format": "cda"}, headers=h).text
     assert formats.from_cda(cda, status_code="QUAL").matricule == ref.jeanne.matricule
     assert client.get(url, params={"format": "pdf"}, headers=h).status_code == 422

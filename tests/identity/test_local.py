@@ -9,7 +9,7 @@ from sqlalchemy import select
 from esante.core.accounts import service as accounts
 from esante.core.audit import Actor, AuditEvent
 from esante.core.errors import Conflict, Forbidden, Invalid, NotFound
-from esante.identity import service
+from esante.identity import duplicates, service
 from esante.identity.models import IdentityEvent, LocalIdentity, VigilancePair
 from esante.identity.traits import Traits
 from tests.identity.conftest import make_nir, principal, traits_of
@@ -123,7 +123,7 @@ def test_duplicate_candidates_at_creation(db, personas, ref):
     lea, _ = _create(db, personas, traits_of(ref.twin_lea))
     louise, found = _create(db, personas, traits_of(ref.twin_louise))
     assert [c.identity.id for c in found] == [lea.id] and found[0].score < 60
-    assert "jumeaux possibles (premiers prénoms différents)" in found[0].reasons
+    assert duplicates.TWINS in found[0].reasons
     assert db.scalar(select(VigilancePair).where(VigilancePair.second_id == louise.id)) is None
 
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -179,6 +181,35 @@ class Vault:
         nonce = secrets.token_bytes(12)
         return MAGIC + uuid.UUID(kid).bytes + nonce + AESGCM(key).encrypt(
             nonce, plaintext, context.encode())
+
+    def derived_key(self, name: str, *, info: str) -> bytes:
+        """A stable secret for keyed hashes (HMAC), not for encryption: HKDF-SHA256 of a
+        data key stored under the fixed id ``name`` (created on first use, wrapped by the
+        master key like every data key). Nothing ties it to ``ESANTE_SECRET_KEY``, and a
+        master-key rotation re-wraps it without changing it. Two processes creating it at
+        once collide on the primary key: one transaction fails rather than two keys
+        silently diverging. Kept per transaction (forgotten on rollback)."""
+        slot = f"esante.dk:derived:{name}:{info}"
+        if slot in self.session.info:
+            return bytes(self.session.info[slot])
+        row = self.session.get(DataKey, name)
+        if row is None:
+            base = AESGCM.generate_key(bit_length=256)
+            master_id = self.ring.active
+            self.session.add(DataKey(id=name, purpose=name[:40], master_key_id=master_id,
+                                     wrapped=_wrap(self.ring.keys[master_id], master_id, base,
+                                                   name)))
+            self.session.flush()
+        else:
+            master = self.ring.keys.get(row.master_key_id)
+            if master is None:
+                raise Invalid(f"clé maître {row.master_key_id} absente du trousseau",
+                              f"master key {row.master_key_id} missing from the key ring")
+            base = _unwrap(master, row.master_key_id, row.wrapped, name)
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                       info=info.encode()).derive(base)
+        self.session.info[slot] = derived
+        return derived
 
     def encrypt_text(self, text: str, *, purpose: str, context: str = "") -> str:
         return base64.b64encode(self.encrypt(text.encode(), purpose=purpose,

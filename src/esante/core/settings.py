@@ -6,16 +6,19 @@ The app refuses to start in production with a development secret or without a ke
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-secret-change-me-dev-secret-change-me"  # noqa: S105 - refused in production
 
 SECRET_FIELDS = ("secret_key", "master_key", "smtp_password")
+OID_RE = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+FINESS_RE = re.compile(r"^[0-9][0-9AB][0-9]{7}$")
 
 
 class Settings(BaseSettings):
@@ -78,6 +81,22 @@ class Settings(BaseSettings):
     space_retention_days: int = Field(default=3650, ge=0, le=36500)
     space_document_max_bytes: int = Field(default=5 * 1_048_576, ge=1024)
     dsfr_dir: Path | None = None
+    # Identity: calls to the reference directory (the INSi role) per account and minute.
+    identity_directory_rate_per_minute: int = Field(default=300, ge=1, le=100_000)
+    # Identity: each establishment's own OID for its local patient identifiers (IPP), as
+    # JSON {"FINESS": "OID"}; without one, a UUID-derived OID under 2.25 (docs/identity.md).
+    identity_local_oids: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("identity_local_oids")
+    @classmethod
+    def _check_local_oids(cls, value: dict[str, str]) -> dict[str, str]:
+        for finess, oid in value.items():
+            if not FINESS_RE.match(finess):
+                raise ValueError(f"ESANTE_IDENTITY_LOCAL_OIDS : FINESS invalide {finess[:12]!r}")
+            if len(oid) > 64 or not OID_RE.match(oid):
+                raise ValueError(f"ESANTE_IDENTITY_LOCAL_OIDS : OID invalide {oid[:70]!r} "
+                                 "(chiffres séparés par des points, 64 caractères au plus)")
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -6,6 +6,8 @@
   professionals in a care relationship with her (``CareRelationship``, including a
   justified break-glass, which is time-limited and notified), unless she blocked them;
   resources she hid stay hidden from professionals. Only she writes her Consents.
+- A Patient that is an establishment's local identity (``identity.patient``): that
+  establishment's identity desk and vigilance cell read it (its traits are their work).
 - Everyone else (security, governance, research roles) reaches no clinical data.
 
 Single reads ask ``can``; searches get the same rules as an SQL filter, so hidden
@@ -28,7 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from esante.core.accounts.models import Role
 from esante.core.db import UTCDateTime, utcnow
 from esante.core.errors import Forbidden
-from esante.core.policy import Principal, authorize, rule
+from esante.core.policy import Principal, authorize, can, rule
 from esante.fhir.models import CareRelationship, ConsentRule, FhirResource, PatientLink
 from esante.fhir.searchparams import DIRECTORY_TYPES
 
@@ -197,6 +199,8 @@ class Access:
             return None
         row, holder, care, blocked, hidden = found
         self.authorize_scope(rtype, "r", row.patient_fid)
+        if rtype == "Patient" and self._desk_reads(fid):
+            return row
         if row.patient_fid is None:
             target = Target(rtype, None)
         elif holder:
@@ -223,8 +227,19 @@ class Access:
             authorize(self.p, "fhir.directory.read")
         elif rtype == "Group":  # a cohort (lists patients): admins and professionals
             authorize(self.p, "fhir.group.read")
+        elif rtype == "Patient" and self._desk_reads(fid):
+            return
         else:
             authorize(self.p, "fhir.clinical.read", self.target(rtype, patient_fid, fid))
+
+    def _desk_reads(self, fid: str) -> bool:
+        """The identity desk of the establishment whose local identity this Patient is."""
+        from esante.identity import patient
+
+        if not self.p.has_role(Role.IDENTITY_CLERK, Role.IDENTITY_VIGILANCE):
+            return False
+        finess = patient.finess_of(self.session, fid)
+        return finess is not None and can(self.p, "identity.local.read", finess)
 
     def authorize_write(self, rtype: str, patient_fid: str | None, fid: str | None,
                         op: str = "u") -> None:
@@ -258,11 +273,21 @@ class Access:
                 ConsentRule.target_fid == FhirResource.fid,
                 ConsentRule.actor_rpps.in_(["", self.rpps]))
             reach.append(and_(cared, not_blocked, not_hidden))
+        desk = self._desk_patients()
+        if desk is not None:
+            reach.append(and_(FhirResource.resource_type == "Patient", desk))
         if not self.p.user.is_active:
             return false()
         if self.p.smart is not None:
             return and_(or_(*reach), _smart_reach(self.p.smart))
         return or_(*reach)
+
+    def _desk_patients(self) -> ColumnElement[bool] | None:
+        from esante.identity import access as identity_access
+        from esante.identity import patient
+
+        finesses = identity_access.desk_establishments(self.p)
+        return FhirResource.fid.in_(patient.patient_fids_of(finesses)) if finesses else None
 
     # --- care relationships -----------------------------------------------------------------
 

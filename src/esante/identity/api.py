@@ -50,7 +50,8 @@ def identity_out(session: Session, identity: LocalIdentity,
         status=identity.status, status_label=rniv.STATUS_LABELS[identity.status],
         status_reason=identity.status_reason, attribute=identity.attribute, traits=data,
         document_type=identity.document_type, collection_method=identity.collection_method,
-        merged_into_id=identity.merged_into_id, created_at=identity.created_at)
+        merged_into_id=identity.merged_into_id, created_at=identity.created_at,
+        patient_fid=identity.patient_fid)
 
 
 def person_out(answer: directory.Answer, person: ReferencePerson) -> PersonOut:
@@ -246,7 +247,7 @@ def export(identity_id: int, p: ApiPrincipal, session: SessionDep,
     out = formats.from_local(identity, service.read(session, p, identity),
                              local_oid=service.local_oid(identity.finess))
     if format_ == "hl7":
-        return PlainTextResponse(formats.to_pid(out), media_type="x-application/hl7-v2+er7")
+        return PlainTextResponse(formats.to_v2(out), media_type="x-application/hl7-v2+er7")
     if format_ == "cda":
         return Response(formats.to_cda(out), media_type="application/xml")
     return JSONResponse(formats.to_fhir(out), media_type="application/fhir+json")

@@ -165,3 +165,16 @@ def scan(establishment: Annotated[str, typer.Option("--establishment", help="FIN
     console.print(f"{report['identities']} identité(s) examinée(s) ; {report['new_pairs']} "
                   "nouvelle(s) paire(s) en file d'identitovigilance", highlight=False)
 from esante.identity.matching import cli as _matching_cli  # noqa: E402, F401 - registers "dedup"
+
+
+@identity_app.command("nir-rehash")
+def nir_rehash(establishment: Annotated[str, typer.Option(
+        "--establishment", help="FINESS ; tous les établissements si absent")] = "") -> None:
+    """Recalcule les empreintes des NIR avec la clé propre à l'identité (après une mise à
+    jour depuis des empreintes liées à ESANTE_SECRET_KEY). Sans effet si rien n'a changé."""
+    from esante.core.db import transaction
+    from esante.identity import service
+
+    with transaction() as session:
+        changed = service.rehash_nirs(session, establishment or None)
+    console.print(f"{changed} empreinte(s) de NIR recalculée(s).")

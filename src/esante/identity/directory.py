@@ -18,6 +18,7 @@ from esante.core import audit
 from esante.core.audit import Actor, AuditEvent
 from esante.core.db import utcnow
 from esante.core.errors import TooManyRequests
+from esante.core.settings import get_settings
 from esante.identity import nir
 from esante.identity.models import FormerMatricule, ReferencePerson
 
@@ -29,7 +30,6 @@ OID_NIA = "1.2.250.1.213.1.4.9"
 AUDIT_ACTION = "identity.directory.search"
 # Calls per account and minute (an establishment's software uses one account); unconfirmed
 # for the real teleservice, hence a module setting.
-RATE_LIMIT_PER_MINUTE = 300
 MAX_RESULTS = 10
 
 
@@ -69,9 +69,10 @@ def _rate_limit(session: Session, actor: Actor) -> None:
     calls = session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == AUDIT_ACTION, AuditEvent.actor_id == actor.user_id,
         AuditEvent.at >= since)) or 0
-    if calls >= RATE_LIMIT_PER_MINUTE:
+    limit = get_settings().identity_directory_rate_per_minute
+    if calls >= limit:
         raise TooManyRequests(
-            f"trop d'appels à l'annuaire de référence : {RATE_LIMIT_PER_MINUTE} par minute "
+            f"trop d'appels à l'annuaire de référence : {limit} par minute "
             "au plus, réessayez dans une minute", "directory rate limit reached",
             code="directory-rate-limit", retry_after=60)
 

@@ -52,9 +52,6 @@ def score(a: dict[str, Any], b: dict[str, Any]) -> tuple[int, list[str]]:
         points, why = points + 20, [*why, "même date de naissance"]
     elif _swapped(a["birth_date"]) == b["birth_date"]:
         points, why = points + 10, [*why, "jour et mois inversés"]
-    if a["birth_date"] == b["birth_date"] and a["birth_name"] == b["birth_name"] and \
-            first_a[:1] != first_b[:1]:
-        points, why = points - 15, [*why, "jumeaux possibles (premiers prénoms différents)"]
     if a["sex"] != b["sex"]:
         points, why = points - 20, [*why, "sexes différents"]
     if a.get("birth_place") and b.get("birth_place"):
@@ -76,7 +73,29 @@ def blocking(finess: str, traits: dict[str, Any], hashed_nir: str) -> Any:
         conds.append(LocalIdentity.nir_hash == hashed_nir)
     return (select(LocalIdentity).where(LocalIdentity.finess == finess,
                                         LocalIdentity.merged_into_id.is_(None), or_(*conds))
-            .limit(BLOCK_LIMIT))
+            .order_by(LocalIdentity.id).limit(BLOCK_LIMIT))
+
+
+def block_keys(traits: dict[str, Any], hashed_nir: str) -> list[tuple[str, ...]]:
+    """The keys of ``blocking``'s conditions, for an in-memory index of many identities
+    (``vigilance.scan``): two identities are blocked together when they share one."""
+    date = traits["birth_date"]
+    keys = [("date", date), ("names", name_key(traits["birth_name"]),
+                             name_key(traits["first_names"][0]), date[:4])]
+    if swapped := _swapped(date):
+        keys.append(("date", swapped))
+    if hashed_nir:
+        keys.append(("nir", hashed_nir))
+    return keys
+
+
+def own_keys(identity: LocalIdentity) -> list[tuple[str, ...]]:
+    """The keys under which an identity is found by ``block_keys`` (its clear columns)."""
+    keys = [("date", identity.birth_date),
+            ("names", identity.name_key, identity.first_key, identity.birth_date[:4])]
+    if identity.nir_hash:
+        keys.append(("nir", identity.nir_hash))
+    return keys
 
 
 def columns(traits: dict[str, Any]) -> dict[str, object]:
@@ -87,33 +106,49 @@ def columns(traits: dict[str, Any]) -> dict[str, object]:
             "birth_place": traits.get("birth_place"), "nir": traits.get("matricule")}
 
 
-TWINS = "jumeaux possibles (premiers prénoms différents)"
+TWINS = "jumeaux possibles (même date et même nom, premiers prénoms différents)"
 SAME_NIR = "même NIR"  # one identifier on two records: always shown (duplicate or collision)
+
+
+def assess(traits: dict[str, Any], identity: LocalIdentity,
+           other: dict[str, Any]) -> Any | None:
+    """One blocked record against the traits: a ``Candidate`` when it is worth showing.
+
+    The score is the probabilistic engine's match probability (Fellegi-Sunter, the model of
+    ``esante identity dedup``), in percent; the reasons, in French, say what agrees and what
+    differs. Probable twins (the engine's rule, ``matching.judge_pair``) are shown too, with
+    the warning, at the engine's nil probability, so never queued as duplicates (the desk
+    must not take one for the other); a record with the same NIR is always shown (a
+    duplicate or a collision)."""
+    from esante.identity.matching import judge_pair
+    from esante.identity.service import Candidate
+
+    _points, why = score(traits, other)
+    verdict = judge_pair(columns(traits), columns(other))
+    probability = round(100 * verdict.probability)
+    if verdict.twins:
+        why = [*why, TWINS]
+    if probability >= SHOWN or verdict.twins or SAME_NIR in why:
+        return Candidate(identity, other, probability, why)
+    return None
+
+
+def best(found: list[Any]) -> list[Any]:
+    return sorted(found, key=lambda c: -c.score)[:20]
 
 
 def candidates(session: Session, finess: str, traits: dict[str, Any],
                exclude_id: int | None = None) -> list[Any]:
-    """Likely existing records of this person in the establishment, best first.
+    """Likely existing records of this person in the establishment, best first
+    (``assess``): one blocking query on the indexed keys."""
+    from esante.identity.service import decode_traits, nir_hash
 
-    The score is the probabilistic engine's match probability (Fellegi-Sunter, the model of
-    ``esante identity dedup``), in percent; the reasons, in French, say what agrees and what
-    differs. Probable twins are shown too, with the warning, but never scored high enough to
-    be queued as duplicates (the desk must not take one for the other); a record with the
-    same NIR is always shown (a duplicate or a collision)."""
-    from esante.identity.matching import score_pair
-    from esante.identity.service import Candidate, decode_traits, nir_hash
-
-    mine = columns(traits)
     out = []
     for identity in session.scalars(blocking(finess, traits,
-                                             nir_hash(traits.get("matricule", "")))):
+                                             nir_hash(session, traits.get("matricule", "")))):
         if identity.id == exclude_id:
             continue
-        other = decode_traits(session, identity)
-        _points, why = score(traits, other)
-        probability = round(100 * score_pair(mine, columns(other)))
-        if TWINS in why:  # never queued as a duplicate on the score alone: the cell looks
-            probability = min(probability, QUEUED - 1)
-        if probability >= SHOWN or TWINS in why or SAME_NIR in why:
-            out.append(Candidate(identity, other, probability, why))
-    return sorted(out, key=lambda c: -c.score)[:20]
+        found = assess(traits, identity, decode_traits(session, identity))
+        if found is not None:
+            out.append(found)
+    return best(out)

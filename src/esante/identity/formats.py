@@ -28,6 +28,12 @@ V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 RELIABILITY_URL = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability"
 STATUS_SYSTEM = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0445"
 MODE_SYSTEM = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-mode-validation-identity"
+METHOD_SYSTEM = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-identity-method-collection"
+# The desk's collection channels as FR Core methodCollection codes, which IHE PAM France
+# also uses in ZFD-5 (table IHE-ZFD-5): SM manual entry, CV Carte Vitale, INSI teleservice,
+# CB Datamatrix, AV Appli carte Vitale. A file import names no channel.
+COLLECTION_METHODS = {"manual": "SM", "carte_vitale": "CV", "directory": "INSI",
+                      "datamatrix": "CB", "app_vitale": "AV"}
 COMMUNE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM"
 # The desk's document types as FR Core validation modes (fr-core-cs-mode-validation-identity).
 VALIDATION_MODES = {"CNI": "CN", "PASSEPORT": "PA", "TITRE_SEJOUR": "CS",
@@ -56,6 +62,8 @@ class PatientIdentity:
     local_oid: str = ""  # the establishment's assigning authority for its local identifiers
     validation_mode: str = ""  # FR Core code of the document checked (CN, PA, CS...)
     validation_date: str = ""  # YYYY-MM-DD
+    collection_method: str = ""  # FR Core methodCollection / ZFD-5 code (SM, CV, INSI...)
+    collection_date: str = ""  # YYYY-MM-DD the reference directory (INSi) was queried
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -70,7 +78,19 @@ def from_local(identity: Any, traits: dict[str, Any], *, local_oid: str) -> Pati
         matricule=ins["matricule"], oid=ins["oid"], local_id=identity.local_id or str(identity.id),
         local_oid=local_oid, validation_mode=VALIDATION_MODES.get(identity.document_type, ""),
         validation_date=identity.document_checked_at.date().isoformat()
-        if identity.document_checked_at else "")
+        if identity.document_checked_at else "",
+        collection_method=_collection_method(identity, traits),
+        collection_date=identity.directory_checked_at.date().isoformat()
+        if identity.directory_checked_at and traits.get("from_directory") else "")
+
+
+def _collection_method(identity: Any, traits: dict[str, Any]) -> str:
+    """The channel the traits came through: the desk's, or the teleservice once the
+    directory's traits were adopted after a manual entry."""
+    method = identity.collection_method
+    if traits.get("from_directory") and method in ("manual", "import"):
+        return "INSI"
+    return COLLECTION_METHODS.get(method, "")
 
 
 def _outward(p: PatientIdentity) -> PatientIdentity:
@@ -122,8 +142,14 @@ def to_fhir(p: PatientIdentity) -> dict[str, Any]:
         if p.used_first_name:
             usual["given"] = [p.used_first_name]
         names.append(usual)
-    reliability: list[dict[str, Any]] = [
-        {"url": "identityStatus", "valueCoding": {"system": STATUS_SYSTEM, "code": p.status}}]
+    reliability: list[dict[str, Any]] = []
+    if p.collection_method:
+        reliability.append({"url": "methodCollection", "valueCoding": {
+            "system": METHOD_SYSTEM, "code": p.collection_method}})
+    if p.collection_date:
+        reliability.append({"url": "dateCollection", "valueDate": p.collection_date})
+    reliability.append(
+        {"url": "identityStatus", "valueCoding": {"system": STATUS_SYSTEM, "code": p.status}})
     if p.validation_mode:
         reliability.append({"url": "validationMode", "valueCoding": {
             "system": MODE_SYSTEM, "code": p.validation_mode}})
@@ -159,7 +185,9 @@ def from_fhir(resource: dict[str, Any]) -> PatientIdentity:
         sex=sex, birth_date=_from_fhir_date(str(resource.get("birthDate", ""))),
         used_name=usual.get("family", "") if usual.get("family") != official["family"] else "",
         used_first_name=(usual.get("given") or [""])[0], status=_fhir_status(resource))
-    p.validation_mode, p.validation_date = _validation(resource)
+    found = _reliability(resource)
+    p.validation_mode, p.validation_date = found["validationMode"], found["validationDate"]
+    p.collection_method, p.collection_date = found["methodCollection"], found["dateCollection"]
     for ident in resource.get("identifier", []):
         system = str(ident.get("system", "")).removeprefix("urn:oid:")
         if system in INS_OIDS:
@@ -175,17 +203,18 @@ def from_fhir(resource: dict[str, Any]) -> PatientIdentity:
     return p
 
 
-def _validation(resource: dict[str, Any]) -> tuple[str, str]:
-    """The reliability extension's validation mode and date."""
-    out = {"validation_mode": "", "validation_date": ""}
+def _reliability(resource: dict[str, Any]) -> dict[str, str]:
+    """The reliability extension's collection method and date, validation mode and date."""
+    out = dict.fromkeys(("methodCollection", "dateCollection", "validationMode",
+                         "validationDate"), "")
     for ext in resource.get("extension", []):
         if ext.get("url") == RELIABILITY_URL:
             for sub in ext.get("extension", []):
-                if sub.get("url") == "validationMode":
-                    out["validation_mode"] = str((sub.get("valueCoding") or {}).get("code", ""))
-                elif sub.get("url") == "validationDate":
-                    out["validation_date"] = str(sub.get("valueDate", ""))
-    return out["validation_mode"], out["validation_date"]
+                if sub.get("url") in ("methodCollection", "validationMode"):
+                    out[sub["url"]] = str((sub.get("valueCoding") or {}).get("code", ""))
+                elif sub.get("url") in ("dateCollection", "validationDate"):
+                    out[sub["url"]] = str(sub.get("valueDate", ""))
+    return out
 
 
 def _fhir_status(resource: dict[str, Any]) -> str:
@@ -231,6 +260,29 @@ def to_pid(p: PatientIdentity) -> str:
     return "|".join(fields)
 
 
+ZFD_DOCUMENTS = ("AN", "CC", "CE", "CM", "CN", "CS", "LE", "PA", "PC")  # table IHE-ZFD-7
+
+
+def to_zfd(p: PatientIdentity) -> str:
+    """The IHE PAM France ZFD segment (demographic complement) with what it carries of the
+    identity check: ZFD-5 collection method, ZFD-6 date of the teleservice (INSi) query,
+    ZFD-7 type of identity document checked. PAM has no field for the date of the document
+    check (FR Core ``validationDate``): it does not travel in HL7 v2. Empty when there is
+    nothing to say."""
+    if not (p.collection_method or p.collection_date or p.validation_mode):
+        return ""
+    fields = [""] * 8
+    fields[0] = "ZFD"
+    fields[5], fields[6] = p.collection_method, p.collection_date.replace("-", "")
+    fields[7] = p.validation_mode if p.validation_mode in ZFD_DOCUMENTS else ""
+    return "|".join(fields).rstrip("|")
+
+
+def to_v2(p: PatientIdentity) -> str:
+    """PID and, when the identity check has something to say, ZFD (segments joined by CR)."""
+    return "\r".join(filter(None, (to_pid(p), to_zfd(p))))
+
+
 def from_pid(message: str) -> PatientIdentity:
     """A PID segment (alone or in a message) back to an identity; a broken PID gets a
     precise error naming the field."""
@@ -246,7 +298,29 @@ def from_pid(message: str) -> PatientIdentity:
     except Exception:  # the hl7 package raises several kinds on garbage
         raise Invalid("message HL7 v2 illisible", "unreadable HL7 v2 message",
                       code="hl7-parse") from None
-    return _pid_identity(msg, pid)
+    p = _pid_identity(msg, pid)
+    try:
+        zfd = msg.segment("ZFD")
+    except KeyError:
+        return p
+    _read_zfd(zfd, p)
+    return p
+
+
+def _read_zfd(zfd: Any, p: PatientIdentity) -> None:
+    method, when, document = (str(_field(zfd, n)) for n in (5, 6, 7))
+    if method and method not in COLLECTION_METHODS.values() and method != "RFID":
+        raise Invalid(f"ZFD-5 : mode d'obtention de l'identité inconnu « {method[:8]} » "
+                      "(SM, CV, INSI, CB, RFID, AV)", "ZFD-5: unknown method",
+                      code="hl7-zfd-5")
+    if when and (len(when) < 8 or not when[:8].isdigit()):
+        raise Invalid(f"ZFD-6 : date d'interrogation AAAAMMJJ attendue, reçu « {when[:12]} »",
+                      "ZFD-6: date YYYYMMDD expected", code="hl7-zfd-6")
+    if document and document not in ZFD_DOCUMENTS:
+        raise Invalid(f"ZFD-7 : type de justificatif d'identité inconnu « {document[:8]} »",
+                      "ZFD-7: unknown document type", code="hl7-zfd-7")
+    p.collection_method, p.validation_mode = method, document
+    p.collection_date = f"{when[:4]}-{when[4:6]}-{when[6:8]}" if when else ""
 
 
 def _field(pid: Any, n: int) -> Any:

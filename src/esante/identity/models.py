@@ -84,6 +84,8 @@ class LocalIdentity(Base):
     directory_checked_at: Mapped[datetime | None]
     collection_method: Mapped[str] = mapped_column(String(20), default="manual")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("identity_local.id"))
+    # The FR Core Patient of this identity in the FHIR store (``identity.patient``).
+    patient_fid: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -114,6 +114,7 @@ class IdentityOut(BaseModel):
     collection_method: str
     merged_into_id: int | None
     created_at: datetime
+    patient_fid: str | None = None  # the FR Core Patient on /fhir
 
 
 class CandidateOut(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -20,13 +21,13 @@ from esante.core.errors import Conflict, Invalid, NotFound
 from esante.core.orgs import service as orgs
 from esante.core.policy import Principal
 from esante.core.settings import get_settings
-from esante.identity import access, cog, directory, nir, status
+from esante.identity import access, cog, directory, nir, patient, status
 from esante.identity.models import IdentityEvent, LocalIdentity, ReferencePerson
 from esante.identity.traits import Traits, name_key, normalise
 
 PURPOSE = "identity.traits"
-# Unconfirmed: each establishment has its own OID for its IPPs; this arc stands in for it.
-LOCAL_OID_ARC = "1.2.250.1.999.1"
+# The NIR hash key: a data key of its own (``core.crypto``), never ESANTE_SECRET_KEY.
+NIR_KEY_NAME, NIR_KEY_INFO = "identity-nir-hash", "esante.identity.nir-hash.v1"
 RULES = access  # the access rules register on import
 
 
@@ -38,12 +39,29 @@ class Candidate:
     reasons: list[str]
 
 
-def nir_hash(matricule: str) -> str:
-    """A keyed hash of the 13 characters, so that a NIR is found without being in clear."""
+def nir_hash(session: Session, matricule: str) -> str:
+    """A keyed hash (HMAC-SHA256) of the 13 characters, so that a NIR is found without
+    being in clear. The key is derived (HKDF) from a data key of its own, wrapped by the
+    master key: rotating ESANTE_SECRET_KEY or the master key leaves every hash valid."""
     if not matricule:
         return ""
-    key = hashlib.sha256(b"esante.identity.nir:" + get_settings().secret_key.encode()).digest()
+    key = _vault(session).derived_key(NIR_KEY_NAME, info=NIR_KEY_INFO)
     return hmac.new(key, matricule[:13].encode(), hashlib.sha256).hexdigest()
+
+
+def rehash_nirs(session: Session, finess: str | None = None) -> int:
+    """Recompute the stored NIR hashes (after an upgrade from hashes keyed by
+    ESANTE_SECRET_KEY); returns how many changed."""
+    changed = 0
+    query = select(LocalIdentity).where(LocalIdentity.nir_hash != "")
+    if finess:
+        query = query.where(LocalIdentity.finess == finess)
+    for identity in session.scalars(query):
+        fresh = nir_hash(session, decode_traits(session, identity).get("matricule", ""))
+        if fresh != identity.nir_hash:
+            identity.nir_hash, changed = fresh, changed + 1
+    session.flush()
+    return changed
 
 
 def _vault(session: Session) -> Vault:
@@ -99,12 +117,12 @@ def traits_record(traits: Traits, *, matricule: str = "", oid: str = "",
     return out | {"matricule": matricule, "oid": oid, "from_directory": from_directory}
 
 
-def _apply_keys(identity: LocalIdentity, data: dict[str, Any]) -> None:
+def _apply_keys(session: Session, identity: LocalIdentity, data: dict[str, Any]) -> None:
     identity.birth_date = data["birth_date"]
     identity.sex = data["sex"]
     identity.name_key = name_key(data["birth_name"])
     identity.first_key = name_key(data["first_names"][0]) if data["first_names"] else ""
-    identity.nir_hash = nir_hash(data.get("matricule", ""))
+    identity.nir_hash = nir_hash(session, data.get("matricule", ""))
 
 
 def prepare(traits: Traits, matricule: str = "") -> tuple[Traits, str]:
@@ -146,12 +164,13 @@ def create(session: Session, p: Principal, *, finess: str, traits: Traits, matri
         traits_enc=encode_traits(session, data), document_type=document if checked else "",
         document_checked_at=utcnow() if checked else None, collection_method=method,
         created_by=p.user.id)
-    _apply_keys(identity, data)
+    _apply_keys(session, identity, data)
     session.add(identity)
     session.flush()
     _event(session, p, identity, "created",
            f"création ({status.COLLECTION_METHODS[method]})", data={"document": document})
     _audit(session, p, "identity.local.create", identity, status=identity.status)
+    patient.sync(session, identity, data)
     vigilance.enqueue(session, identity, found)
     return identity, found
 
@@ -222,6 +241,7 @@ def _set_status(session: Session, p: Principal, identity: LocalIdentity, data: d
     _event(session, p, identity, "status", how, before=before)
     _audit(session, p, "identity.local.status", identity, before=before, after=identity.status,
            how=how)
+    patient.sync(session, identity, data)
 
 
 def check_document(session: Session, p: Principal, identity: LocalIdentity,
@@ -269,7 +289,7 @@ def adopt_reference(session: Session, p: Principal, identity: LocalIdentity,
     identity.traits_enc = encode_traits(session, data)
     identity.reference_person_id = person.id
     identity.directory_checked_at = utcnow()
-    _apply_keys(identity, data)
+    _apply_keys(session, identity, data)
     _set_status(session, p, identity, data, how)
 
 
@@ -322,9 +342,14 @@ def history(session: Session, identity: LocalIdentity) -> list[IdentityEvent]:
 
 
 def local_oid(finess: str) -> str:
-    """The assigning authority of an establishment's local identifiers (IPP): an OID under
-    the platform's arc, ``settings``-free so that every export names it the same way."""
-    return f"{LOCAL_OID_ARC}.{finess.replace('2A', '201').replace('2B', '202')}"
+    """The assigning authority of an establishment's local identifiers (IPP): the OID the
+    establishment registered (setting ``ESANTE_IDENTITY_LOCAL_OIDS``), else an OID derived
+    from a UUID under the ``2.25`` arc (ITU-T X.667: unique without registration), the
+    UUID being name-based on the FINESS so that every export names it the same way."""
+    configured = get_settings().identity_local_oids.get(finess)
+    if configured:
+        return configured
+    return f"2.25.{uuid.uuid5(uuid.NAMESPACE_URL, f'https://finess.esante.gouv.fr/{finess}/ipp').int}"
 
 
 def outward_ins_or_none(session: Session, identity: LocalIdentity) -> dict[str, str] | None:

@@ -4,9 +4,10 @@ reversible and audited; nothing is deleted."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from esante.core import audit, policy
@@ -32,19 +33,37 @@ def enqueue(session: Session, identity: LocalIdentity, found: list[Any]) -> list
     """Queue the strong candidates found when an identity was created."""
     pairs = []
     for c in found:
-        # one NIR on two different birth dates: two people sharing an identifier
-        collision = "même NIR" in c.reasons and "même date de naissance" not in c.reasons
-        if (c.score < QUEUED and not collision) or _pair_exists(session, c.identity.id,
-                                                                 identity.id):
+        if not _queued(c) or _pair_exists(session, c.identity.id, identity.id):
             continue
-        pair = VigilancePair(finess=identity.finess, first_id=c.identity.id,
-                             second_id=identity.id, kind="collision" if collision else "duplicate",
-                             score=c.score,
-                             reason=", ".join(c.reasons)[:300])
+        pair = _candidate_pair(identity, c)
         session.add(pair)
         pairs.append(pair)
     session.flush()
     return pairs
+
+
+def _collision_kind(c: Any) -> bool:
+    # one NIR on two different birth dates: two people sharing an identifier
+    return "même NIR" in c.reasons and "même date de naissance" not in c.reasons
+
+
+def _queued(c: Any) -> bool:
+    return c.score >= QUEUED or _collision_kind(c)
+
+
+def _candidate_pair(identity: LocalIdentity, c: Any) -> VigilancePair:
+    return VigilancePair(finess=identity.finess, first_id=c.identity.id, second_id=identity.id,
+                         kind="collision" if _collision_kind(c) else "duplicate",
+                         score=c.score, reason=", ".join(c.reasons)[:300])
+
+
+def _collision_pair(identity: LocalIdentity, other: LocalIdentity) -> VigilancePair:
+    """Two records with one INS: a duplicate when date and name agree, else a collision."""
+    kind = "duplicate" if other.birth_date == identity.birth_date and \
+        other.name_key == identity.name_key else "collision"
+    return VigilancePair(finess=identity.finess, first_id=other.id, second_id=identity.id,
+                         kind=kind, score=100, reason="même INS sur deux dossiers"
+                         + ("" if kind == "duplicate" else " aux traits différents"))
 
 
 def check_collision(session: Session, identity: LocalIdentity) -> None:
@@ -55,14 +74,8 @@ def check_collision(session: Session, identity: LocalIdentity) -> None:
         LocalIdentity.nir_hash == identity.nir_hash, LocalIdentity.nir_hash != "",
         LocalIdentity.merged_into_id.is_(None)))
     for other in others:
-        if _pair_exists(session, other.id, identity.id):
-            continue
-        kind = "duplicate" if other.birth_date == identity.birth_date and \
-            other.name_key == identity.name_key else "collision"
-        session.add(VigilancePair(finess=identity.finess, first_id=other.id,
-                                  second_id=identity.id, kind=kind, score=100,
-                                  reason="même INS sur deux dossiers"
-                                  + ("" if kind == "duplicate" else " aux traits différents")))
+        if not _pair_exists(session, other.id, identity.id):
+            session.add(_collision_pair(identity, other))
     session.flush()
 
 
@@ -88,6 +101,17 @@ def _log(session: Session, p: Principal, identity_id: int, kind: str, how: str,
                               data={"pair": pair.id}))
 
 
+def _sync_pair(session: Session, pair: VigilancePair) -> None:
+    """A merge or unmerge changes the Patients: the merged one inactive, linked to the
+    surviving one (``identity.patient``)."""
+    from esante.identity import patient
+
+    for identity_id in (pair.first_id, pair.second_id):
+        identity = session.get(LocalIdentity, identity_id)
+        if identity is not None:
+            patient.sync(session, identity)
+
+
 def decide(session: Session, p: Principal, pair: VigilancePair, decision: str, *,
            surviving_id: int | None = None) -> VigilancePair:
     policy.authorize(p, "identity.vigilance", pair.finess)
@@ -111,6 +135,8 @@ def decide(session: Session, p: Principal, pair: VigilancePair, decision: str, *
     how = f"identitovigilance : {DECISIONS[decision]}"
     for identity_id in (pair.first_id, pair.second_id):
         _log(session, p, identity_id, decision, how, pair)
+    if decision == "merge":
+        _sync_pair(session, pair)
     audit.record(session, actor=p.actor, action=f"identity.vigilance.{decision}",
                  object_type="identity_pair", object_id=pair.id,
                  details={"finess": pair.finess, "surviving": surviving_id})
@@ -134,6 +160,8 @@ def undo(session: Session, p: Principal, pair: VigilancePair) -> VigilancePair:
     for identity_id in (pair.first_id, pair.second_id):
         _log(session, p, identity_id, "undo", f"annulation de la décision « {DECISIONS[before]} »",
              pair)
+    if before == "merge":
+        _sync_pair(session, pair)
     audit.record(session, actor=p.actor, action="identity.vigilance.undo",
                  object_type="identity_pair", object_id=pair.id,
                  details={"finess": pair.finess, "undone": before})
@@ -144,30 +172,61 @@ def undo(session: Session, p: Principal, pair: VigilancePair) -> VigilancePair:
 def scan(session: Session, p: Principal, finess: str,
          progress: Any = None) -> dict[str, int]:
     """Batch scan of an establishment: each active identity against its blocking
-    candidates (duplicates, twins flagged by the score) and every INS carried by two records
-    (collisions). New pairs go to the queue; pairs already decided are left as they are."""
-    from esante.identity.duplicates import candidates
-    from esante.identity.service import decode_traits
+    candidates (duplicates, twins flagged by the engine) and every INS carried by two
+    records (collisions). New pairs go to the queue; pairs already decided are left as they
+    are.
+
+    The same blocking, scoring and queueing as the desk's ``duplicates.candidates`` and
+    ``enqueue``/``check_collision``, but in a few queries for the whole establishment: the
+    identities are read and decrypted once, blocked through an in-memory index of their
+    keys, and the existing pairs are read once (not one query per identity)."""
+    from esante.identity import duplicates
+    from esante.identity.service import decode_traits, nir_hash
 
     policy.authorize(p, "identity.vigilance", finess)
-    ids = list(session.scalars(select(LocalIdentity.id).where(
+    identities = list(session.scalars(select(LocalIdentity).where(
         LocalIdentity.finess == finess, LocalIdentity.merged_into_id.is_(None))
         .order_by(LocalIdentity.id)))
-    before = session.scalar(select(func.count()).select_from(VigilancePair).where(
-        VigilancePair.finess == finess)) or 0
-    for i, identity_id in enumerate(ids, 1):
-        identity = session.get(LocalIdentity, identity_id)
-        assert identity is not None
-        found = [c for c in candidates(session, finess, decode_traits(session, identity),
-                                       exclude_id=identity.id) if c.identity.id < identity.id]
-        enqueue(session, identity, found)
+    traits = {i.id: decode_traits(session, i) for i in identities}
+    index: dict[tuple[str, ...], list[LocalIdentity]] = defaultdict(list)
+    by_nir: dict[str, list[LocalIdentity]] = defaultdict(list)
+    for identity in identities:
+        for key in duplicates.own_keys(identity):
+            index[key].append(identity)
         if identity.nir_hash:
-            check_collision(session, identity)
-        if progress and (i % 200 == 0 or i == len(ids)):
+            by_nir[identity.nir_hash].append(identity)
+    known = {frozenset(pair) for pair in session.execute(select(
+        VigilancePair.first_id, VigilancePair.second_id).where(VigilancePair.finess == finess))}
+    before = len(known)
+    for i, identity in enumerate(identities, 1):
+        mine = traits[identity.id]
+        block = {o.id: o for key in duplicates.block_keys(mine, nir_hash(session, mine.get("matricule", "")))
+                 for o in index.get(key, ())}
+        # the desk's query: the first BLOCK_LIMIT matches by id, the identity itself included
+        chosen = sorted(block)[:duplicates.BLOCK_LIMIT]
+        found = [c for c in (duplicates.assess(mine, block[oid], traits[oid])
+                             for oid in chosen if oid != identity.id) if c is not None]
+        _queue(session, identity, [c for c in duplicates.best(found)
+                                   if c.identity.id < identity.id], known)
+        for other in by_nir.get(identity.nir_hash, ()) if identity.nir_hash else ():
+            if other.id != identity.id and frozenset((other.id, identity.id)) not in known:
+                known.add(frozenset((other.id, identity.id)))
+                session.add(_collision_pair(identity, other))
+        if progress and (i % 200 == 0 or i == len(identities)):
             progress(i)
-    after = session.scalar(select(func.count()).select_from(VigilancePair).where(
-        VigilancePair.finess == finess)) or 0
+    session.flush()
     audit.record(session, actor=p.actor, action="identity.vigilance.scan",
                  object_type="establishment", object_id=finess,
-                 details={"finess": finess, "identities": len(ids), "new_pairs": after - before})
-    return {"identities": len(ids), "new_pairs": after - before}
+                 details={"finess": finess, "identities": len(identities),
+                          "new_pairs": len(known) - before})
+    return {"identities": len(identities), "new_pairs": len(known) - before}
+
+
+def _queue(session: Session, identity: LocalIdentity, found: list[Any],
+           known: set[frozenset[int]]) -> None:
+    """``enqueue``'s rules, with the pairs already known held in memory."""
+    for c in found:
+        if not _queued(c) or frozenset((c.identity.id, identity.id)) in known:
+            continue
+        known.add(frozenset((c.identity.id, identity.id)))
+        session.add(_candidate_pair(identity, c))

@@ -15,6 +15,7 @@ from esante.identity.matching.internals.blocking import build_pairs
 from esante.identity.matching.internals.comparisons import (
     COMPARISONS,
     NIR_CONFLICT_RULE,
+    TWIN_FIRST_SQL,
     TWIN_RULE,
     levels_sql,
 )
@@ -44,7 +45,7 @@ class Summary:
 
 def pair_levels_sql(pairs: str) -> str:
     """Levels and term frequencies of the pairs (l, r) of table ``pairs``."""
-    return f"""SELECT p.l, p.r, {levels_sql()},
+    return f"""SELECT p.l, p.r, {levels_sql()}, {TWIN_FIRST_SQL} AS twin_first,
         CASE WHEN a.bn_c = b.bn_c THEN greatest(a.tf_bn, b.tf_bn) END AS tf_bn,
         CASE WHEN a.f1 = b.f1 THEN greatest(a.tf_f1, b.tf_f1) END AS tf_f1
       FROM {pairs} p JOIN rec a ON a.rid = p.l JOIN rec b ON b.rid = p.r"""

@@ -172,9 +172,23 @@ def levels(a: Prepared, b: Prepared) -> dict[str, int]:
             "sex": _pair(a.sex, b.sex, 0, 1), "birth_place": place}
 
 
-def weight(g: Mapping[str, int], params: Parameters) -> float:
+def twin_first(a: Prepared, b: Prepared) -> bool:
+    """The first birth first names differ (``comparisons.TWIN_FIRST_SQL``)."""
+    if a.f1 is None or b.f1 is None:
+        return False
+    return not (a.f1 in b.fn_tokens or b.f1 in a.fn_tokens or (a.fn_c or "").startswith(b.f1)
+                or (b.fn_c or "").startswith(a.f1) or a.f1_ph == b.f1_ph
+                or _jw(a.f1, b.f1) >= 0.80)
+
+
+def twins(g: Mapping[str, int], a: Prepared, b: Prepared) -> bool:
+    """``comparisons.TWIN_RULE``: same birth date and family name, first names that differ."""
+    return (g["birth_date"] == 0 and g["birth_name"] in (0, 1) and g["first_names"] >= 2
+            and twin_first(a, b))
+
+
+def weight(g: Mapping[str, int], params: Parameters, *, twins: bool = False) -> float:
     """Match weight of a pair from its levels (no term frequencies), rules first."""
-    twins = g["birth_date"] == 0 and g["birth_name"] in (0, 1) and g["first_names"] == 5
     if twins or g["nir"] == 3:
         return -40.0
     total = math.log2(params.prior / (1 - params.prior))
