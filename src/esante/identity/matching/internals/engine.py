@@ -145,8 +145,10 @@ def run(con: duckdb.DuckDBPyConnection, *, params: Parameters | None = None,
 
 def _cluster(con: duckdb.DuckDBPyConnection, n: int, params: Parameters, summary: Summary) -> None:
     threshold = math.log2(params.threshold / (1 - params.threshold))
-    links = con.execute(f"SELECT l, r, weight FROM scored WHERE weight >= {threshold} AND NOT cannot_link"
-                        ).fetchnumpy()
+    # Ordered: links of equal weight are then tried in the same order on every run (DuckDB
+    # returns rows in whatever order its threads finish).
+    links = con.execute(f"SELECT l, r, weight FROM scored WHERE weight >= {threshold} AND NOT cannot_link "
+                        "ORDER BY l, r").fetchnumpy()
     cannot = con.execute("SELECT l, r FROM scored WHERE cannot_link").fetchnumpy()
     nir = con.execute("""SELECT CASE WHEN nir_key_ok AND nir_traits_ok
         THEN dense_rank() OVER (ORDER BY nir13) ELSE -1 END AS k FROM rec ORDER BY rid""").fetchnumpy()
