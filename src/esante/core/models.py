@@ -70,6 +70,16 @@ from esante.identity.models import (
     ReferencePerson,
     VigilancePair,
 )
+from esante.messaging.models import (
+    Delivery,
+    Mailbox,
+    MailboxMember,
+    Message,
+    OperatorDomain,
+    OutboundItem,
+    Receipt,
+    Thread,
+)
 
 __all__ = [
     "Advisory",
@@ -139,4 +149,13 @@ __all__ = [
     "User",
     "VigilancePair",
     "WebSession",
+    # messaging
+    "Delivery",
+    "Mailbox",
+    "MailboxMember",
+    "Message",
+    "OperatorDomain",
+    "OutboundItem",
+    "Receipt",
+    "Thread",
 ]
