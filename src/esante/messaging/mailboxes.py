@@ -13,6 +13,7 @@ from esante.core.accounts.models import User
 from esante.core.audit import Actor
 from esante.core.errors import Conflict, Invalid, NotFound
 from esante.core.policy import Principal
+from esante.messaging import access as _access  # noqa: F401 - registers the permissions
 from esante.messaging.config import MessagingSettings, get_mss_settings
 from esante.messaging.models import Mailbox, MailboxMember, OperatorDomain
 

@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('root_message_id', sa.String(length=250), nullable=False),
     sa.Column('patient_address', sa.String(length=254), nullable=False),
     sa.Column('closed_for_patient', sa.Boolean(), nullable=False),
-    sa.Column('created_at', esante.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_msg_threads')),
     sa.UniqueConstraint('root_message_id', name=op.f('uq_msg_threads_root_message_id'))
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.Column('town', sa.String(length=100), nullable=False),
     sa.Column('listed', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', esante.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['owner_user_id'], ['users.id'], name=op.f('fk_msg_mailboxes_owner_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_msg_mailboxes')),
     sa.UniqueConstraint('address', name=op.f('uq_msg_mailboxes_address'))
@@ -68,7 +68,7 @@ def upgrade() -> None:
     sa.Column('wants_mdn', sa.Boolean(), nullable=False),
     sa.Column('report_kind', sa.String(length=10), nullable=False),
     sa.Column('received_via', sa.String(length=12), nullable=False),
-    sa.Column('created_at', esante.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['thread_id'], ['msg_threads.id'], name=op.f('fk_msg_messages_thread_id_msg_threads')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_msg_messages'))
     )
@@ -81,7 +81,7 @@ def upgrade() -> None:
     sa.Column('domain', sa.String(length=200), nullable=False),
     sa.Column('operator', sa.String(length=200), nullable=False),
     sa.Column('added_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', esante.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['added_by'], ['users.id'], name=op.f('fk_msg_operator_domains_added_by_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_msg_operator_domains')),
     sa.UniqueConstraint('domain', name=op.f('uq_msg_operator_domains_domain'))
@@ -92,9 +92,9 @@ def upgrade() -> None:
     sa.Column('message_pk', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.String(length=250), nullable=False),
     sa.Column('folder', sa.String(length=10), nullable=False),
-    sa.Column('read_at', esante.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('flagged_phishing', sa.Boolean(), nullable=False),
-    sa.Column('created_at', esante.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['mailbox_id'], ['msg_mailboxes.id'], name=op.f('fk_msg_deliveries_mailbox_id_msg_mailboxes'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['message_pk'], ['msg_messages.id'], name=op.f('fk_msg_deliveries_message_pk_msg_messages'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_msg_deliveries')),
@@ -124,9 +124,9 @@ def upgrade() -> None:
     sa.Column('domain', sa.String(length=200), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', esante.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_error', sa.String(length=300), nullable=False),
-    sa.Column('created_at', esante.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['message_pk'], ['msg_messages.id'], name=op.f('fk_msg_outbound_message_pk_msg_messages'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_msg_outbound'))
     )
@@ -140,7 +140,7 @@ def upgrade() -> None:
     sa.Column('recipient', sa.String(length=254), nullable=False),
     sa.Column('kind', sa.String(length=12), nullable=False),
     sa.Column('detail', sa.String(length=300), nullable=False),
-    sa.Column('at', esante.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['message_pk'], ['msg_messages.id'], name=op.f('fk_msg_receipts_message_pk_msg_messages'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_msg_receipts'))
     )
