@@ -46,6 +46,10 @@ app.add_typer(ins_app, name="ins")
 app.add_typer(identity_app, name="identity")
 app.add_typer(datahub_app, name="datahub")
 
+from esante.messaging.cli import messaging_app  # noqa: E402
+
+app.add_typer(messaging_app, name="messaging")
+
 console = Console()
 err = Console(stderr=True)
 

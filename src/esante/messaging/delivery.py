@@ -176,8 +176,8 @@ def holders(session: Session, box: Mailbox) -> list[User]:
 def _record_report(session: Session, parsed: mime.Parsed) -> None:
     original = session.scalar(select(Message).where(Message.message_id == parsed.reported_id)
                               .limit(1))
-    if original is None:
-        return
+    if original is None or (parsed.report_kind == "dsn" and is_local(parsed.sender)):
+        return  # our own bounces were recorded when the queue gave up
     kind = "displayed" if parsed.report_kind == "mdn" else "failed"
     session.add(Receipt(message_pk=original.id, recipient=parsed.sender, kind=kind,
                         detail=parsed.text[:300]))

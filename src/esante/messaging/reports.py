@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import email.policy
-from email.message import EmailMessage
+from email import message_from_string
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 
 
 def _report(*, sender: str, to: str, original_id: str, subject: str, text: str,
             report_type: str, fields: str, domain: str) -> bytes:
-    msg = EmailMessage(policy=email.policy.SMTP)
+    msg = MIMEMultipart("report", report_type=report_type, policy=email.policy.SMTP)
     msg["Message-ID"] = make_msgid(domain=domain)
     msg["From"] = sender
     msg["To"] = to
@@ -19,15 +22,13 @@ def _report(*, sender: str, to: str, original_id: str, subject: str, text: str,
     msg["In-Reply-To"] = original_id
     msg["References"] = original_id
     msg["Auto-Submitted"] = "auto-replied"
-    msg.set_content(text)
-    part = EmailMessage(policy=email.policy.SMTP)
-    part.set_content(fields.encode(), maintype="message", subtype=report_type,
-                     cte="7bit")
-    msg.make_mixed()
+    msg.attach(MIMEText(text, "plain", "utf-8", policy=email.policy.SMTP))
+    part = MIMEBase("message", report_type, policy=email.policy.SMTP)
+    # The generator writes message/* parts from Message objects: one per field block.
+    part.set_payload([message_from_string(block + "\r\n", policy=email.policy.SMTP)
+                      for block in fields.split("\r\n\r\n")])
     msg.attach(part)
-    msg.set_type("multipart/report")
-    msg.set_param("report-type", report_type)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=email.policy.SMTP)
 
 
 def mdn(*, reader: str, to: str, original_id: str, domain: str) -> bytes:

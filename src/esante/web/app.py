@@ -28,7 +28,8 @@ UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\
                 r"^/api/cyber/inventories/[0-9AB]{9}/import$", r"^/api/cyber/advisories/csaf$",
                 r"^/cyber/veille/inventaire/[0-9AB]{9}$", r"^/cyber/veille/avis/import$",
                 r"^/api/cyber/(phishing|indicators/import)$",
-                r"^/cyber/(hameconnage|indicateurs/import)$")
+                r"^/cyber/(hameconnage|indicateurs/import)$",
+                r"^/api/messaging/messages$", r"^/messagerie/nouveau$")
 log = logging.getLogger("esante.web")
 
 
@@ -113,6 +114,8 @@ def _include_routers(app: FastAPI) -> None:
     from esante.fhir.api import router as fhir_api
     from esante.identity.api import router as identity_api
     from esante.identity.pages import router as identity_pages
+    from esante.messaging.api import router as messaging_api
+    from esante.messaging.pages import router as messaging_pages
     from esante.web.pages import router as shell_pages
 
     # The FHIR API first: routes are matched in order, and it is the busiest.
@@ -141,3 +144,5 @@ def _include_routers(app: FastAPI) -> None:
         app.include_router(router, prefix="/api")
     for router in (maturity_pages, awareness_pages, governance_pages):
         app.include_router(router)
+    app.include_router(messaging_api, prefix="/api")
+    app.include_router(messaging_pages)
