@@ -37,7 +37,7 @@ def _send(p: Principal, target: tuple[Session, Mailbox]) -> bool:
 
 
 @rule("messaging.mailbox.own", write=False, label_fr="voir ses boîtes aux lettres sécurisées")
-def _own(p: Principal, _t: Any) -> bool:
+def _own(_p: Principal, _t: Any) -> bool:
     return True
 
 

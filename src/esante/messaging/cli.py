@@ -9,6 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session
+
+from esante.core.policy import Principal
 
 messaging_app = typer.Typer(help="Messagerie sécurisée de santé (MSSanté).",
                             no_args_is_help=True)
@@ -21,13 +24,13 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _admin_principal(session, email: str):  # type: ignore[no-untyped-def]
+def _admin_principal(session: Session, email: str) -> Principal:
     from esante.core.accounts import service as accounts
-    from esante.core.policy import Principal
 
     user = accounts.get_user_by_email(session, email)
     if user is None:
         _fail(f"compte {email} introuvable")
+        raise typer.Exit(1)
     return Principal.of(user)
 
 

@@ -14,16 +14,17 @@ from collections.abc import Callable
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session as SmtpSession
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword
+from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy.orm import Session, sessionmaker
 
 from esante.core.accounts import service as accounts
 from esante.core.audit import Actor
 from esante.core.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from esante.core.policy import Principal
 from esante.messaging import delivery, mailboxes, tls
 from esante.messaging.access import is_holder
 from esante.messaging.config import MessagingSettings
-from esante.core.policy import Principal
 
 log = logging.getLogger("esante.messaging.smtp")
 
@@ -68,14 +69,15 @@ class Handler:
         cert = sslobj.getpeercert() if sslobj is not None else None
         return {v.lower() for k, v in (cert or {}).get("subjectAltName", ()) if k == "DNS"}
 
-    async def handle_MAIL(self, server: SMTP, session: SmtpSession, envelope: Envelope,
+    async def handle_MAIL(self, server: SMTP, session: SmtpSession, envelope: Envelope,  # noqa: ARG002, N802 - aiosmtpd's hook
                           address: str, mail_options: list[str]) -> str:
         address = address.strip().lower()
         if self.mode == "submission":
-            user_id = session.auth_data
+            user_id: Any = session.auth_data
+
             def own(s: Session) -> bool:
                 box = mailboxes.by_address(s, address)
-                user = accounts.get_user(s, user_id)
+                user = accounts.get_user(s, int(user_id))
                 return box is not None and is_holder(s, Principal.of(user), box)
             if not isinstance(user_id, int) or not await self._db(own):
                 return "553 5.7.1 sender address is not one of your mailboxes"
@@ -90,8 +92,8 @@ class Handler:
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: SmtpSession, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(self, server: SMTP, session: SmtpSession, envelope: Envelope,  # noqa: ARG002, N802 - aiosmtpd's hook
+                          address: str, rcpt_options: list[str]) -> str:  # noqa: ARG002
         try:
             await self._db(lambda s: delivery.check_recipient(s, address, via=self.mode))
         except DomainError as exc:
@@ -99,7 +101,8 @@ class Handler:
         envelope.rcpt_tos.append(address.strip().lower())
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
+    async def handle_DATA(self, server: SMTP, session: SmtpSession,  # noqa: ARG002, N802
+                          envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         peer = str(session.peer[0]) if session.peer else ""
 
@@ -123,7 +126,7 @@ class Handler:
 
 
 def authenticator(factory: sessionmaker[Session]) -> Callable[..., AuthResult]:
-    def check(server: SMTP, session: SmtpSession, envelope: Envelope, mechanism: str,
+    def check(server: SMTP, session: SmtpSession, envelope: Envelope, mechanism: str,  # noqa: ARG001
               auth_data: Any) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)

@@ -152,6 +152,10 @@ def _body(msg: EmailMessage, subtype: str) -> str:
     return content if isinstance(content, str) else ""
 
 
+def _bytes(payload: object) -> bytes:
+    return payload if isinstance(payload, bytes) else b""
+
+
 def _report(msg: EmailMessage) -> tuple[str, str]:
     if msg.get_content_type() != "multipart/report":
         return "", ""
@@ -174,7 +178,7 @@ def parse(raw: bytes) -> Parsed:
         subject = str(msg.get("Subject") or "")
         text, html = _body(msg, "plain"), _body(msg, "html")
         attachments = [Attachment(p.get_filename() or "piece-jointe", p.get_content_type(),
-                                  p.get_payload(decode=True) or b"")
+                                  _bytes(p.get_payload(decode=True)))
                        for p in msg.iter_attachments()]
     except (ValueError, LookupError, TypeError, AssertionError) as exc:
         raise Invalid(f"message MIME mal formé : {str(exc)[:120]}", "malformed MIME",

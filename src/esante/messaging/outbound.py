@@ -35,11 +35,11 @@ def _send(cfg: MessagingSettings, item: OutboundItem, sender: str, raw: bytes) -
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         if code >= 500:
-            raise Permanent(f"{code} {text.decode(errors='replace')}") from exc
+            raise Permanent(f"{code} {text!r}") from exc
         raise
     except smtplib.SMTPResponseException as exc:
         if exc.smtp_code >= 500:
-            raise Permanent(f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}") from exc
+            raise Permanent(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
         raise
     except ssl.SSLCertVerificationError as exc:
         raise Permanent(f"certificat du serveur refusé : {exc.verify_message}") from exc

@@ -71,7 +71,7 @@ def attachment(delivery_id: int, index: int, p: PagePrincipal, session: SessionD
 
 def _compose(request: Request, p: Principal, session: Session, ws: Any, *,
              values: dict[str, str], error: str = "", status_code: int = 200) -> Response:
-    mine = [b for b in mailboxes.of_user(session, p)]
+    mine = mailboxes.of_user(session, p)
     return render(request, "messaging/compose.html", {
         "mine": mine, "values": values, "error": error,
         "max_mb": get_mss_settings().max_attachment_bytes // 1_048_576},

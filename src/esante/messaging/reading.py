@@ -4,6 +4,7 @@ sends it (MDN) once."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,13 +83,11 @@ def _send_mdn(session: Session, p: Principal, box: Mailbox, message: Message,
     cfg = get_mss_settings()
     raw = reports.mdn(reader=box.address, to=parsed.sender, original_id=message.message_id,
                       domain=cfg.domain)
-    try:
+    # The sender's address may be gone or out of the trust space: the reading stands.
+    with contextlib.suppress(Invalid, NotFound, policy.Forbidden):
         delivery.accept(session, raw=raw, envelope=delivery.Envelope(box.address, [parsed.sender],
                                                                      "system"),
                         sender_box=None, actor=p.actor)
-    except (Invalid, NotFound, policy.Forbidden):
-        # The sender's address is gone or left the trust space: the reading stands.
-        pass
 
 
 def attachment(session: Session, p: Principal, delivery_id: int, index: int) -> mime.Attachment:
