@@ -116,3 +116,17 @@ def test_api_bad_input_is_problem_json_and_changes_nothing(client, db, personas,
         assert r.headers["content-type"].startswith("application/problem+json")
         assert words in r.text
     assert _count(db) == before
+
+
+def test_directory_as_fhir_practitioner_role(client, personas, boxes):
+    h = personas.auth("other_doctor")
+    r = client.get(f"/fhir/PractitionerRole?telecom={boxes.doctor.address}", headers=h)
+    assert r.status_code == 200, r.text
+    [entry] = r.json()["entry"]
+    role = entry["resource"]
+    assert role["telecom"][0]["value"] == boxes.doctor.address
+    assert role["identifier"][0] == {"system": "urn:oid:1.2.250.1.71.4.2.1",
+                                     "value": personas.users["doctor"].rpps}
+    assert role["specialty"][0]["text"] == "Médecin généraliste"
+    r = client.get(f"/fhir/PractitionerRole?telecom={boxes.citizen.address}", headers=h)
+    assert r.json().get("entry", []) == []

@@ -14,6 +14,7 @@ from esante.core.audit import Actor
 from esante.core.errors import Conflict, Invalid, NotFound
 from esante.core.policy import Principal
 from esante.messaging import access as _access  # noqa: F401 - registers the permissions
+from esante.messaging import fhirdir
 from esante.messaging.config import MessagingSettings, get_mss_settings
 from esante.messaging.models import Mailbox, MailboxMember, OperatorDomain
 
@@ -71,6 +72,7 @@ def create(session: Session, p: Principal, *, kind: str, local_part: str, displa
         session.add(MailboxMember(mailbox_id=box.id, user_id=_user(session, email).id))
     audit.record(session, actor=p.actor, action="messaging.mailbox.create",
                  object_type="Mailbox", object_id=box.id, details={"kind": kind})
+    fhirdir.publish(session, box)
     session.flush()
     return box
 
