@@ -3,6 +3,8 @@ encryption at rest, the trust-space rules, X-MSS headers, XDM, receipts, access.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from sqlalchemy import select
 
@@ -196,3 +198,26 @@ def test_read_receipt_and_exactly_once(db, personas, boxes):
                                            Receipt.kind == "displayed").offset(1)) is None
     reads = db.scalars(select(AuditEvent).where(AuditEvent.action == "messaging.message.read"))
     assert len(reads.all()) == 2
+
+
+def test_links_and_attachments_checked_against_shared_indicators(db, personas, boxes):
+    from esante.cyber.indicators import service as indicators
+    from esante.cyber.indicators.schemas import EventIn
+
+    pdf = b"%PDF-1.4 piege"
+    indicators.create_event(db, principal(personas, "rssi_a"), EventIn.model_validate(
+        {"title": "Campagne d'hameçonnage", "tlp": "green", "scope": "national",
+         "source_finess": personas.est["A"].finess,
+         "indicators": [{"value": "evil-cdn.net"},
+                        {"value": hashlib.sha256(pdf).hexdigest()}]}))
+    boxes.other.finess = personas.est["B"].finess
+    _send(db, personas, "doctor", boxes.doctor, [boxes.other.address],
+          text="Voir https://login.evil-cdn.net/connexion?x=1 et https://ameli.fr/",
+          attachments=[mime.Attachment("facture.pdf", "application/pdf", pdf)])
+    [item] = _inbox(db, personas, "other_doctor", boxes.other)
+    lines = item.delivery.safety.splitlines()
+    assert len(lines) == 2 and any("evil-cdn[.]net" in x for x in lines)
+    assert all("Campagne d'hameçonnage" in x for x in lines)
+    _send(db, personas, "doctor", boxes.doctor, [boxes.other.address], text="https://ameli.fr/")
+    clean = _inbox(db, personas, "other_doctor", boxes.other)[0]
+    assert clean.delivery.safety == ""

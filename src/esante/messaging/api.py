@@ -38,7 +38,8 @@ def summary(item: reading.Item) -> SummaryOut:
                       to=parsed.to, subject=parsed.subject, received_at=item.delivery.created_at,
                       read=item.delivery.read_at is not None, fin=m.mss_fin, x_mss_ins=m.mss_ins,
                       x_mss_codecda=m.mss_codecda, report=m.report_kind,
-                      attachments=len(parsed.attachments))
+                      attachments=len(parsed.attachments),
+                      safety_warnings=item.delivery.safety.splitlines())
 
 
 def _b64(value: str, what: str) -> bytes:

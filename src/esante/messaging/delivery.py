@@ -17,7 +17,7 @@ from esante.core.crypto import Vault
 from esante.core.errors import Forbidden, Invalid, NotFound
 from esante.core.notifications import service as notifications
 from esante.core.policy import Principal
-from esante.messaging import mailboxes, mime, rules
+from esante.messaging import mailboxes, mime, rules, safety
 from esante.messaging.config import get_mss_settings
 from esante.messaging.mailboxes import domain_of, is_local, is_patient_address
 from esante.messaging.models import (
@@ -116,7 +116,7 @@ def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mail
     session.flush()
     for address, box in local.items():
         if box is not None:
-            _deliver(session, message, box, "inbox")
+            _deliver(session, message, box, "inbox", parsed)
             session.add(Receipt(message_pk=message.id, recipient=address, kind="delivered"))
         else:
             session.add(OutboundItem(message_pk=message.id, recipient=address,
@@ -148,13 +148,16 @@ def _thread(session: Session, thread: Thread | None, parsed: mime.Parsed,
     return thread
 
 
-def _deliver(session: Session, message: Message, box: Mailbox, folder: str) -> None:
+def _deliver(session: Session, message: Message, box: Mailbox, folder: str,
+             parsed: mime.Parsed | None = None) -> None:
     if session.scalar(select(Delivery.id).where(
             Delivery.mailbox_id == box.id, Delivery.folder == folder,
             Delivery.message_id == message.message_id)) is not None:
         return
+    found = safety.warnings(session, parsed, finess=box.finess) \
+        if parsed is not None and folder == "inbox" else []
     copy = Delivery(mailbox_id=box.id, message_pk=message.id, message_id=message.message_id,
-                    folder=folder)
+                    folder=folder, safety="\n".join(found)[:5000])
     session.add(copy)
     session.flush()
     if folder == "inbox":

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from esante.core.db import Base, utcnow
@@ -112,6 +121,8 @@ class Delivery(Base):
     folder: Mapped[str] = mapped_column(String(10))  # inbox, sent
     read_at: Mapped[datetime | None]
     flagged_phishing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Shared indicators found in its links or attachments when it arrived (one per line).
+    safety: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

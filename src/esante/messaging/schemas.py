@@ -81,6 +81,7 @@ class SummaryOut(BaseModel):
     x_mss_codecda: str
     report: str
     attachments: int
+    safety_warnings: list[str] = Field(default_factory=list)
 
 
 class AttachmentOut(BaseModel):

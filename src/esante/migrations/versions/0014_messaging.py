@@ -94,6 +94,7 @@ def upgrade() -> None:
     sa.Column('folder', sa.String(length=10), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('flagged_phishing', sa.Boolean(), nullable=False),
+    sa.Column('safety', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['mailbox_id'], ['msg_mailboxes.id'], name=op.f('fk_msg_deliveries_mailbox_id_msg_mailboxes'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['message_pk'], ['msg_messages.id'], name=op.f('fk_msg_deliveries_message_pk_msg_messages'), ondelete='CASCADE'),
