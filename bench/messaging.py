@@ -17,8 +17,8 @@
 from __future__ import annotations
 
 import argparse
-import email.policy
 import asyncio
+import email.policy
 import os
 import secrets
 import signal
@@ -72,7 +72,7 @@ def bare_server(port: int, tls_dir: str) -> None:
     ctl = Controller(Reader(), hostname="127.0.0.1", port=port, require_starttls=True,
                      tls_context=tls.server_context(Path(tls_dir), mutual=False),
                      auth_required=True, auth_require_tls=True, data_size_limit=20 << 20,
-                     authenticator=lambda *a: AuthResult(success=True))
+                     authenticator=lambda *_a: AuthResult(success=True))
     ctl.start()
     signal.sigwait({signal.SIGTERM, signal.SIGINT})
     ctl.stop()
@@ -150,7 +150,7 @@ def main() -> None:
                 "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])})
 
     def cli(*a: str) -> str:
-        return subprocess.run([PY, "-m", "esante.cli", *a], env=env, check=True, text=True,
+        return subprocess.run([PY, "-m", "esante.cli", *a], env=env, check=True, text=True,  # noqa: S603
                               capture_output=True).stdout
 
     cli("db", "upgrade")
@@ -162,9 +162,9 @@ def main() -> None:
                 "write").strip().splitlines()[-1]
     ctx = ssl.create_default_context(cafile=str(work / "tls" / "trust.pem"))
     bare_port = free_port()
-    procs = [subprocess.Popen([PY, "-m", "esante.cli", "messaging", "smtp"], env=env,
+    procs = [subprocess.Popen([PY, "-m", "esante.cli", "messaging", "smtp"], env=env,  # noqa: S603
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-             subprocess.Popen([PY, __file__, "--bare-server", str(bare_port),
+             subprocess.Popen([PY, __file__, "--bare-server", str(bare_port),  # noqa: S603
                                str(work / "tls")], env=env, stdout=subprocess.DEVNULL)]
     try:
         wait_port(int(env["ESANTE_MSS_SUBMISSION_PORT"]))
