@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from esante.core import audit
 from esante.core.accounts.models import User
@@ -173,7 +173,9 @@ def holders(session: Session, box: Mailbox) -> list[User]:
         MailboxMember.mailbox_id == box.id)))
     if box.owner_user_id:
         ids.add(box.owner_user_id)
-    return list(session.scalars(select(User).where(User.id.in_(ids), User.is_active.is_(True))))
+    # Their roles are not needed here: not loaded (the model loads them eagerly by default).
+    return list(session.scalars(select(User).options(lazyload(User.roles)).where(
+        User.id.in_(ids), User.is_active.is_(True))))
 
 
 def _record_report(session: Session, parsed: mime.Parsed) -> None:

@@ -144,24 +144,35 @@ def _address(value: str | None) -> str:
     return found[0][1].strip().lower() if found and found[0][1] else ""
 
 
-def _body(msg: EmailMessage, subtype: str) -> str:
-    part = msg.get_body(preferencelist=(subtype,))
-    if part is None or part.get_content_type() != f"text/{subtype}":
-        return ""
-    content = part.get_content()
-    return content if isinstance(content, str) else ""
-
-
 def _bytes(payload: object) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
-def _report(msg: EmailMessage) -> tuple[str, str]:
+def _report(msg: EmailMessage, head: dict[str, str]) -> tuple[str, str]:
     if msg.get_content_type() != "multipart/report":
         return "", ""
     kind = {"delivery-status": "dsn", "disposition-notification": "mdn"}.get(
         msg.get_param("report-type", "") or "", "")  # type: ignore[arg-type]
-    return kind, (msg.get("In-Reply-To") or "").strip()
+    return kind, head.get("in-reply-to", "").strip()
+
+
+def _parts(msg: EmailMessage) -> tuple[str, str, list[Attachment]]:
+    """Body text, HTML and attachments in one walk (each part's headers read once: the
+    modern policy rebuilds a header object on every access)."""
+    text, html, attachments = "", "", []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype, disposition = part.get_content_type(), part.get_content_disposition()
+        filename = part.get_filename()
+        if disposition == "attachment" or filename:
+            attachments.append(Attachment(filename or "piece-jointe", ctype,
+                                          _bytes(part.get_payload(decode=True))))
+        elif ctype == "text/plain" and not text:
+            text = str(part.get_content())
+        elif ctype == "text/html" and not html:
+            html = str(part.get_content())
+    return text, html, attachments
 
 
 def parse(raw: bytes) -> Parsed:
@@ -171,47 +182,47 @@ def parse(raw: bytes) -> Parsed:
         assert isinstance(msg, EmailMessage)
         if msg.defects:
             raise ValueError(type(msg.defects[0]).__name__)
-        message_id = (msg.get("Message-ID") or "").strip()
-        sender = _address(msg.get("From"))
+        head: dict[str, str] = {}
+        for name, value in msg.items():
+            head.setdefault(name.lower(), str(value))
+        message_id = head.get("message-id", "").strip()
+        sender = _address(head.get("from"))
         to = [a.lower() for _n, a in getaddresses(msg.get_all("To", []) + msg.get_all("Cc", []))
               if a]
-        subject = str(msg.get("Subject") or "")
-        text, html = _body(msg, "plain"), _body(msg, "html")
-        attachments = [Attachment(p.get_filename() or "piece-jointe", p.get_content_type(),
-                                  _bytes(p.get_payload(decode=True)))
-                       for p in msg.iter_attachments()]
+        text, html, attachments = _parts(msg)
     except (ValueError, LookupError, TypeError, AssertionError) as exc:
         raise Invalid(f"message MIME mal formé : {str(exc)[:120]}", "malformed MIME",
                       code="mime-invalid") from exc
     if not message_id or not sender:
         raise Invalid("message sans Message-ID ou sans expéditeur", "missing Message-ID or From",
                       code="mime-invalid")
-    report_kind, reported = _report(msg)
+    report_kind, reported = _report(msg, head)
     cdas: list[xdm.CdaInfo] = []
     for att in attachments:
         if att.content_type in XDM_TYPES or att.filename.upper().endswith(".ZIP"):
             cdas.extend(xdm.unpack(att.data))
-    ins, codecda = _check_mss_headers(msg, cdas)
+    ins, codecda = _check_mss_headers(head, cdas)
     return Parsed(
-        message_id=message_id[:250], sender=sender, to=to, subject=subject[:500], text=text,
+        message_id=message_id[:250], sender=sender, to=to,
+        subject=head.get("subject", "")[:500], text=text,
         html=sanitise_html(html) if html else "", attachments=attachments,
-        in_reply_to=(msg.get("In-Reply-To") or "").strip()[:250],
-        references=(msg.get("References") or "").split(),
-        fin=(msg.get("X-MSS-MES") or "").strip().upper() == "FIN", ins=ins, codecda=codecda,
-        nil=(msg.get("X-MSS-NIL") or "").strip()[:40],
-        want_mdn=bool(msg.get("Disposition-Notification-To")), report_kind=report_kind,
+        in_reply_to=head.get("in-reply-to", "").strip()[:250],
+        references=head.get("references", "").split(),
+        fin=head.get("x-mss-mes", "").strip().upper() == "FIN", ins=ins, codecda=codecda,
+        nil=head.get("x-mss-nil", "").strip()[:40],
+        want_mdn=bool(head.get("disposition-notification-to")), report_kind=report_kind,
         reported_id=reported[:250], cda=cdas)
 
 
-def _check_mss_headers(msg: EmailMessage, cdas: list[xdm.CdaInfo]) -> tuple[str, str]:
+def _check_mss_headers(head: dict[str, str], cdas: list[xdm.CdaInfo]) -> tuple[str, str]:
     """Honour X-MSS-INS and X-MSS-CODECDA: they must say what the documents hold."""
-    declared_ins = (msg.get("X-MSS-INS") or "N").strip().upper()
+    declared_ins = (head.get("x-mss-ins") or "N").strip().upper()
     if declared_ins not in {"O", "N"}:
         raise Invalid("X-MSS-INS vaut O ou N", "X-MSS-INS must be O or N", code="mss-header")
     if declared_ins == "O" and not (cdas and all(c.ins for c in cdas)):
         raise Invalid("X-MSS-INS: O mais aucun document CDA ne porte d'INS",
                       "X-MSS-INS: O without an INS in the CDA", code="mss-header")
-    codes = {c.strip() for c in (msg.get("X-MSS-CODECDA") or "").split(",") if c.strip()}
+    codes = {c.strip() for c in head.get("x-mss-codecda", "").split(",") if c.strip()}
     present = {c.code for c in cdas if c.code}
     if codes and codes != present:
         raise Invalid(f"X-MSS-CODECDA ({', '.join(sorted(codes))[:80]}) ne correspond pas aux "
