@@ -39,6 +39,9 @@ def test_compose_read_and_receipt_through_the_pages(client, db, personas, boxes)
     opened = client.get(f"/messagerie/messages/{link}")
     assert "Bien à vous" in opened.text and "IHE_XDM.ZIP" in opened.text
     assert "Document CDA 11490-0" in opened.text
+    reported = client.post(f"/messagerie/messages/{link}/hameconnage",
+                           data={"csrf_token": csrf_of(opened.text)})
+    assert "signalé comme hameçonnage" in reported.text
     pdf = client.get(f"/messagerie/messages/{link}/pieces/0")
     assert pdf.content == b"%PDF-1.4 cr" and pdf.headers["x-content-type-options"] == "nosniff"
     client.cookies.clear()

@@ -4,6 +4,7 @@ receipts, compose with directory look-up, and the directory of professional addr
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
@@ -58,6 +59,19 @@ def message(request: Request, delivery_id: int, p: PagePrincipal, session: Sessi
         "receipt_labels": RECEIPTS, "when": reading.when,
         "may_reply": box.kind != "citizen" or not item.message.mss_fin,
         "error": request.query_params.get("erreur", "")[:300]}, principal=p, ws=ws)
+
+
+@router.post(BASE + "/messages/{delivery_id}/hameconnage", dependencies=[Csrf])
+def report_phishing(delivery_id: int, p: PagePrincipal, session: SessionDep) -> Response:
+    try:
+        reading.report_phishing(session, p, delivery_id)
+    except DomainError as exc:
+        if exc.status != 422:
+            raise
+        session.rollback()
+        return RedirectResponse(f"{BASE}/messages/{delivery_id}?erreur={quote(exc.fr[:300])}",
+                                status_code=303)
+    return RedirectResponse(f"{BASE}/messages/{delivery_id}", status_code=303)
 
 
 @router.get(BASE + "/messages/{delivery_id}/pieces/{index}")

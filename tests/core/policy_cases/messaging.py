@@ -46,6 +46,9 @@ ROLE_PAGES: list[Case] = [
     _p("GET", "/messagerie/messages/{delivery_id}/pieces/{index}", OTHER,
        label="/messagerie/messages/{other_copy}/pieces/0"),
     _p("GET", "/messagerie/annuaire", DIRECTORY),
+    _p("POST", "/messagerie/messages/{delivery_id}/hameconnage", OTHER,
+       label="/messagerie/messages/{other_copy}/hameconnage",
+       extra={"to": "/messagerie/messages/{other_copy}", "rewrites": True}),
 ]
 
 PAGE_ROUTES: dict[tuple[str, str], str] = {
