@@ -33,6 +33,12 @@ def _port() -> int:
 def certs(tmp_path: Path) -> Path:
     tls.make_all(tmp_path, domain=get_mss_settings().domain, clients=[PEER, STRANGER])
     tls.issue(tmp_path, f"clients/expired-{PEER}", names=[PEER], client=True, expired=True)
+    rogue = tmp_path / "rogue"  # another authority, not in the trust store
+    tls.make_ca(rogue, name="rogue CA")
+    tls.issue(rogue, "client", names=[PEER], client=True)
+    for ext in ("crt", "key"):
+        (tmp_path / "clients" / f"rogue-{PEER}.{ext}").write_bytes(
+            (rogue / f"client.{ext}").read_bytes())
     return tmp_path
 
 
@@ -130,7 +136,7 @@ def test_reception_needs_a_trusted_client_certificate_and_a_whitelisted_domain(
             # TLS 1.3: the server's verdict on the client certificate comes with the next read
             smtp.sendmail(sender, [boxes.other.address], _raw(sender, boxes.other.address))
 
-    for peer in (None, f"expired-{PEER}"):  # no certificate, an expired one
+    for peer in (None, f"expired-{PEER}", f"rogue-{PEER}"):  # none, expired, untrusted CA
         with pytest.raises((ssl.SSLError, smtplib.SMTPServerDisconnected, OSError)):
             attempt(peer)
     db.expire_all()
