@@ -52,6 +52,10 @@ from esante.apps.cli import apps_app  # noqa: E402
 
 app.add_typer(apps_app, name="apps")
 
+from esante.messaging.cli import messaging_app  # noqa: E402
+
+app.add_typer(messaging_app, name="messaging")
+
 console = Console()
 err = Console(stderr=True)
 
@@ -102,11 +106,19 @@ def run_all(host: str = "127.0.0.1", port: int = 8000) -> None:
     exe = [sys.executable, "-m", "esante.cli"]
     worker_proc = subprocess.Popen([*exe, "worker"])  # noqa: S603
     console.print(f"esante : http://{host}:{port}/  (worker pid {worker_proc.pid})")
+    procs = [worker_proc]
+    from esante.messaging.config import get_mss_settings  # the SMTP gateway, once it has certificates
+
+    if (get_mss_settings().resolved_tls_dir / "server.crt").exists():
+        procs.append(subprocess.Popen([*exe, "messaging", "smtp"]))  # noqa: S603
+    else:
+        console.print("passerelle SMTP non démarrée : certificats absents (`esante messaging ca`)")
     try:
         serve(host=host, port=port, workers=1)
     finally:
-        worker_proc.send_signal(signal.SIGINT)
-        worker_proc.wait(timeout=15)
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=15)
 
 
 # --- database ------------------------------------------------------------------------------

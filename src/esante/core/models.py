@@ -71,6 +71,16 @@ from esante.identity.models import (
     ReferencePerson,
     VigilancePair,
 )
+from esante.messaging.models import (
+    Delivery,
+    Mailbox,
+    MailboxMember,
+    Message,
+    OperatorDomain,
+    OutboundItem,
+    Receipt,
+    Thread,
+)
 from esante.space.models import Space
 
 __all__ = [
@@ -94,6 +104,8 @@ __all__ = [
     "DataKey",
     "Dataset",
     "DatasetColumn",
+    # messaging
+    "Delivery",
     "Establishment",
     "ExportJob",
     "FhirDateIndex",
@@ -119,10 +131,15 @@ __all__ = [
     "LessonTag",
     "LocalIdentity",
     "LoginAttempt",
+    "Mailbox",
+    "MailboxMember",
     "MaturityAnswer",
     "MaturityAssessment",
+    "Message",
     "Notification",
+    "OperatorDomain",
     "OptOut",
+    "OutboundItem",
     "OutboundMail",
     "PatientLink",
     "PhishingReport",
@@ -130,6 +147,7 @@ __all__ = [
     "Project",
     "ProjectColumn",
     "ProjectEvent",
+    "Receipt",
     "RecoveryCode",
     "ReferencePerson",
     "Region",
@@ -139,6 +157,7 @@ __all__ = [
     "Sighting",
     "SimulationRecipient",
     "Space",
+    "Thread",
     "User",
     "VigilancePair",
     "WebSession",

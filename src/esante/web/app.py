@@ -32,7 +32,8 @@ UPLOAD_PATHS = (r"^/api/cyber/incidents/\d+/attachments$", r"^/cyber/incidents/\
                 r"^/cyber/veille/inventaire/[0-9AB]{9}$", r"^/cyber/veille/avis/import$",
                 r"^/api/cyber/(phishing|indicators/import)$",
                 r"^/cyber/(hameconnage|indicateurs/import)$",
-                r"^/api/space/documents$", r"^/espace/documents$")
+                r"^/api/space/documents$", r"^/espace/documents$",
+                r"^/api/messaging/messages$", r"^/messagerie/nouveau$")
 log = logging.getLogger("esante.web")
 
 
@@ -132,6 +133,8 @@ def _include_routers(app: FastAPI) -> None:
     from esante.fhir.api import router as fhir_api
     from esante.identity.api import router as identity_api
     from esante.identity.pages import router as identity_pages
+    from esante.messaging.api import router as messaging_api
+    from esante.messaging.pages import router as messaging_pages
     from esante.web.pages import router as shell_pages
 
     app.include_router(oauth_routes)
@@ -168,3 +171,5 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(space_api, prefix="/api")
     app.include_router(space_pages)
+    app.include_router(messaging_api, prefix="/api")
+    app.include_router(messaging_pages)

@@ -1,0 +1,1 @@
+"""Secure health messaging (MSSanté rules): mailboxes, messages, directory, SMTP gateway."""

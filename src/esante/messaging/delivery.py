@@ -1,0 +1,217 @@
+"""Every message enters here, whatever its way in (web, API, SMTP submission, another
+operator's server): checked (size, MIME, X-MSS headers, attachments, trust-space rules),
+stored encrypted, delivered to local mailboxes and queued for other operators, in the
+caller's transaction. The same Message-ID from the same sender is stored once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
+
+from esante.core import audit
+from esante.core.accounts.models import User
+from esante.core.audit import Actor
+from esante.core.crypto import Vault
+from esante.core.errors import Forbidden, Invalid, NotFound
+from esante.core.notifications import service as notifications
+from esante.core.policy import Principal
+from esante.messaging import mailboxes, mime, rules, safety
+from esante.messaging.config import get_mss_settings
+from esante.messaging.mailboxes import domain_of, is_local, is_patient_address
+from esante.messaging.models import (
+    Delivery,
+    Mailbox,
+    MailboxMember,
+    Message,
+    OutboundItem,
+    Receipt,
+    Thread,
+)
+
+VIA = ("web", "api", "submission", "relay", "system")
+
+
+@dataclass
+class Envelope:
+    mail_from: str
+    rcpt_to: list[str] = field(default_factory=list)
+    via: str = "web"
+
+
+def check_recipient(session: Session, address: str, *, via: str) -> Mailbox | None:
+    """The local mailbox, or None for another operator's; refuses unknown local addresses,
+    domains outside the trust space, and relaying for outsiders."""
+    address = address.strip().lower()
+    if "@" not in address:
+        raise Invalid(f"adresse invalide : {address[:100]}", "invalid address",
+                      code="bad-address")
+    if is_local(address):
+        box = mailboxes.by_address(session, address)
+        if box is None or not box.active:
+            raise NotFound(f"destinataire inconnu : {address[:100]}", "unknown recipient",
+                           code="unknown-recipient")
+        return box
+    if via == "relay":
+        raise Forbidden("relais refusé : ce serveur ne reçoit que pour ses propres adresses",
+                        "relaying denied", code="relay-denied")
+    if not mailboxes.is_trusted(session, domain_of(address)):
+        raise Forbidden(f"le domaine {domain_of(address)[:100]} n'est pas dans l'espace de "
+                        "confiance", "domain outside the trust space", code="untrusted-domain")
+    return None
+
+
+def _check_sender(session: Session, parsed: mime.Parsed, envelope: Envelope,
+                  sender_box: Mailbox | None) -> str:
+    if envelope.via in ("web", "api", "submission"):
+        if sender_box is None or parsed.sender != sender_box.address:
+            raise Forbidden("l'expéditeur du message doit être votre boîte aux lettres",
+                            "From must be the sender's mailbox", code="sender-mismatch")
+        return sender_box.kind
+    if envelope.via == "relay":
+        if is_local(parsed.sender) or not mailboxes.is_trusted(session, domain_of(parsed.sender)):
+            raise Forbidden(f"expéditeur hors de l'espace de confiance : "
+                            f"{domain_of(parsed.sender)[:100]}", "sender outside the trust space",
+                            code="untrusted-domain")
+        return "citizen" if is_patient_address(parsed.sender) else "operator"
+    return sender_box.kind if sender_box else "system"
+
+
+def _check_attachments(parsed: mime.Parsed, max_bytes: int) -> None:
+    if parsed.report_kind:
+        return
+    for att in parsed.attachments:
+        mime.check_attachment(att, max_bytes=max_bytes)
+
+
+def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mailbox | None,
+           actor: Actor) -> Message:
+    cfg = get_mss_settings()
+    if len(raw) > cfg.max_message_bytes:
+        raise Invalid(f"message trop gros ({len(raw)} octets, {cfg.max_message_bytes} au plus)",
+                      "message too large", code="too-large")
+    parsed = mime.parse(raw)
+    sender_kind = _check_sender(session, parsed, envelope, sender_box)
+    _check_attachments(parsed, cfg.max_attachment_bytes)
+    recipients = list(dict.fromkeys(a.lower() for a in (envelope.rcpt_to or parsed.to)))
+    if not recipients:
+        raise Invalid("aucun destinataire", "no recipient", code="no-recipient")
+    local = {r: check_recipient(session, r, via=envelope.via) for r in recipients}
+    existing = session.scalar(select(Message).where(Message.message_id == parsed.message_id,
+                                                    Message.sender == parsed.sender))
+    if existing is not None:
+        return existing  # a retry of a message already acknowledged: stored once
+    thread = rules.find_thread(session, [*parsed.references, parsed.in_reply_to])
+    rules.check(session, sender=parsed.sender, recipients=recipients, thread=thread,
+                report=bool(parsed.report_kind))
+    thread = _thread(session, thread, parsed, recipients)
+    message = Message(
+        message_id=parsed.message_id, thread_id=thread.id, sender=parsed.sender,
+        sender_kind=sender_kind, size=len(raw), mss_fin=parsed.fin, mss_ins=parsed.ins,
+        mss_codecda=parsed.codecda[:40], mss_nil=parsed.nil, wants_mdn=parsed.want_mdn,
+        report_kind=parsed.report_kind, received_via=envelope.via,
+        raw_enc=Vault(session).encrypt(raw, purpose="message", context=parsed.message_id))
+    session.add(message)
+    session.flush()
+    for address, box in local.items():
+        if box is not None:
+            _deliver(session, message, box, "inbox", parsed)
+            session.add(Receipt(message_pk=message.id, recipient=address, kind="delivered"))
+        else:
+            session.add(OutboundItem(message_pk=message.id, recipient=address,
+                                     domain=domain_of(address)))
+    if sender_box is not None:
+        _deliver(session, message, sender_box, "sent")
+    if parsed.report_kind:
+        _record_report(session, parsed)
+    audit.record(session, actor=actor, action="messaging.message.accept",
+                 object_type="Message", object_id=message.id,
+                 details={"via": envelope.via, "recipients": len(recipients),
+                          "report": parsed.report_kind})
+    session.flush()
+    return message
+
+
+def _thread(session: Session, thread: Thread | None, parsed: mime.Parsed,
+            recipients: list[str]) -> Thread:
+    if thread is None:
+        thread = Thread(root_message_id=parsed.message_id)
+        session.add(thread)
+    patient = next((a for a in [parsed.sender, *recipients] if is_patient_address(a)), "")
+    if patient and not thread.patient_address:
+        thread.patient_address = patient
+    if thread.patient_address and not is_patient_address(parsed.sender) \
+            and not parsed.report_kind:
+        thread.closed_for_patient = parsed.fin  # each professional message decides anew
+    session.flush()
+    return thread
+
+
+def _deliver(session: Session, message: Message, box: Mailbox, folder: str,
+             parsed: mime.Parsed | None = None) -> None:
+    if session.scalar(select(Delivery.id).where(
+            Delivery.mailbox_id == box.id, Delivery.folder == folder,
+            Delivery.message_id == message.message_id)) is not None:
+        return
+    found = safety.warnings(session, parsed, finess=box.finess) \
+        if parsed is not None and folder == "inbox" else []
+    copy = Delivery(mailbox_id=box.id, message_pk=message.id, message_id=message.message_id,
+                    folder=folder, safety="\n".join(found)[:5000])
+    session.add(copy)
+    session.flush()
+    if folder == "inbox":
+        for user in holders(session, box):
+            # Nothing personal in a notification: no sender, no subject.
+            notifications.notify(session, user=user, title="Nouveau message sécurisé",
+                                 body=f"Dans la boîte {box.address}",
+                                 link=f"/messagerie/messages/{copy.id}", email=False)
+
+
+def holders(session: Session, box: Mailbox) -> list[User]:
+    ids = set(session.scalars(select(MailboxMember.user_id).where(
+        MailboxMember.mailbox_id == box.id)))
+    if box.owner_user_id:
+        ids.add(box.owner_user_id)
+    # Their roles are not needed here: not loaded (the model loads them eagerly by default).
+    return list(session.scalars(select(User).options(lazyload(User.roles)).where(
+        User.id.in_(ids), User.is_active.is_(True))))
+
+
+def _record_report(session: Session, parsed: mime.Parsed) -> None:
+    original = session.scalar(select(Message).where(Message.message_id == parsed.reported_id)
+                              .limit(1))
+    if original is None or (parsed.report_kind == "dsn" and is_local(parsed.sender)):
+        return  # our own bounces were recorded when the queue gave up
+    kind = "displayed" if parsed.report_kind == "mdn" else "failed"
+    session.add(Receipt(message_pk=original.id, recipient=parsed.sender, kind=kind,
+                        detail=parsed.text[:300]))
+
+
+def send(session: Session, p: Principal, *, from_mailbox_id: int, draft: mime.Draft,
+         patient_identity_id: int | None = None, via: str = "web") -> Message:
+    """Compose and send from a mailbox the principal holds."""
+    cfg = get_mss_settings()
+    box = mailboxes.get(session, p, from_mailbox_id, write=True)
+    draft.sender = box.address
+    if box.kind == "citizen" and (draft.cdas or draft.fin):
+        raise Forbidden("un usager n'envoie ni document CDA ni message de fin",
+                        "citizens send neither CDA nor FIN", code="trust-space-rule")
+    if patient_identity_id is not None:
+        from esante.identity import service as identities
+
+        identity = identities.get(session, p, patient_identity_id)
+        draft.ins = identities.outward_ins_or_none(session, identity)
+    if draft.in_reply_to and not draft.references:
+        draft.references = _references(session, draft.in_reply_to)
+    raw = mime.build(draft, domain=cfg.domain, max_attachment_bytes=cfg.max_attachment_bytes,
+                     accept_html=cfg.accept_html).as_bytes()
+    return accept(session, raw=raw, envelope=Envelope(box.address, draft.to, via),
+                  sender_box=box, actor=p.actor)
+
+
+def _references(session: Session, in_reply_to: str) -> str:
+    thread = rules.find_thread(session, [in_reply_to])
+    if thread is None:
+        return ""
+    return thread.root_message_id if thread.root_message_id != in_reply_to else ""

@@ -1,0 +1,44 @@
+"""Links and attachments of an incoming message checked against the indicators the
+cyber-vigilance cell shares (``esante.cyber.indicators``): the sender, every link, its host
+and parent domains, every attachment's hashes. What an establishment may see (TLP) is what
+its mailboxes are checked against."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from contextlib import suppress
+
+from sqlalchemy.orm import Session
+
+from esante.core.errors import Invalid
+from esante.cyber.indicators import observables
+from esante.cyber.indicators import service as indicators
+from esante.cyber.indicators.access import Audience, audience_of_establishment
+from esante.messaging.mime import Parsed
+
+URL = re.compile(r"""(?:https?|ftp)://[^\s"'<>`]+""", re.IGNORECASE)
+MAX_CANDIDATES = 2000
+
+
+def candidates(parsed: Parsed) -> set[str]:
+    out: set[str] = {parsed.sender, parsed.sender.rpartition("@")[2]}
+    for raw in URL.findall(parsed.text + " " + parsed.html):
+        with suppress(Invalid):
+            url = observables.url(raw.rstrip(".,);"))
+            out.add(url)
+            host = observables.host_of(url)
+            labels = host.split(".")
+            out.update(".".join(labels[i:]) for i in range(len(labels) - 1))
+    for att in parsed.attachments:
+        out.update(hashlib.new(name, att.data).hexdigest() for name in ("md5", "sha1", "sha256"))
+    return {c.lower() for c in out if c}
+
+
+def warnings(session: Session, parsed: Parsed, *, finess: str) -> list[str]:
+    """French lines naming each shared indicator found, empty when none."""
+    values = sorted(candidates(parsed))[:MAX_CANDIDATES]
+    audience = audience_of_establishment(session, finess) if finess else Audience()
+    found = indicators.active_indicators(session, audience, values=values)
+    return [f"{k.kind} « {k.value[:80].replace('.', '[.]')} » signalé par la cellule "
+            f"(« {k.event_title[:80]} », TLP:{k.tlp})" for k in found]

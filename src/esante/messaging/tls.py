@@ -1,0 +1,118 @@
+"""Certificates of the trust space: ``esante messaging ca`` makes a test authority, the
+server's certificate and client certificates for peer operators (demo and tests); the
+gateway's TLS contexts are built here (mutual TLS for server-to-server reception)."""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from esante.core.errors import Invalid
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "esante (test)"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _write(path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / f"{path.name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path = path.parent / f"{path.name}.key"
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+
+def make_ca(folder: Path, *, name: str = "esante MSS test CA") -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(_name(name))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=825))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
+                                         crl_sign=True, content_commitment=False,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, encipher_only=False,
+                                         decipher_only=False), critical=True)
+            .sign(key, hashes.SHA256()))
+    _write(folder / "ca", cert, key)
+    (folder / "trust.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def issue(folder: Path, stem: str, *, names: list[str], client: bool,
+          days: int = 397, expired: bool = False) -> Path:
+    """A certificate signed by the folder's CA (``ca.crt``/``ca.key``)."""
+    ca_cert = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    start, end = (now - timedelta(days=30), now - timedelta(days=1)) if expired else \
+        (now - timedelta(minutes=5), now + timedelta(days=days))
+    sans: list[x509.GeneralName] = []
+    for n in names:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(n)))
+        except ValueError:
+            sans.append(x509.DNSName(n))
+    usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
+    cert = (x509.CertificateBuilder().subject_name(_name(names[0]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256()))
+    _write(folder / stem, cert, key)
+    return folder / f"{stem}.crt"
+
+
+def make_all(folder: Path, *, domain: str, clients: list[str]) -> list[Path]:
+    make_ca(folder)
+    made = [folder / "ca.crt",
+            issue(folder, "server", names=[domain, "localhost", "127.0.0.1"], client=False)]
+    # The platform's own client certificate, for delivering to other operators.
+    made.append(issue(folder, "client", names=[domain], client=True))
+    for peer in clients:
+        made.append(issue(folder, f"clients/{peer}", names=[peer], client=True))
+    return made
+
+
+def _need(folder: Path, *names: str) -> None:
+    missing = [n for n in names if not (folder / n).exists()]
+    if missing:
+        raise Invalid(f"certificats absents de {folder} : {', '.join(missing)} "
+                      "(`esante messaging ca` en fabrique pour un essai)", "TLS files missing",
+                      code="tls-missing")
+
+
+def server_context(folder: Path, *, mutual: bool) -> ssl.SSLContext:
+    _need(folder, "server.crt", "server.key", "trust.pem")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(folder / "server.crt", folder / "server.key")
+    if mutual:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(folder / "trust.pem")
+    return ctx
+
+
+def client_context(folder: Path) -> ssl.SSLContext:
+    """For delivering to other operators: their server checked against the trust store,
+    our client certificate presented."""
+    _need(folder, "client.crt", "client.key", "trust.pem")
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(folder / "trust.pem"))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(folder / "client.crt", folder / "client.key")
+    return ctx

@@ -1,0 +1,90 @@
+"""A real Chromium on a real server: a doctor finds a colleague in the directory from the
+compose form (htmx look-up), sends a message with a PDF and asks for a read receipt; the
+colleague reads it in her inbox; the doctor then sees the read receipt."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pyotp
+
+from esante.core.identifiers import finess_key
+from tests.e2e.conftest import instance, start_server  # noqa: F401 - the fixtures
+from tests.e2e.server import PASSWORD, Instance, Server
+from tests.e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, browser_test
+
+FINESS = "75000042" + finess_key("75000042")
+DOCTOR, COLLEAGUE = "dr.lemaire@e2e.esante.fr", "dr.roux@e2e.esante.fr"
+
+
+def _login(page, base: str, email: str, secret: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    expect(page).to_have_url(re.compile(re.escape(f"{base}/login/otp")))
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("#otp-submit")
+    expect(page).to_have_url(f"{base}/")
+
+
+@browser_test
+def test_compose_with_directory_lookup_read_and_receipt(
+        instance: Instance, start_server: Callable[..., Server],  # noqa: F811
+        tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    instance.seed({"regions": True, "establishments": [
+        {"finess": FINESS, "name": "CHU de Paris-E2E", "category": "CHU",
+         "department": "75", "town": "Paris"}]})
+    secrets = {}
+    for email, name in ((DOCTOR, "Dr Jeanne Lemaire"), (COLLEAGUE, "Dr Paul Roux")):
+        instance.cli("user", "create", "--email", email, "--password", PASSWORD, "--role",
+                     "professional", "--scope", f"establishment:{FINESS}", "--name", name)
+        secrets[email] = pyotp.random_base32()
+    instance.cli("user", "create", "--email", "admin@e2e.esante.fr", "--password", PASSWORD,
+                 "--role", "admin")
+    instance.seed({"totp": secrets})
+    instance.cli("messaging", "mailbox-create", "jeanne.lemaire", "--owner", DOCTOR, "--name",
+                 "Dr Jeanne Lemaire", "--as", "admin@e2e.esante.fr")
+    instance.cli("messaging", "mailbox-create", "paul.roux", "--owner", COLLEAGUE, "--name",
+                 "Dr Paul Roux", "--profession", "Cardiologue", "--town", "Paris",
+                 "--as", "admin@e2e.esante.fr")
+    pdf = tmp_path / "compte-rendu.pdf"
+    pdf.write_bytes(b"%PDF-1.4 compte rendu")
+    base = start_server().base_url
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(locale="fr-FR").new_page()
+            page.set_default_timeout(10_000)
+            _login(page, base, DOCTOR, secrets[DOCTOR])
+            page.goto(f"{base}/messagerie/nouveau")
+            page.locator("#lookup").press_sequentially("Roux")
+            page.locator("#directory-rows button", has_text="Dr Paul Roux").click()
+            expect(page.locator("#to")).to_have_value("paul.roux@mss.esante.localhost")
+            page.fill("#subject", "Avis cardiologique")
+            page.fill("#text", "Merci de voir ce patient.")
+            page.set_input_files("#pieces", str(pdf))
+            page.check("#mdn", force=True)
+            page.click("#send")
+            expect(page.locator(".fr-alert--success")).to_have_text("Message envoyé.")
+            page.click("#logout")
+
+            _login(page, base, COLLEAGUE, secrets[COLLEAGUE])
+            page.goto(f"{base}/messagerie")
+            page.click("text=Avis cardiologique")
+            expect(page.locator("#body")).to_contain_text("Merci de voir ce patient.")
+            expect(page.locator("#attachments")).to_contain_text("compte-rendu.pdf")
+            page.click("#logout")
+
+            _login(page, base, DOCTOR, secrets[DOCTOR])
+            page.goto(f"{base}/messagerie")
+            expect(page.locator("#messages")).to_contain_text("accusé de lecture")
+        finally:
+            browser.close()
