@@ -135,3 +135,18 @@ def test_closure_needs_the_download_and_a_confirmation_then_purge_erases(
     r = fhir("doctor", "POST", "", tx)
     assert r.status_code == 200, r.text
     assert fhir("doctor", "GET", f"/DocumentReference?patient={space.patient}").json()["total"] == 1
+
+
+def test_activation_opens_the_citizen_mailbox_on_her_qualified_ins(
+        client, personas, letter, db) -> None:
+    from esante.messaging.mailboxes import citizen_address
+    from esante.messaging.models import Mailbox
+
+    address = citizen_address(INS_NIR)
+    assert db.scalar(select(Mailbox).where(Mailbox.address == address)) is None
+    r = client.post(f"{LETTER}/activate", json={"ins": INS_NIR, "code": letter.code},
+                    headers=personas.auth("citizen"))
+    assert r.status_code == 200, r.text
+    box = db.scalar(select(Mailbox).where(Mailbox.address == address))
+    assert box is not None and box.kind == "citizen"
+    assert box.owner_user_id == personas.users["citizen"].id and not box.listed

@@ -40,6 +40,9 @@ def test_letter_then_second_factor_then_documents(client, personas, letter, db) 
     home = client.get("/espace")
     assert home.status_code == 200 and "Mon espace santé" in home.text
     assert "Applications connectées" in home.text
+    from esante.messaging.mailboxes import citizen_address
+
+    assert citizen_address(INS_NIR) in home.text  # her mailbox opened with the space
     csrf = csrf_of(home.text)
     up = client.post("/espace/documents", data={"csrf_token": csrf, "category": "biologie",
                                                 "title": "Bilan sanguin", "when": "2026-11-03"},

@@ -4,6 +4,7 @@ addresses. A citizen mailbox is opened by the citizen space, only for a qualifie
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -104,7 +105,23 @@ def open_citizen_mailbox(session: Session, *, user: User, identity: object,
         raise Conflict("la boîte aux lettres d'un usager ne s'ouvre que pour une identité "
                        "qualifiée (INS qualifié)", "citizen mailbox needs a qualified INS",
                        code="ins-not-qualified")
-    address = citizen_address(ins["matricule"])
+    return _open_citizen(session, user=user, matricule=ins["matricule"], actor=actor)
+
+
+def open_citizen_mailbox_for_patient(session: Session, *, user: User, patient: dict[str, Any],
+                                     actor: Actor) -> Mailbox | None:
+    """The same, for the holder of a citizen space: the INS of her FHIR Patient, read
+    through the space's gate (a qualified identity only); None when it is not qualified."""
+    from esante.space.service import qualified_ins
+
+    matricule = qualified_ins(patient)
+    if matricule is None:
+        return None
+    return _open_citizen(session, user=user, matricule=matricule, actor=actor)
+
+
+def _open_citizen(session: Session, *, user: User, matricule: str, actor: Actor) -> Mailbox:
+    address = citizen_address(matricule)
     box = by_address(session, address)
     if box is not None:
         if box.owner_user_id != user.id:

@@ -52,6 +52,13 @@ def connected_apps(session: SessionDep, p: Principal) -> list[Any]:
     return connections(session, p, last=1)
 
 
+def citizen_mailbox(session: SessionDep, p: Principal) -> Any:
+    """Her secure-messaging mailbox (opened with the space), if any."""
+    from esante.messaging import mailboxes
+
+    return next((b for b in mailboxes.of_user(session, p) if b.kind == "citizen"), None)
+
+
 def _ctx(request: Request) -> dict[str, Any]:
     return {"error": request.query_params.get("erreur", "")[:300],
             "ok": request.query_params.get("ok", "")[:20],
@@ -68,7 +75,8 @@ def home(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSession
     _total, recent = history.entries(session, p, space, who="pro", limit=5)
     return render(request, "space/home.html", {
         **_ctx(request), "space": space, "counts": counts, "recent": recent,
-        "apps": connected_apps(session, p), "status_labels": service.STATUS_LABELS},
+        "apps": connected_apps(session, p), "mailbox": citizen_mailbox(session, p),
+        "status_labels": service.STATUS_LABELS},
         principal=p, ws=ws)
 
 

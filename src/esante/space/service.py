@@ -188,6 +188,12 @@ def activate(session: Session, p: Principal, *, ins: str, code: str) -> Space:
                  actor=p.actor)
     audit.record(session, actor=p.actor, action="space.activate", object_type="space",
                  object_id=space.id, patient_ref=f"Patient/{space.patient_fid}")
+    # Her secure-messaging mailbox opens with the space (qualified INS only).
+    from esante.fhir.store import Store
+    from esante.messaging.mailboxes import open_citizen_mailbox_for_patient
+
+    patient = Store(session).read("Patient", space.patient_fid).resource
+    open_citizen_mailbox_for_patient(session, user=p.user, patient=patient, actor=p.actor)
     session.flush()
     return space
 
