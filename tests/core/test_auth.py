@@ -347,7 +347,13 @@ def _form_posts() -> list[str]:
 
     app = create_app(get_settings(), factory=sessionmaker())
     return sorted(path for method, path, _ in iter_routes(app)
-                  if method == "POST" and not path.startswith(("/api", "/fhir")))
+                  if method == "POST" and not path.startswith(("/api", "/fhir"))
+                  and path not in OAUTH_BACK_CHANNEL)
+
+
+# Called by apps, never by a browser form: the client authenticates itself (secret, PKCE
+# verifier, signed assertion) and no session cookie counts there (tests/apps).
+OAUTH_BACK_CHANNEL = {"/oauth/token", "/oauth/introspect", "/oauth/revoke"}
 
 
 FORM_DATA = {
@@ -382,6 +388,20 @@ def test_form_post_without_csrf_token_refused(client, personas, db, path, token)
     assert snapshot() == before
     assert session_cookie(client) == cookie
     assert client.get("/account").status_code == 200  # still logged in
+
+
+@pytest.mark.parametrize("path", sorted(OAUTH_BACK_CHANNEL))
+def test_oauth_back_channel_ignores_the_session_cookie(client, personas, db, path):
+    """A signed-in browser posting there is no client: refused with the OAuth error,
+    nothing changed."""
+    login(client, personas, "citizen")
+    before = (count(db, AuditEvent), count(db, ApiToken))
+    r = client.post(path, data={**FORM_DATA, "grant_type": "refresh_token", "token": "x"},
+                    follow_redirects=False)
+    assert r.status_code in (400, 401), (path, r.status_code, r.text)
+    assert r.json()["error"] in ("invalid_client", "invalid_request", "unsupported_grant_type")
+    db.expire_all()
+    assert (count(db, AuditEvent), count(db, ApiToken)) == before
 
 
 # --- password change -----------------------------------------------------------------------------
