@@ -73,7 +73,10 @@ class FhirTokenIndex(Base):
 
 class FhirStringIndex(Base):
     __tablename__ = "fhir_idx_string"
-    __table_args__ = (Index("ix_fhir_idx_string_lookup", "resource_type", "param", "norm"),
+    # varchar_pattern_ops on PostgreSQL: the index then serves the prefix searches
+    # (``norm LIKE 'dup%'``, FHIR's default string match) under any collation.
+    __table_args__ = (Index("ix_fhir_idx_string_lookup", "resource_type", "param", "norm",
+                            postgresql_ops={"norm": "varchar_pattern_ops"}),
                       Index("ix_fhir_idx_string_res", "res_pk"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
