@@ -27,7 +27,9 @@ MAX_FORM = 40  # fields
 
 
 def issuer(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The configured public base URL (``ESANTE_BASE_URL``), never the request's Host
+    header: tokens and discovery documents name the same issuer whatever the client sent."""
+    return str(request.app.state.settings.base_url).rstrip("/")
 
 
 def _server(request: Request, session: SessionDep) -> EsanteServer:
