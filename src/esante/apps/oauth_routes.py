@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from esante.apps import keys, limits, service
@@ -65,6 +65,16 @@ def _admit(request: Request, endpoint: str, raw: RawRequest) -> int | TooManyReq
                             client_id=_claimed_client(raw))
     except TooManyRequests as refused:
         return refused
+
+
+async def _authorize_call(request: Request) -> int | TooManyRequests:
+    """Admits an /oauth/authorize call. A dependency listed first in the routes: its own
+    transaction commits before the sign-in dependencies touch the request's session (on
+    SQLite, the request's pending write would hold the lock it waits for)."""
+    return _admit(request, "authorize", await _raw(request))
+
+
+AuthorizeCall = Annotated[int | TooManyRequests, Depends(_authorize_call)]
 
 
 def _too_many(refused: TooManyRequests) -> Response:
@@ -122,10 +132,9 @@ def _check_aud(request: Request, raw: RawRequest) -> str | None:
 # --- authorisation endpoint ------------------------------------------------------------------
 
 @router.get("/oauth/authorize")
-async def authorize(request: Request, session: SessionDep, ws: WebSessionDep,
-                    p: OptionalPagePrincipal) -> Response:
+async def authorize(call: AuthorizeCall, request: Request, session: SessionDep,
+                    ws: WebSessionDep, p: OptionalPagePrincipal) -> Response:
     raw = await _raw(request)
-    call = _admit(request, "authorize", raw)
     if isinstance(call, TooManyRequests):
         return _too_many_page(request, call, ws, p)
     return _counted(session, call, raw, _authorize(request, session, ws, p, raw))
@@ -196,10 +205,9 @@ def resume(pending_id: str, session: SessionDep) -> Response:
 
 
 @router.post("/oauth/authorize")
-async def consent(request: Request, session: SessionDep, ws: WebSessionDep,
-                  p: OptionalPagePrincipal) -> Response:
+async def consent(call: AuthorizeCall, request: Request, session: SessionDep,
+                  ws: WebSessionDep, p: OptionalPagePrincipal) -> Response:
     raw = await _raw(request)
-    call = _admit(request, "authorize", raw)
     if isinstance(call, TooManyRequests):
         return _too_many_page(request, call, ws, p)
     return _counted(session, call, raw, _consent(request, session, ws, p, raw))
