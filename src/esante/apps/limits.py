@@ -10,7 +10,7 @@ rolls back the request's transaction) still counts against its address."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -58,9 +58,11 @@ def succeeded(session: Session, call_id: int, client_id: str | None) -> None:
                         .values(client_id=client_id[:64]))
 
 
-def purge(session: Session, keep: timedelta = timedelta(days=1)) -> int:
+def purge(session: Session, now: datetime | None = None,
+          keep: timedelta = timedelta(days=1)) -> int:
     """Calls older than a day tell nothing more (the window is a minute)."""
     from sqlalchemy import delete
 
-    result = session.execute(delete(OAuthCall).where(OAuthCall.at < utcnow() - keep))
+    now = now or utcnow()
+    result = session.execute(delete(OAuthCall).where(OAuthCall.at < now - keep))
     return int(getattr(result, "rowcount", 0) or 0)
