@@ -12,6 +12,8 @@ from pathlib import Path
 _TMP = Path(tempfile.mkdtemp(prefix="esante-tests-"))
 os.environ.setdefault("ESANTE_MODE", "test")
 os.environ["ESANTE_DATA_DIR"] = str(_TMP)
+# The public base URL (OAuth issuer, FHIR audience, links) is the test client's.
+os.environ["ESANTE_BASE_URL"] = "https://testserver"
 os.environ.setdefault("ESANTE_ARGON2_TIME_COST", "1")
 os.environ.setdefault("ESANTE_ARGON2_MEMORY_KIB", "1024")
 

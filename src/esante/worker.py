@@ -95,3 +95,15 @@ def space_reminders() -> int:
 
     with transaction() as session:
         return send_reminders(session)
+
+
+@huey.periodic_task(crontab(minute="7"))
+def apps_upkeep() -> dict[str, int]:
+    """The authorisation server's expired bookkeeping goes (esante.apps.upkeep), then the
+    periodic re-reviews that fell due are announced (once per due date)."""
+    from esante.apps.upkeep import purge, remind_due_reviews
+
+    with transaction() as session:
+        counts = purge(session)
+        counts["reminders"] = len(remind_due_reviews(session))
+    return counts

@@ -292,3 +292,43 @@ def test_capability_statement_points_at_the_authorisation_server(client: TestCli
     assert uris["authorize"] == "https://testserver/oauth/authorize"
     assert uris["token"] == "https://testserver/oauth/token"
     assert "SMART-on-FHIR" in {c["code"] for c in security["service"][0]["coding"]}
+
+
+def test_issuer_and_audience_come_from_the_configured_base_url_not_the_host(
+        client: TestClient, db: Session, personas: Personas, record: Record) -> None:
+    """A forged Host header changes neither the discovery documents nor the tokens: the
+    issuer and the FHIR audience are ESANTE_BASE_URL's (https://testserver in tests)."""
+    evil = {"Host": "attaquant.exemple"}
+    for path in ("/.well-known/smart-configuration", "/.well-known/openid-configuration",
+                 "/fhir/.well-known/smart-configuration"):
+        conf = client.get(path, headers=evil).json()
+        assert conf["issuer"] == "https://testserver"
+        assert conf["token_endpoint"] == "https://testserver/oauth/token"
+    meta = client.get("/fhir/metadata", headers={**evil, "Accept": FHIR}).json()
+    assert "attaquant" not in str(meta["rest"][0]["security"])
+
+    app = published_app(db, personas)
+    sign_in(client, "citizen@test.esante.fr", PASSWORD)
+    verifier = new_verifier()
+    q = query_of(consent(client, authorize_url(app.client_id, verifier, scope=SCOPE)))
+    r = client.post("/oauth/token", headers=evil, data={
+        "grant_type": "authorization_code", "code": q["code"], "redirect_uri": REDIRECT,
+        "client_id": app.client_id, "code_verifier": verifier})
+    assert r.status_code == 200, r.text
+    tok = r.json()
+    keyset = KeySet.import_key_set(client.get("/oauth/jwks").json())
+    claims = jwt.decode(tok["access_token"], keyset).claims
+    assert claims["iss"] == "https://testserver" and claims["aud"] == "https://testserver/fhir"
+    assert jwt.decode(tok["id_token"], keyset).claims["iss"] == "https://testserver"
+    assert tok["fhirUser"].startswith("https://testserver/fhir/")
+    # The token is good at /fhir whatever Host the request names.
+    bearer = {"Authorization": f"Bearer {tok['access_token']}", "Accept": FHIR}
+    assert client.get(f"/fhir/Observation/{record.observation}",
+                      headers={**bearer, **evil}).status_code == 200
+    # An aud naming the forged host is refused, even sent to that host.
+    page = client.get(authorize_url(app.client_id, new_verifier(), scope=SCOPE,
+                                    aud="https://attaquant.exemple/fhir"), headers=evil)
+    assert page.status_code == 400 and "aud" in page.text
+    r = client.post("/oauth/introspect", headers=evil,
+                    data={"token": tok["access_token"], "client_id": app.client_id})
+    assert "attaquant" not in r.text

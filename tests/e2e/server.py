@@ -122,7 +122,9 @@ class Server:
             self.proc = subprocess.Popen(
                 [PYTHON, "-m", "esante.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port)],
-                env=self.instance.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                # Its public base URL (OAuth issuer, FHIR audience) is its own address.
+                env=self.instance.env | {"ESANTE_BASE_URL": self.base_url}, cwd=ROOT,
+                stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         finally:
             log.close()

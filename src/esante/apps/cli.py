@@ -140,3 +140,31 @@ def doctrine() -> None:
     from esante.cli import _run
 
     typer.echo(json.dumps(_run(doctrine_out), ensure_ascii=False, indent=2))
+
+
+@apps_app.command("purge")
+def purge() -> None:
+    """Supprime ce qui a expiré : demandes en attente, lancements, identifiants d'assertions,
+    codes, jetons, appels notés pour les limites de débit ; affiche les nombres."""
+    from esante.apps import upkeep
+    from esante.cli import _run, console
+
+    counts = _run(upkeep.purge)
+    for key, label in upkeep.PURGED.items():
+        console.print(f"{counts[key]:>6} {label}", highlight=False)
+    console.print(f"{sum(counts.values())} ligne(s) supprimée(s)", highlight=False)
+
+
+@apps_app.command("remind")
+def remind() -> None:
+    """Prévient les relecteurs et l'éditeur des réexamens périodiques dus (une fois par
+    échéance)."""
+    from esante.apps import upkeep
+    from esante.cli import _run, console
+
+    rows = _run(lambda s: [(a.id, a.name, a.review_due_on)
+                           for a in upkeep.remind_due_reviews(s)])
+    for app_id, name, day in rows:
+        console.print(f"{app_id} {name} : relance envoyée (réexamen dû le {day:%d/%m/%Y})",
+                      highlight=False)
+    console.print(f"{len(rows)} relance(s) envoyée(s)", highlight=False)

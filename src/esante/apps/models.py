@@ -50,6 +50,8 @@ class App(Base):
     published_at: Mapped[datetime | None]
     suspended_at: Mapped[datetime | None]
     review_due_on: Mapped[date | None]
+    # The due date whose re-review reminder went out (one reminder per due date).
+    review_reminded_on: Mapped[date | None]
 
 
 class AppReview(Base):
@@ -208,3 +210,16 @@ class LaunchContext(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     patient_fid: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OAuthCall(Base):
+    """A call to an OAuth endpoint, for its rate limits (``esante.apps.limits``): the
+    source address always, the client once the call succeeded. No token, no person."""
+
+    __tablename__ = "apps_oauth_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(12))
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

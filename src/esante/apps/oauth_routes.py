@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from esante.apps import keys, service
+from esante.apps import keys, limits, service
 from esante.apps import scopes as smart
 from esante.apps.models import PendingAuthorization
-from esante.apps.oauth import EsanteServer, Owner, RawRequest
+from esante.apps.oauth import EsanteServer, Owner, RawRequest, unverified_claims
 from esante.core.db import utcnow
-from esante.web.deps import OptionalPagePrincipal, SessionDep, WebSessionDep
+from esante.core.errors import TooManyRequests
+from esante.web.deps import OptionalPagePrincipal, SessionDep, WebSessionDep, client_ip
 from esante.web.middleware import CSP
 from esante.web.render import render
 
@@ -27,7 +28,9 @@ MAX_FORM = 40  # fields
 
 
 def issuer(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The configured public base URL (``ESANTE_BASE_URL``), never the request's Host
+    header: tokens and discovery documents name the same issuer whatever the client sent."""
+    return str(request.app.state.settings.base_url).rstrip("/")
 
 
 def _server(request: Request, session: SessionDep) -> EsanteServer:
@@ -41,6 +44,56 @@ async def _raw(request: Request) -> RawRequest:
         form = {k: v for k, v in data.items() if isinstance(v, str)}
     return RawRequest(method=request.method, url=str(request.url),
                       headers=dict(request.headers), query=dict(request.query_params), form=form)
+
+
+def _claimed_client(raw: RawRequest) -> str | None:
+    """The client the call names (unverified: it only counts once the call succeeded)."""
+    cid = raw.form.get("client_id") or raw.query.get("client_id") or ""
+    if not cid and (assertion := raw.form.get("client_assertion")):
+        try:
+            cid = str(unverified_claims(assertion).get("sub") or "")
+        except Exception:  # a malformed assertion: authlib answers it
+            cid = ""
+    return cid[:64] or None
+
+
+def _admit(request: Request, endpoint: str, raw: RawRequest) -> int | TooManyRequests:
+    """The call's id in the rate-limit log, or why it is refused (esante.apps.limits)."""
+    try:
+        return limits.admit(request.app.state.session_factory, request.app.state.settings,
+                            endpoint=endpoint, ip=client_ip(request),
+                            client_id=_claimed_client(raw))
+    except TooManyRequests as refused:
+        return refused
+
+
+async def _authorize_call(request: Request) -> int | TooManyRequests:
+    """Admits an /oauth/authorize call. A dependency listed first in the routes: its own
+    transaction commits before the sign-in dependencies touch the request's session (on
+    SQLite, the request's pending write would hold the lock it waits for)."""
+    return _admit(request, "authorize", await _raw(request))
+
+
+AuthorizeCall = Annotated[int | TooManyRequests, Depends(_authorize_call)]
+
+
+def _too_many(refused: TooManyRequests) -> Response:
+    """429 in the OAuth error format (RFC 6749 §5.2 body, Retry-After)."""
+    return JSONResponse({"error": "temporarily_unavailable", "error_description": refused.en},
+                        status_code=429, headers={"Retry-After": str(limits.RETRY_AFTER),
+                                                  "Cache-Control": "no-store"})
+
+
+def _too_many_page(request: Request, refused: TooManyRequests, ws: Any, p: Any) -> Response:
+    response = _error_page(request, 429, refused.fr, ws, p)
+    response.headers["Retry-After"] = str(limits.RETRY_AFTER)
+    return response
+
+
+def _counted(session: SessionDep, call: int, raw: RawRequest, response: Response) -> Response:
+    if response.status_code < 400:
+        limits.succeeded(session, call, _claimed_client(raw))
+    return response
 
 
 def _error_page(request: Request, status: int, message: str, ws: Any = None,
@@ -79,9 +132,16 @@ def _check_aud(request: Request, raw: RawRequest) -> str | None:
 # --- authorisation endpoint ------------------------------------------------------------------
 
 @router.get("/oauth/authorize")
-async def authorize(request: Request, session: SessionDep, ws: WebSessionDep,
-                    p: OptionalPagePrincipal) -> Response:
+async def authorize(call: AuthorizeCall, request: Request, session: SessionDep,
+                    ws: WebSessionDep, p: OptionalPagePrincipal) -> Response:
     raw = await _raw(request)
+    if isinstance(call, TooManyRequests):
+        return _too_many_page(request, call, ws, p)
+    return _counted(session, call, raw, _authorize(request, session, ws, p, raw))
+
+
+def _authorize(request: Request, session: SessionDep, ws: Any, p: Any,
+               raw: RawRequest) -> Response:
     if p is None:  # sign in first, then come back to this very request
         pending = PendingAuthorization(id=secrets.token_urlsafe(16),
                                        query=urlencode(raw.query)[:8000],
@@ -145,9 +205,16 @@ def resume(pending_id: str, session: SessionDep) -> Response:
 
 
 @router.post("/oauth/authorize")
-async def consent(request: Request, session: SessionDep, ws: WebSessionDep,
-                  p: OptionalPagePrincipal) -> Response:
+async def consent(call: AuthorizeCall, request: Request, session: SessionDep,
+                  ws: WebSessionDep, p: OptionalPagePrincipal) -> Response:
     raw = await _raw(request)
+    if isinstance(call, TooManyRequests):
+        return _too_many_page(request, call, ws, p)
+    return _counted(session, call, raw, _consent(request, session, ws, p, raw))
+
+
+def _consent(request: Request, session: SessionDep, ws: Any, p: Any,
+             raw: RawRequest) -> Response:
     if p is None or ws is None or not secrets.compare_digest(
             ws.csrf_token, raw.form.get("csrf_token", "")):
         return _error_page(request, 403, "formulaire expiré ou invalide : recommencez depuis "
@@ -190,23 +257,35 @@ async def consent(request: Request, session: SessionDep, ws: WebSessionDep,
 
 @router.post("/oauth/token")
 async def token(request: Request, session: SessionDep) -> Response:
+    raw = await _raw(request)
+    call = _admit(request, "token", raw)
+    if isinstance(call, TooManyRequests):
+        return _too_many(call)
     server = _server(request, session)
-    response: Response = server.create_token_response(await _raw(request))
+    response: Response = server.create_token_response(raw)
     if server.keep_changes:
         request.state.commit_anyway = True  # a replayed code or refresh token: keep the revocation
-    return response
+    return _counted(session, call, raw, response)
 
 
 @router.post("/oauth/revoke")
 async def revoke(request: Request, session: SessionDep) -> Response:
+    raw = await _raw(request)
+    call = _admit(request, "revoke", raw)
+    if isinstance(call, TooManyRequests):
+        return _too_many(call)
     server = _server(request, session)
-    return server.create_endpoint_response("revocation", await _raw(request))
+    return _counted(session, call, raw, server.create_endpoint_response("revocation", raw))
 
 
 @router.post("/oauth/introspect")
 async def introspect(request: Request, session: SessionDep) -> Response:
+    raw = await _raw(request)
+    call = _admit(request, "introspect", raw)
+    if isinstance(call, TooManyRequests):
+        return _too_many(call)
     server = _server(request, session)
-    return server.create_endpoint_response("introspection", await _raw(request))
+    return _counted(session, call, raw, server.create_endpoint_response("introspection", raw))
 
 
 # --- discovery -------------------------------------------------------------------------------

@@ -182,7 +182,7 @@ async def launch(app_id: int, request: Request, p: PagePrincipal, session: Sessi
     app = service.get_app(session, app_id)
     authorize(p, "apps.launch", app)
     ctx = service.start_launch(session, p, app, str(form.get("patient") or ""))
-    iss = str(request.base_url).rstrip("/") + "/fhir"
+    iss = str(request.app.state.settings.base_url).rstrip("/") + "/fhir"
     sep = "&" if "?" in app.launch_url else "?"
     return RedirectResponse(f"{app.launch_url}{sep}{urlencode({'iss': iss, 'launch': ctx.id})}",
                             status_code=303)

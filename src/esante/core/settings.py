@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # Identity: each establishment's own OID for its local patient identifiers (IPP), as
     # JSON {"FINESS": "OID"}; without one, a UUID-derived OID under 2.25 (docs/identity.md).
     identity_local_oids: dict[str, str] = Field(default_factory=dict)
+    # Apps: calls to the OAuth endpoints (authorize, token, revoke, introspect) per minute,
+    # per source address (every call) and per client (calls that succeeded).
+    apps_oauth_ip_per_minute: int = Field(default=300, ge=1, le=100_000)
+    apps_oauth_client_per_minute: int = Field(default=600, ge=1, le=100_000)
 
     @field_validator("identity_local_oids")
     @classmethod

@@ -99,7 +99,9 @@ def _fhir(request: Request, session: SessionDep, p: ApiPrincipal) -> Fhir:
 @router.get("/metadata", summary="CapabilityStatement")
 def metadata(request: Request) -> Response:
     negotiate(request)
-    return fhir_response(200, capability_statement(base_url(request)))
+    # The authorisation server's addresses are the configured issuer's, not the Host's.
+    root = str(request.app.state.settings.base_url).rstrip("/")
+    return fhir_response(200, capability_statement(root + "/fhir"))
 
 
 # --- Bulk Data $export (asynchronous), before the /{rtype} catch-alls ------------------------

@@ -55,7 +55,7 @@ def api_principal(request: Request, session: SessionDep) -> Principal:
 def _smart_principal(request: Request, session: Session, raw: str) -> Principal:
     from esante.apps.tokens import principal_for
 
-    base = str(request.base_url).rstrip("/")
+    base = str(request.app.state.settings.base_url).rstrip("/")  # not the Host header
     if not request.url.path.startswith("/fhir"):
         raise Unauthenticated("un jeton SMART ne vaut que pour l'API FHIR (/fhir)",
                               "a SMART access token is valid for /fhir only",
