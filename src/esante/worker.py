@@ -95,3 +95,13 @@ def space_reminders() -> int:
 
     with transaction() as session:
         return send_reminders(session)
+
+
+@huey.periodic_task(crontab(minute="10", hour="2"))
+def space_hand_over() -> int:
+    """Guardianships of the minors who turned 18 end: their space is theirs alone."""
+    from esante.core.audit import Actor
+    from esante.space.guardians import hand_over
+
+    with transaction() as session:
+        return len(hand_over(session, actor=Actor.system("worker")))

@@ -2,7 +2,8 @@
 
 - Directory resources (Practitioner, PractitionerRole, Organization): every signed-in
   user reads them; administrators write them.
-- A patient's compartment: the citizen who holds the record (``PatientLink``), and
+- A patient's compartment: the citizen who holds the record (``PatientLink``), a minor's
+  active guardians (``space.models.Guardianship``, ended at 18), and
   professionals in a care relationship with her (``CareRelationship``, including a
   justified break-glass, which is time-limited and notified), unless she blocked them;
   resources she hid stay hidden from professionals. Only she writes her Consents.
@@ -34,6 +35,9 @@ from esante.core.policy import Principal, authorize, can, rule
 from esante.fhir.models import CareRelationship, ConsentRule, FhirResource, PatientLink
 from esante.fhir.searchparams import DIRECTORY_TYPES
 
+# A minor's guardians (recorded with the citizen space) reach her record as she would.
+from esante.space.models import Guardianship
+
 BREAK_GLASS_HOURS = 4
 
 # Holder? In care? Blocked by the patient? This resource hidden from this professional?
@@ -46,7 +50,9 @@ SELECT
           AND kind = 'block-actor' AND actor_rpps = :rpps)),
   (:fid <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
           AND kind = 'hide-resource' AND target_type = :rtype AND target_fid = :fid
-          AND actor_rpps IN ('', :rpps)))
+          AND actor_rpps IN ('', :rpps))),
+  EXISTS (SELECT 1 FROM space_guardians WHERE user_id = :uid AND patient_fid = :pat
+          AND ended_at IS NULL)
 """).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
@@ -68,6 +74,9 @@ _ROW_WITH_FACTS = select(
                    ConsentRule.target_type == FhirResource.resource_type,
                    ConsentRule.target_fid == FhirResource.fid,
                    or_(ConsentRule.actor_rpps == "", ConsentRule.actor_rpps == bindparam("rpps"))),
+    exists().where(Guardianship.user_id == bindparam("uid"),
+                   Guardianship.patient_fid == FhirResource.patient_fid,
+                   Guardianship.ended_at.is_(None)),
 ).where(FhirResource.resource_type == bindparam("rtype"), FhirResource.fid == bindparam("fid"))
 
 
@@ -85,6 +94,7 @@ class Target:
     in_care: bool = False  # active care relationship
     blocked: bool = False  # the patient blocked this professional
     hidden: bool = False  # the patient hid this resource from this professional
+    guardian: bool = False  # the user is an active guardian of this (minor) patient
 
 
 def _is_professional(p: Principal) -> bool:
@@ -103,7 +113,7 @@ def _directory_write(p: Principal, _t: Any) -> bool:
 
 @rule("fhir.clinical.read", write=False, label_fr="consulter des données de santé")
 def _clinical_read(p: Principal, t: Target) -> bool:
-    if t.holder:
+    if t.holder or t.guardian:
         return True
     return _is_professional(p) and t.in_care and not t.blocked and not t.hidden
 
@@ -111,11 +121,11 @@ def _clinical_read(p: Principal, t: Target) -> bool:
 @rule("fhir.clinical.write", write=True, label_fr="écrire des données de santé")
 def _clinical_write(p: Principal, t: Target) -> bool:
     if t.resource_type == "Consent":
-        return t.holder  # only the patient decides who sees what
+        return t.holder or t.guardian  # only the patient (or her guardian) decides
     if t.resource_type == "Patient":
         # Identity traits are the professionals' (identity vigilance), never the holder's.
         return _is_professional(p) and (t.patient_fid is None or (t.in_care and not t.blocked))
-    if t.holder:
+    if t.holder or t.guardian:
         return True
     return _is_professional(p) and t.in_care and not t.blocked and not t.hidden
 
@@ -181,6 +191,8 @@ class Access:
             "rtype": rtype, "fid": fid or ""}).one()
         if row[0]:
             return Target(rtype, patient_fid, holder=True)
+        if row[4]:
+            return Target(rtype, patient_fid, guardian=True)
         return Target(rtype, patient_fid, in_care=self.professional and bool(row[1]),
                       blocked=bool(row[2]), hidden=bool(row[3]))
 
@@ -197,7 +209,7 @@ class Access:
             "fid": fid}).first()
         if found is None:
             return None
-        row, holder, care, blocked, hidden = found
+        row, holder, care, blocked, hidden, guardian = found
         self.authorize_scope(rtype, "r", row.patient_fid)
         if rtype == "Patient" and self._desk_reads(fid):
             return row
@@ -205,6 +217,8 @@ class Access:
             target = Target(rtype, None)
         elif holder:
             target = Target(rtype, row.patient_fid, holder=True)
+        elif guardian:
+            target = Target(rtype, row.patient_fid, guardian=True)
         else:
             target = Target(rtype, row.patient_fid, in_care=self.professional and bool(care),
                             blocked=bool(blocked), hidden=bool(hidden))
@@ -256,7 +270,10 @@ class Access:
         directory = FhirResource.resource_type.in_(sorted(DIRECTORY_TYPES))
         held = FhirResource.patient_fid.in_(
             select(PatientLink.patient_fid).where(PatientLink.user_id == self.p.user.id))
-        reach: list[ColumnElement[bool]] = [directory, held]
+        guarded = FhirResource.patient_fid.in_(
+            select(Guardianship.patient_fid).where(Guardianship.user_id == self.p.user.id,
+                                                   Guardianship.ended_at.is_(None)))
+        reach: list[ColumnElement[bool]] = [directory, held, guarded]
         if self.professional or self.p.has_role(Role.ADMIN):
             reach.append(FhirResource.resource_type == "Group")
         if self.professional:
