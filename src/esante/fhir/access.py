@@ -6,7 +6,8 @@
   active guardians (``space.models.Guardianship``, ended at 18), and
   professionals in a care relationship with her (``CareRelationship``, including a
   justified break-glass, which is time-limited and notified), unless she blocked them;
-  resources she hid stay hidden from professionals. Only she writes her Consents.
+  resources she hid stay hidden from professionals, except from a document's author when
+  she hid it from all of them. Only she writes her Consents.
 - A Patient that is an establishment's local identity (``identity.patient``): that
   establishment's identity desk and vigilance cell read it (its traits are their work).
 - Everyone else (security, governance, research roles) reaches no clinical data.
@@ -50,10 +51,21 @@ SELECT
           AND kind = 'block-actor' AND actor_rpps = :rpps)),
   (:fid <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
           AND kind = 'hide-resource' AND target_type = :rtype AND target_fid = :fid
-          AND actor_rpps IN ('', :rpps))),
+          AND actor_rpps IN ('', :rpps))
+   AND NOT (:rpps <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
+          AND kind = 'author-sees' AND target_type = :rtype AND target_fid = :fid
+          AND actor_rpps = :rpps))),
   EXISTS (SELECT 1 FROM space_guardians WHERE user_id = :uid AND patient_fid = :pat
           AND ended_at IS NULL)
 """).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def _author_sees(patient: Any, rtype: Any, fid: Any, rpps: Any) -> ColumnElement[bool]:
+    """A document hidden from every professional stays visible to its author (the RPPS
+    its ``author`` names, recorded beside the hiding rule as ``author-sees``)."""
+    return exists().where(ConsentRule.patient_fid == patient, ConsentRule.kind == "author-sees",
+                          ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
+                          ConsentRule.actor_rpps == rpps, ConsentRule.actor_rpps != "")
 
 
 # The same facts, computed beside the resource's row in the read's one query (correlated on
@@ -69,11 +81,14 @@ _ROW_WITH_FACTS = select(
     and_(bindparam("rpps") != "", exists().where(
         ConsentRule.patient_fid == FhirResource.patient_fid,
         ConsentRule.kind == "block-actor", ConsentRule.actor_rpps == bindparam("rpps"))),
-    exists().where(ConsentRule.patient_fid == FhirResource.patient_fid,
-                   ConsentRule.kind == "hide-resource",
-                   ConsentRule.target_type == FhirResource.resource_type,
-                   ConsentRule.target_fid == FhirResource.fid,
-                   or_(ConsentRule.actor_rpps == "", ConsentRule.actor_rpps == bindparam("rpps"))),
+    and_(exists().where(ConsentRule.patient_fid == FhirResource.patient_fid,
+                        ConsentRule.kind == "hide-resource",
+                        ConsentRule.target_type == FhirResource.resource_type,
+                        ConsentRule.target_fid == FhirResource.fid,
+                        or_(ConsentRule.actor_rpps == "",
+                            ConsentRule.actor_rpps == bindparam("rpps"))),
+         ~_author_sees(FhirResource.patient_fid, FhirResource.resource_type, FhirResource.fid,
+                       bindparam("rpps"))),
     exists().where(Guardianship.user_id == bindparam("uid"),
                    Guardianship.patient_fid == FhirResource.patient_fid,
                    Guardianship.ended_at.is_(None)),
@@ -176,10 +191,12 @@ class Access:
             ConsentRule.actor_rpps == self.rpps))))
 
     def hidden(self, patient_fid: str, rtype: str, fid: str) -> bool:
-        return bool(self.session.scalar(select(exists().where(
+        hide = bool(self.session.scalar(select(exists().where(
             ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "hide-resource",
             ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
             ConsentRule.actor_rpps.in_(["", self.rpps])))))
+        return hide and not (bool(self.rpps) and bool(self.session.scalar(select(
+            _author_sees(patient_fid, rtype, fid, self.rpps)))))
 
     def target(self, rtype: str, patient_fid: str | None, fid: str | None = None) -> Target:
         """The facts about this user and this patient, in one round trip (a statement
@@ -289,7 +306,9 @@ class Access:
                 ConsentRule.target_type == FhirResource.resource_type,
                 ConsentRule.target_fid == FhirResource.fid,
                 ConsentRule.actor_rpps.in_(["", self.rpps]))
-            reach.append(and_(cared, not_blocked, not_hidden))
+            authored = _author_sees(FhirResource.patient_fid, FhirResource.resource_type,
+                                    FhirResource.fid, self.rpps)
+            reach.append(and_(cared, not_blocked, or_(not_hidden, authored)))
         desk = self._desk_patients()
         if desk is not None:
             reach.append(and_(FhirResource.resource_type == "Patient", desk))
