@@ -107,3 +107,13 @@ def apps_upkeep() -> dict[str, int]:
         counts = purge(session)
         counts["reminders"] = len(remind_due_reviews(session))
     return counts
+
+
+@huey.periodic_task(crontab(minute="10", hour="2"))
+def space_hand_over() -> int:
+    """Guardianships of the minors who turned 18 end: their space is theirs alone."""
+    from esante.core.audit import Actor
+    from esante.space.guardians import hand_over
+
+    with transaction() as session:
+        return len(hand_over(session, actor=Actor.system("worker")))

@@ -100,3 +100,66 @@ def test_break_glass_notifies_at_once_and_is_highlighted(client, personas, space
     assert rows[0][0] == "date" and rows[1][-1] == "oui"
     bad = client.get(f"{API}/access-history?since=hier", headers=personas.auth("citizen"))
     assert bad.status_code == 422 and "date invalide" in bad.json()["detail"]
+
+
+def test_hidden_document_stays_visible_to_its_author(client, personas, space, fhir) -> None:
+    """Hidden from every professional: its author (the RPPS its ``author`` names) still
+    reads and finds it, with its file; another professional in care does not; hidden
+    from the author by name, the author does not see it either."""
+    import base64
+
+    from esante.fhir.frcore import RPPS_SYSTEM
+    from esante.space.privacy import _actor
+
+    client.post(f"{API}/privacy/care-team", json={"rpps": personas.users["other_doctor"].rpps,
+                                                  "role": "PCP"}, headers=personas.auth("citizen"))
+    b = fhir("doctor", "POST", "/Binary", {
+        "resourceType": "Binary", "contentType": "application/pdf",
+        "securityContext": {"reference": f"Patient/{space.patient}"},
+        "data": base64.b64encode(pdf_bytes()).decode()})
+    assert b.status_code == 201, b.text
+    binary = b.json()["id"]
+    d = fhir("doctor", "POST", "/DocumentReference", {
+        "resourceType": "DocumentReference", "status": "current",
+        "subject": {"reference": f"Patient/{space.patient}"},
+        "author": [{"identifier": {"system": RPPS_SYSTEM, "value": personas.users["doctor"].rpps},
+                    "display": "Dr Doctor"}],
+        "content": [{"attachment": {"contentType": "application/pdf", "url": f"Binary/{binary}"}}]})
+    assert d.status_code == 201, d.text
+    fid = d.json()["id"]
+    query = f"/DocumentReference?patient={space.patient}"
+    for who in ("doctor", "other_doctor"):
+        assert fhir(who, "GET", f"/DocumentReference/{fid}").status_code == 200
+    r = client.post(f"{API}/documents/{fid}/hide", json={"hidden": True},
+                    headers=personas.auth("citizen"))
+    assert r.status_code == 200, r.text
+    # The author: read, search (counted) and the file.
+    assert fhir("doctor", "GET", f"/DocumentReference/{fid}").status_code == 200
+    assert fhir("doctor", "GET", f"/Binary/{binary}").status_code == 200
+    assert total(fhir, "doctor", query) == 1
+    # Another professional in care: nothing, not even a count.
+    assert fhir("other_doctor", "GET", f"/DocumentReference/{fid}").status_code == 403
+    assert fhir("other_doctor", "GET", f"/Binary/{binary}").status_code == 403
+    assert total(fhir, "other_doctor", query) == 0
+    # The citizen still sees it (marked hidden).
+    listed = client.get(f"{API}/documents", headers=personas.auth("citizen")).json()
+    assert [(x["fid"], x["hidden"]) for x in listed] == [(fid, True)]
+    # Shown again, then hidden from the author by name (a Consent naming her): hidden.
+    client.post(f"{API}/documents/{fid}/hide", json={"hidden": False},
+                headers=personas.auth("citizen"))
+    assert total(fhir, "other_doctor", query) == 1
+    consent = fhir("citizen", "POST", "/Consent", {
+        "resourceType": "Consent", "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                              "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": f"Patient/{space.patient}"},
+        "provision": {"type": "permit", "provision": [{
+            "type": "deny",
+            "actor": [_actor(personas.users["doctor"].rpps, "IRCP")],
+            "data": [{"meaning": "instance",
+                      "reference": {"reference": f"DocumentReference/{fid}"}}]}]}})
+    assert consent.status_code == 201, consent.text
+    assert fhir("doctor", "GET", f"/DocumentReference/{fid}").status_code == 403
+    assert total(fhir, "doctor", query) == 0
+    assert total(fhir, "other_doctor", query) == 1

@@ -2,10 +2,12 @@
 
 - Directory resources (Practitioner, PractitionerRole, Organization): every signed-in
   user reads them; administrators write them.
-- A patient's compartment: the citizen who holds the record (``PatientLink``), and
+- A patient's compartment: the citizen who holds the record (``PatientLink``), a minor's
+  active guardians (``space.models.Guardianship``, ended at 18), and
   professionals in a care relationship with her (``CareRelationship``, including a
   justified break-glass, which is time-limited and notified), unless she blocked them;
-  resources she hid stay hidden from professionals. Only she writes her Consents.
+  resources she hid stay hidden from professionals, except from a document's author when
+  she hid it from all of them. Only she writes her Consents.
 - A Patient that is an establishment's local identity (``identity.patient``): that
   establishment's identity desk and vigilance cell read it (its traits are their work).
 - Everyone else (security, governance, research roles) reaches no clinical data.
@@ -34,6 +36,9 @@ from esante.core.policy import Principal, authorize, can, rule
 from esante.fhir.models import CareRelationship, ConsentRule, FhirResource, PatientLink
 from esante.fhir.searchparams import DIRECTORY_TYPES
 
+# A minor's guardians (recorded with the citizen space) reach her record as she would.
+from esante.space.models import Guardianship
+
 BREAK_GLASS_HOURS = 4
 
 # Holder? In care? Blocked by the patient? This resource hidden from this professional?
@@ -46,8 +51,21 @@ SELECT
           AND kind = 'block-actor' AND actor_rpps = :rpps)),
   (:fid <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
           AND kind = 'hide-resource' AND target_type = :rtype AND target_fid = :fid
-          AND actor_rpps IN ('', :rpps)))
+          AND actor_rpps IN ('', :rpps))
+   AND NOT (:rpps <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
+          AND kind = 'author-sees' AND target_type = :rtype AND target_fid = :fid
+          AND actor_rpps = :rpps))),
+  EXISTS (SELECT 1 FROM space_guardians WHERE user_id = :uid AND patient_fid = :pat
+          AND ended_at IS NULL)
 """).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
+def _author_sees(patient: Any, rtype: Any, fid: Any, rpps: Any) -> ColumnElement[bool]:
+    """A document hidden from every professional stays visible to its author (the RPPS
+    its ``author`` names, recorded beside the hiding rule as ``author-sees``)."""
+    return exists().where(ConsentRule.patient_fid == patient, ConsentRule.kind == "author-sees",
+                          ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
+                          ConsentRule.actor_rpps == rpps, ConsentRule.actor_rpps != "")
 
 
 # The same facts, computed beside the resource's row in the read's one query (correlated on
@@ -63,11 +81,17 @@ _ROW_WITH_FACTS = select(
     and_(bindparam("rpps") != "", exists().where(
         ConsentRule.patient_fid == FhirResource.patient_fid,
         ConsentRule.kind == "block-actor", ConsentRule.actor_rpps == bindparam("rpps"))),
-    exists().where(ConsentRule.patient_fid == FhirResource.patient_fid,
-                   ConsentRule.kind == "hide-resource",
-                   ConsentRule.target_type == FhirResource.resource_type,
-                   ConsentRule.target_fid == FhirResource.fid,
-                   or_(ConsentRule.actor_rpps == "", ConsentRule.actor_rpps == bindparam("rpps"))),
+    and_(exists().where(ConsentRule.patient_fid == FhirResource.patient_fid,
+                        ConsentRule.kind == "hide-resource",
+                        ConsentRule.target_type == FhirResource.resource_type,
+                        ConsentRule.target_fid == FhirResource.fid,
+                        or_(ConsentRule.actor_rpps == "",
+                            ConsentRule.actor_rpps == bindparam("rpps"))),
+         ~_author_sees(FhirResource.patient_fid, FhirResource.resource_type, FhirResource.fid,
+                       bindparam("rpps"))),
+    exists().where(Guardianship.user_id == bindparam("uid"),
+                   Guardianship.patient_fid == FhirResource.patient_fid,
+                   Guardianship.ended_at.is_(None)),
 ).where(FhirResource.resource_type == bindparam("rtype"), FhirResource.fid == bindparam("fid"))
 
 
@@ -85,6 +109,7 @@ class Target:
     in_care: bool = False  # active care relationship
     blocked: bool = False  # the patient blocked this professional
     hidden: bool = False  # the patient hid this resource from this professional
+    guardian: bool = False  # the user is an active guardian of this (minor) patient
 
 
 def _is_professional(p: Principal) -> bool:
@@ -103,7 +128,7 @@ def _directory_write(p: Principal, _t: Any) -> bool:
 
 @rule("fhir.clinical.read", write=False, label_fr="consulter des données de santé")
 def _clinical_read(p: Principal, t: Target) -> bool:
-    if t.holder:
+    if t.holder or t.guardian:
         return True
     return _is_professional(p) and t.in_care and not t.blocked and not t.hidden
 
@@ -111,11 +136,11 @@ def _clinical_read(p: Principal, t: Target) -> bool:
 @rule("fhir.clinical.write", write=True, label_fr="écrire des données de santé")
 def _clinical_write(p: Principal, t: Target) -> bool:
     if t.resource_type == "Consent":
-        return t.holder  # only the patient decides who sees what
+        return t.holder or t.guardian  # only the patient (or her guardian) decides
     if t.resource_type == "Patient":
         # Identity traits are the professionals' (identity vigilance), never the holder's.
         return _is_professional(p) and (t.patient_fid is None or (t.in_care and not t.blocked))
-    if t.holder:
+    if t.holder or t.guardian:
         return True
     return _is_professional(p) and t.in_care and not t.blocked and not t.hidden
 
@@ -166,10 +191,12 @@ class Access:
             ConsentRule.actor_rpps == self.rpps))))
 
     def hidden(self, patient_fid: str, rtype: str, fid: str) -> bool:
-        return bool(self.session.scalar(select(exists().where(
+        hide = bool(self.session.scalar(select(exists().where(
             ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "hide-resource",
             ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
             ConsentRule.actor_rpps.in_(["", self.rpps])))))
+        return hide and not (bool(self.rpps) and bool(self.session.scalar(select(
+            _author_sees(patient_fid, rtype, fid, self.rpps)))))
 
     def target(self, rtype: str, patient_fid: str | None, fid: str | None = None) -> Target:
         """The facts about this user and this patient, in one round trip (a statement
@@ -181,6 +208,8 @@ class Access:
             "rtype": rtype, "fid": fid or ""}).one()
         if row[0]:
             return Target(rtype, patient_fid, holder=True)
+        if row[4]:
+            return Target(rtype, patient_fid, guardian=True)
         return Target(rtype, patient_fid, in_care=self.professional and bool(row[1]),
                       blocked=bool(row[2]), hidden=bool(row[3]))
 
@@ -197,7 +226,7 @@ class Access:
             "fid": fid}).first()
         if found is None:
             return None
-        row, holder, care, blocked, hidden = found
+        row, holder, care, blocked, hidden, guardian = found
         self.authorize_scope(rtype, "r", row.patient_fid)
         if rtype == "Patient" and self._desk_reads(fid):
             return row
@@ -205,6 +234,8 @@ class Access:
             target = Target(rtype, None)
         elif holder:
             target = Target(rtype, row.patient_fid, holder=True)
+        elif guardian:
+            target = Target(rtype, row.patient_fid, guardian=True)
         else:
             target = Target(rtype, row.patient_fid, in_care=self.professional and bool(care),
                             blocked=bool(blocked), hidden=bool(hidden))
@@ -259,7 +290,10 @@ class Access:
         # professional in the care of a million patients: a million rows per query).
         held = exists().where(PatientLink.user_id == self.p.user.id,
                               PatientLink.patient_fid == FhirResource.patient_fid)
-        reach: list[ColumnElement[bool]] = [directory, held]
+        guarded = exists().where(Guardianship.user_id == self.p.user.id,
+                                 Guardianship.patient_fid == FhirResource.patient_fid,
+                                 Guardianship.ended_at.is_(None))
+        reach: list[ColumnElement[bool]] = [directory, held, guarded]
         if self.professional or self.p.has_role(Role.ADMIN):
             reach.append(FhirResource.resource_type == "Group")
         if self.professional:
@@ -275,7 +309,9 @@ class Access:
                 ConsentRule.target_type == FhirResource.resource_type,
                 ConsentRule.target_fid == FhirResource.fid,
                 ConsentRule.actor_rpps.in_(["", self.rpps]))
-            reach.append(and_(cared, not_blocked, not_hidden))
+            authored = _author_sees(FhirResource.patient_fid, FhirResource.resource_type,
+                                    FhirResource.fid, self.rpps)
+            reach.append(and_(cared, not_blocked, or_(not_hidden, authored)))
         desk = self._desk_patients()
         if desk is not None:
             reach.append(and_(FhirResource.resource_type == "Patient", desk))

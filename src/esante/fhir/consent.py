@@ -57,20 +57,34 @@ def consent_rules(consent: dict[str, Any], resolve: Resolver) -> list[dict[str, 
         actors = [_actor_rpps(a.get("reference") or {}, resolve) for a in prov.get("actor", [])]
         actors = [a for a in actors if a]
         targets = []
+        authors: list[tuple[str, list[tuple[str, str]]]] = []  # (RPPS, what they wrote)
         for item in prov.get("data", []):
             target = split_reference((item.get("reference") or {}).get("reference", ""))
             if target:
                 targets.append(target)
                 if target[0] == "DocumentReference":
-                    targets.extend(_binaries(resolve(*target)))
+                    doc = resolve(*target)
+                    written = [target, *_binaries(doc)]
+                    targets.extend(written[1:])
+                    authors.extend((rpps, written) for rpps in _author_rpps(doc, resolve))
         base = {"patient_fid": patient[1]}
         if targets:
             for actor in actors or [""]:
                 rules.extend({**base, "kind": "hide-resource", "actor_rpps": actor,
                               "target_type": t, "target_fid": f} for t, f in targets)
+            if not actors:  # hidden from every professional: its author still sees it
+                rules.extend({**base, "kind": "author-sees", "actor_rpps": rpps,
+                              "target_type": t, "target_fid": f}
+                             for rpps, written in authors for t, f in written)
         else:
             rules.extend({**base, "kind": "block-actor", "actor_rpps": a} for a in actors)
     return rules
+
+
+def _author_rpps(doc: dict[str, Any] | None, resolve: Resolver) -> list[str]:
+    """The RPPS of the practitioners a document names as its authors."""
+    found = [_actor_rpps(a, resolve) for a in (doc or {}).get("author", [])]
+    return sorted({r for r in found if r})
 
 
 def _binaries(doc: dict[str, Any] | None) -> list[tuple[str, str]]:

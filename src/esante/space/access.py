@@ -28,3 +28,16 @@ def _manage(p: Principal, space: Any) -> bool:
 @rule("space.admin", write=True, label_fr="administrer les espaces santé")
 def _admin(p: Principal, _t: Any) -> bool:
     return p.has_role(Role.ADMIN)
+
+
+@rule("space.guardian.use", write=False, label_fr="consulter l'espace santé d'un mineur (tuteur)")
+def _guardian_use(p: Principal, t: Any) -> bool:
+    """``t`` is ``(space, is_active_guardian)``: a guardian of a space that is not closed."""
+    space, guardian = t
+    return p.has_role(Role.CITIZEN) and bool(guardian) and space is not None \
+        and space.status != "closed"
+
+
+@rule("space.guardian.list", write=False, label_fr="voir les espaces des mineurs dont on est tuteur")
+def _guardian_list(p: Principal, _t: Any) -> bool:
+    return p.has_role(Role.CITIZEN)

@@ -20,6 +20,7 @@ from esante.space.schemas import (
     CareIn,
     CloseIn,
     EntryIn,
+    GuardianIn,
     HideIn,
     LetterIn,
     MeasurementIn,
@@ -232,3 +233,57 @@ def add_appointment(body: AppointmentIn, p: ApiPrincipal, session: SessionDep) -
     fid = agenda.add(session, p, space, start=body.start, minutes=body.minutes, what=body.what,
                      with_whom=body.with_whom)
     return {"id": fid}
+
+
+# --- guardians -----------------------------------------------------------------------------
+
+def _guardianship_out(g: Any, email: str = "") -> dict[str, Any]:
+    return {"id": g.id, "patient": f"Patient/{g.patient_fid}", "user": email or g.user_id,
+            "proof": g.proof, "since": g.since, "ended_at": g.ended_at,
+            "end_reason": g.end_reason}
+
+
+@router.post("/guardians", status_code=201, summary="Enregistrer le tuteur d'un mineur (agent)")
+def add_guardian(body: GuardianIn, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    from esante.core.policy import authorize
+    from esante.space import guardians
+
+    authorize(p, "space.admin")
+    g = guardians.add(session, patient_fid=body.patient, email=body.email, proof=body.proof,
+                      since=body.since, actor=p.actor)
+    return _guardianship_out(g, body.email)
+
+
+@router.post("/guardians/{gid}/remove", summary="Mettre fin à une tutelle (agent)")
+def remove_guardian(gid: int, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    from esante.core.policy import authorize
+    from esante.space import guardians
+
+    authorize(p, "space.admin")
+    return _guardianship_out(guardians.remove(session, guardianship_id=gid, actor=p.actor))
+
+
+@router.get("/minors", summary="Les espaces des mineurs dont je suis tuteur")
+def minors(p: ApiPrincipal, session: SessionDep) -> list[dict[str, Any]]:
+    from esante.space import guardians
+
+    return [space_out(s) for s in guardians.minors_of(session, p)]
+
+
+@router.get("/minors/{patient_fid}", summary="L'espace d'un mineur (tuteur) : état et tuteurs")
+def minor(patient_fid: str, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    from esante.space import guardians
+
+    space = guardians.require(session, p, patient_fid)
+    return space_out(space) | {"guardians": [
+        {"email": u.email, "proof": g.proof, "since": g.since}
+        for g, u in guardians.of_space(session, space)]}
+
+
+@router.get("/minors/{patient_fid}/documents", summary="Les documents d'un mineur (tuteur)")
+def minor_documents(patient_fid: str, p: ApiPrincipal, session: SessionDep) -> list[dict[str, Any]]:
+    from esante.space import guardians
+
+    space = guardians.require(session, p, patient_fid)
+    return [asdict(d) | {"category_label": d.category_label}
+            for d in documents.list_documents(session, p, space)]

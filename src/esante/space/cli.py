@@ -87,3 +87,65 @@ def remind() -> None:
     from esante.space.agenda import send_reminders
 
     console.print(f"{_run(send_reminders)} rappel(s) envoyé(s).", highlight=False)
+
+
+guardian_app = typer.Typer(help="Tuteurs des espaces des mineurs.", no_args_is_help=True)
+space_app.add_typer(guardian_app, name="guardian")
+
+
+@guardian_app.command("add")
+def guardian_add(
+    patient: Annotated[str, typer.Option("--patient", help="id du dossier Patient du mineur")],
+    user: Annotated[str, typer.Option("--user", help="adresse du compte citoyen du tuteur")],
+    proof: Annotated[str, typer.Option("--proof", help="pièce justificative")],
+    since: Annotated[str, typer.Option("--since", help="début de la tutelle (AAAA-MM-JJ)")],
+) -> None:
+    """Enregistre un parent ou tuteur légal qui gère l'espace d'un mineur."""
+    from datetime import date
+
+    from esante.cli import _run, console
+    from esante.core.audit import Actor
+    from esante.space import guardians
+
+    try:
+        start = date.fromisoformat(since)
+    except ValueError:
+        raise typer.BadParameter("date attendue au format AAAA-MM-JJ", param_hint="--since") from None
+
+    def run(session: Any) -> int:
+        return guardians.add(session, patient_fid=patient[:64], email=user, proof=proof,
+                             since=start, actor=Actor.system("cli")).id
+
+    console.print(f"Tutelle n° {_run(run)} enregistrée : {user} gère l'espace de "
+                  f"Patient/{patient[:64]}.", highlight=False)
+
+
+@guardian_app.command("remove")
+def guardian_remove(
+    patient: Annotated[str, typer.Option("--patient", help="id du dossier Patient du mineur")],
+    user: Annotated[str, typer.Option("--user", help="adresse du compte citoyen du tuteur")],
+) -> None:
+    """Met fin à une tutelle : le compte ne voit plus l'espace du mineur."""
+    from esante.cli import _run, console
+    from esante.core.audit import Actor
+    from esante.space import guardians
+
+    _run(lambda session: guardians.remove_by(session, patient_fid=patient[:64], email=user,
+                                             actor=Actor.system("cli")))
+    console.print(f"Tutelle terminée : {user} ne voit plus l'espace de Patient/{patient[:64]}.",
+                  highlight=False)
+
+
+@space_app.command("handover")
+def handover() -> None:
+    """Passage à 18 ans : met fin aux tutelles des patients devenus majeurs (le worker le
+    fait chaque jour)."""
+    from esante.cli import _run, console
+    from esante.core.audit import Actor
+    from esante.space import guardians
+
+    ended = _run(lambda session: guardians.hand_over(session, actor=Actor.system("cli")))
+    for item in ended:
+        console.print(f"Patient/{item['patient']} : tutelle n° {item['guardianship']} terminée "
+                      "(majorité).", highlight=False)
+    console.print(f"{len(ended)} tutelle(s) terminée(s).", highlight=False)

@@ -4,7 +4,7 @@ lifecycle and the activation code's hash."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,3 +44,21 @@ class Reminder(Base):
     appointment_fid: Mapped[str] = mapped_column(String(64), unique=True)
     patient_fid: Mapped[str] = mapped_column(String(64), index=True)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Guardianship(Base):
+    """A parent or legal guardian who manages a minor's space, recorded by an agent with
+    its proof; ended on removal or when the minor turns 18 (the hand-over)."""
+
+    __tablename__ = "space_guardians"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("space_spaces.id", ondelete="CASCADE"),
+                                          index=True)
+    patient_fid: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    proof: Mapped[str] = mapped_column(String(200))  # e.g. "livret de famille", "jugement"
+    since: Mapped[date]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str] = mapped_column(String(20), default="")  # removed, majority

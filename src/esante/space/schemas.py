@@ -46,3 +46,10 @@ class AppointmentIn(BaseModel):
     minutes: int = Field(default=30, ge=5, le=600)
     what: str = Field(min_length=2, max_length=200)
     with_whom: str = Field(default="", max_length=200)
+
+
+class GuardianIn(BaseModel):
+    patient: str = Field(min_length=1, max_length=64)  # id of the minor's Patient record
+    email: str = Field(min_length=3, max_length=254)
+    proof: str = Field(min_length=1, max_length=200)
+    since: dt.date

@@ -25,7 +25,7 @@ from esante.fhir.models import FhirResource, FhirTokenIndex
 from esante.fhir.store import Store
 from esante.identity.status import QUAL
 from esante.space import access  # noqa: F401 - registers the space's permissions
-from esante.space.models import Reminder, Space
+from esante.space.models import Guardianship, Reminder, Space
 
 STATUS_LABELS = {"pending": "période d'opposition en cours", "objected": "opposition enregistrée",
                  "open": "créé, à activer", "active": "actif", "closed": "clôturé"}
@@ -301,6 +301,7 @@ def purge(session: Session, *, actor: Actor, now: datetime | None = None,
             audit.record(session, actor=actor, action="space.purge", object_type="space",
                          object_id=space.id, details={"removed": counts})
             session.execute(delete(Reminder).where(Reminder.patient_fid == space.patient_fid))
+            session.execute(delete(Guardianship).where(Guardianship.space_id == space.id))
             session.delete(space)
     session.flush()
     return report

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from esante.space.models import Reminder, Space
+from esante.space.models import Guardianship, Reminder, Space
 from tests.core.policy_base import REFUSED_ON_PAGE, Case, _c, _p
 
 CITIZEN = frozenset({"citizen"})
+ADMIN = frozenset({"admin"})
 NOBODY: frozenset[str] = frozenset()
 LETTER = {"ins": "279035121518989", "code": "AAAA-BBBB-CCCC"}
 PNG = {"files": {"file": ("x.png", b"\x89PNG\r\n\x1a\n", "image/png")}}
@@ -46,6 +47,16 @@ API_CASES: list[Case] = [
     _c("GET", "/api/space/appointments", NOBODY),
     _c("POST", "/api/space/appointments", NOBODY,
        body={"start": "2030-01-02T09:00:00+01:00", "what": "Dentiste"}),
+    # guardians: recorded by an agent (an unknown record: 404 past the gate), used by them
+    _c("POST", "/api/space/guardians", ADMIN, ok=(404,),
+       body={"patient": "inconnu", "email": "x@example.org", "proof": "livret de famille",
+             "since": "2020-01-01"}),
+    _c("POST", "/api/space/guardians/{gid}/remove", ADMIN, ok=(404,),
+       label="/api/space/guardians/999999/remove"),
+    _c("GET", "/api/space/minors", CITIZEN),
+    _c("GET", "/api/space/minors/{patient_fid}", NOBODY, label="/api/space/minors/inconnu"),
+    _c("GET", "/api/space/minors/{patient_fid}/documents", NOBODY,
+       label="/api/space/minors/inconnu/documents"),
 ]
 
 ROLE_PAGES: list[Case] = [
@@ -83,4 +94,4 @@ ROLE_PAGES: list[Case] = [
        body={"day": "2030-01-02", "hour": "09:00", "what": "Dentiste"}),
 ]
 
-COUNTED: tuple[Any, ...] = (Space, Reminder)
+COUNTED: tuple[Any, ...] = (Space, Reminder, Guardianship)
