@@ -180,24 +180,6 @@ class Access:
         return bool(self.session.scalar(select(exists().where(
             PatientLink.user_id == self.p.user.id, PatientLink.patient_fid == patient_fid))))
 
-    def in_care(self, patient_fid: str) -> bool:
-        return self.professional and bool(self.session.scalar(select(exists().where(
-            CareRelationship.user_id == self.p.user.id,
-            CareRelationship.patient_fid == patient_fid, _active_care()))))
-
-    def blocked(self, patient_fid: str) -> bool:
-        return bool(self.rpps) and bool(self.session.scalar(select(exists().where(
-            ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "block-actor",
-            ConsentRule.actor_rpps == self.rpps))))
-
-    def hidden(self, patient_fid: str, rtype: str, fid: str) -> bool:
-        hide = bool(self.session.scalar(select(exists().where(
-            ConsentRule.patient_fid == patient_fid, ConsentRule.kind == "hide-resource",
-            ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
-            ConsentRule.actor_rpps.in_(["", self.rpps])))))
-        return hide and not (bool(self.rpps) and bool(self.session.scalar(select(
-            _author_sees(patient_fid, rtype, fid, self.rpps)))))
-
     def target(self, rtype: str, patient_fid: str | None, fid: str | None = None) -> Target:
         """The facts about this user and this patient, in one round trip (a statement
         prepared once: building it per request cost more than running it)."""
