@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, false, or_, select, text, true
+from sqlalchemy import and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -41,57 +41,46 @@ from esante.space.models import Guardianship
 
 BREAK_GLASS_HOURS = 4
 
-# Holder? In care? Blocked by the patient? This resource hidden from this professional?
-_FACTS = text("""
-SELECT
-  EXISTS (SELECT 1 FROM fhir_patient_links WHERE user_id = :uid AND patient_fid = :pat),
-  EXISTS (SELECT 1 FROM fhir_care_relationships WHERE user_id = :uid AND patient_fid = :pat
-          AND (ends_at IS NULL OR ends_at > :now)),
-  (:rpps <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
-          AND kind = 'block-actor' AND actor_rpps = :rpps)),
-  (:fid <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
-          AND kind = 'hide-resource' AND target_type = :rtype AND target_fid = :fid
-          AND actor_rpps IN ('', :rpps))
-   AND NOT (:rpps <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
-          AND kind = 'author-sees' AND target_type = :rtype AND target_fid = :fid
-          AND actor_rpps = :rpps))),
-  EXISTS (SELECT 1 FROM space_guardians WHERE user_id = :uid AND patient_fid = :pat
-          AND ended_at IS NULL)
-""").bindparams(bindparam("now", type_=UTCDateTime()))
+def _facts(patient: Any, rtype: Any, fid: Any, uid: Any, rpps: Any,
+           now: Any) -> tuple[ColumnElement[bool], ...]:
+    """Holder? In care? Blocked by the patient? This resource hidden from this professional?
+    Active guardian? — about the user ``uid`` (RPPS ``rpps``) and the resource ``fid`` of
+    type ``rtype`` in ``patient``'s record, as SQL conditions. The arguments are columns
+    (correlated on a resource's row) or bound parameters; the one place these rules are
+    written, for single facts, reads and searches alike."""
+    held = exists().where(PatientLink.user_id == uid, PatientLink.patient_fid == patient)
+    cared = exists().where(CareRelationship.user_id == uid,
+                           CareRelationship.patient_fid == patient,
+                           or_(CareRelationship.ends_at.is_(None), CareRelationship.ends_at > now))
+    blocked = and_(rpps != "", exists().where(  # a rule names a professional by RPPS
+        ConsentRule.patient_fid == patient, ConsentRule.kind == "block-actor",
+        ConsentRule.actor_rpps == rpps))
+    # A document hidden from every professional stays visible to its author (the RPPS its
+    # ``author`` names, recorded beside the hiding rule as ``author-sees``).
+    hidden = and_(
+        exists().where(ConsentRule.patient_fid == patient, ConsentRule.kind == "hide-resource",
+                       ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
+                       or_(ConsentRule.actor_rpps == "", ConsentRule.actor_rpps == rpps)),
+        ~exists().where(ConsentRule.patient_fid == patient, ConsentRule.kind == "author-sees",
+                        ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
+                        ConsentRule.actor_rpps == rpps, ConsentRule.actor_rpps != ""))
+    guarded = exists().where(Guardianship.user_id == uid, Guardianship.patient_fid == patient,
+                             Guardianship.ended_at.is_(None))
+    return held, cared, blocked, hidden, guarded
 
 
-def _author_sees(patient: Any, rtype: Any, fid: Any, rpps: Any) -> ColumnElement[bool]:
-    """A document hidden from every professional stays visible to its author (the RPPS
-    its ``author`` names, recorded beside the hiding rule as ``author-sees``)."""
-    return exists().where(ConsentRule.patient_fid == patient, ConsentRule.kind == "author-sees",
-                          ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
-                          ConsentRule.actor_rpps == rpps, ConsentRule.actor_rpps != "")
+def _bound_facts(patient: Any, rtype: Any, fid: Any) -> tuple[ColumnElement[bool], ...]:
+    return _facts(patient, rtype, fid, bindparam("uid"), bindparam("rpps"),
+                  bindparam("now", type_=UTCDateTime()))
 
 
-# The same facts, computed beside the resource's row in the read's one query (correlated on
-# the row's patient): a read costs one round trip for the row and its access rules.
-_ROW_WITH_FACTS = select(
-    FhirResource,
-    exists().where(PatientLink.user_id == bindparam("uid"),
-                   PatientLink.patient_fid == FhirResource.patient_fid),
-    exists().where(CareRelationship.user_id == bindparam("uid"),
-                   CareRelationship.patient_fid == FhirResource.patient_fid,
-                   or_(CareRelationship.ends_at.is_(None),
-                       CareRelationship.ends_at > bindparam("now", type_=UTCDateTime()))),
-    and_(bindparam("rpps") != "", exists().where(
-        ConsentRule.patient_fid == FhirResource.patient_fid,
-        ConsentRule.kind == "block-actor", ConsentRule.actor_rpps == bindparam("rpps"))),
-    and_(exists().where(ConsentRule.patient_fid == FhirResource.patient_fid,
-                        ConsentRule.kind == "hide-resource",
-                        ConsentRule.target_type == FhirResource.resource_type,
-                        ConsentRule.target_fid == FhirResource.fid,
-                        or_(ConsentRule.actor_rpps == "",
-                            ConsentRule.actor_rpps == bindparam("rpps"))),
-         ~_author_sees(FhirResource.patient_fid, FhirResource.resource_type, FhirResource.fid,
-                       bindparam("rpps"))),
-    exists().where(Guardianship.user_id == bindparam("uid"),
-                   Guardianship.patient_fid == FhirResource.patient_fid,
-                   Guardianship.ended_at.is_(None)),
+# Statements prepared once: building them per request cost more than running them.
+_FACTS = select(*_bound_facts(bindparam("pat"), bindparam("rtype"), bindparam("fid")))
+
+# The same facts beside the resource's row, in the read's one query (correlated on the row's
+# patient): a read costs one round trip for the row and its access rules.
+_ROW_WITH_FACTS = select(FhirResource, *_bound_facts(
+    FhirResource.patient_fid, FhirResource.resource_type, FhirResource.fid),
 ).where(FhirResource.resource_type == bindparam("rtype"), FhirResource.fid == bindparam("fid"))
 
 
@@ -199,16 +188,17 @@ class Access:
         """The resource's current row, its reader's rights checked in the same query
         (raises as ``authorize_read`` does); None when there is no such resource."""
         if rtype in DIRECTORY_TYPES or rtype == "Group":
-            row = self.session.scalar(_ROW, {"rtype": rtype, "fid": fid})
-            if row is not None:
-                self.authorize_read(rtype, row.patient_fid, fid)
-            return row
+            entry = self.session.scalar(_ROW, {"rtype": rtype, "fid": fid})
+            if entry is not None:
+                self.authorize_read(rtype, entry.patient_fid, fid)
+            return entry
         found = self.session.execute(_ROW_WITH_FACTS, {
             "uid": self.p.user.id, "now": utcnow(), "rpps": self.rpps, "rtype": rtype,
             "fid": fid}).first()
         if found is None:
             return None
-        row, holder, care, blocked, hidden, guardian = found
+        row: FhirResource = found[0]
+        holder, care, blocked, hidden, guardian = (bool(fact) for fact in found[1:])
         self.authorize_scope(rtype, "r", row.patient_fid)
         if rtype == "Patient" and self._desk_reads(fid):
             return row
@@ -219,8 +209,8 @@ class Access:
         elif guardian:
             target = Target(rtype, row.patient_fid, guardian=True)
         else:
-            target = Target(rtype, row.patient_fid, in_care=self.professional and bool(care),
-                            blocked=bool(blocked), hidden=bool(hidden))
+            target = Target(rtype, row.patient_fid, in_care=self.professional and care,
+                            blocked=blocked, hidden=hidden)
         authorize(self.p, "fhir.clinical.read", target)
         return row
 
@@ -270,30 +260,14 @@ class Access:
         # Correlated EXISTS, not IN (subquery): each candidate row costs one index probe,
         # where IN made PostgreSQL hash all of the user's relationships on every search (a
         # professional in the care of a million patients: a million rows per query).
-        held = exists().where(PatientLink.user_id == self.p.user.id,
-                              PatientLink.patient_fid == FhirResource.patient_fid)
-        guarded = exists().where(Guardianship.user_id == self.p.user.id,
-                                 Guardianship.patient_fid == FhirResource.patient_fid,
-                                 Guardianship.ended_at.is_(None))
+        held, cared, blocked, hidden, guarded = _facts(
+            FhirResource.patient_fid, FhirResource.resource_type, FhirResource.fid,
+            self.p.user.id, self.rpps, utcnow())
         reach: list[ColumnElement[bool]] = [directory, held, guarded]
         if self.professional or self.p.has_role(Role.ADMIN):
             reach.append(FhirResource.resource_type == "Group")
         if self.professional:
-            cared = exists().where(CareRelationship.user_id == self.p.user.id,
-                                   CareRelationship.patient_fid == FhirResource.patient_fid,
-                                   _active_care())
-            not_blocked = ~exists().where(
-                ConsentRule.patient_fid == FhirResource.patient_fid,
-                ConsentRule.kind == "block-actor", ConsentRule.actor_rpps == self.rpps)
-            not_hidden = ~exists().where(
-                ConsentRule.patient_fid == FhirResource.patient_fid,
-                ConsentRule.kind == "hide-resource",
-                ConsentRule.target_type == FhirResource.resource_type,
-                ConsentRule.target_fid == FhirResource.fid,
-                ConsentRule.actor_rpps.in_(["", self.rpps]))
-            authored = _author_sees(FhirResource.patient_fid, FhirResource.resource_type,
-                                    FhirResource.fid, self.rpps)
-            reach.append(and_(cared, not_blocked, or_(not_hidden, authored)))
+            reach.append(and_(cared, ~blocked, ~hidden))
         desk = self._desk_patients()
         if desk is not None:
             reach.append(and_(FhirResource.resource_type == "Patient", desk))
