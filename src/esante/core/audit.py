@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Required, TypedDict, Unpack, cast
 
 from sqlalchemy import JSON, BigInteger, Integer, String, Table, func, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -88,34 +88,37 @@ def _digest(ev: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def record(
-    session: Session,
-    *,
-    actor: Actor,
-    action: str,
-    object_type: str,
-    object_id: str | int,
-    subject_user_id: int | None = None,
-    patient_ref: str | None = None,
-    justification: str = "",
-    outcome: str = "success",
-    details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event, in the caller's transaction (the sealer chains it later)."""
-    ev = AuditEvent(
-        at=utcnow(),
-        actor_id=actor.user_id,
-        actor_label=actor.label[:200],
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id)[:120],
-        subject_user_id=subject_user_id,
-        patient_ref=patient_ref,
-        ip=actor.ip[:64],
-        justification=justification[:500],
-        outcome=outcome,
-        details=details or {},
-    )
+class Event(TypedDict, total=False):
+    """What a caller says of an event (``record`` and ``append`` take these arguments)."""
+
+    actor: Required[Actor]
+    action: Required[str]
+    object_type: Required[str]
+    object_id: Required[str | int]
+    subject_user_id: int | None
+    patient_ref: str | None
+    justification: str
+    outcome: str
+    details: dict[str, Any] | None
+
+
+def _fields(event: Event) -> dict[str, Any]:
+    """An event's columns, bounded to their sizes (the one place an event is shaped)."""
+    actor = event["actor"]
+    return {
+        "at": utcnow(), "actor_id": actor.user_id, "actor_label": actor.label[:200],
+        "action": event["action"], "object_type": event["object_type"],
+        "object_id": str(event["object_id"])[:120],
+        "subject_user_id": event.get("subject_user_id"), "patient_ref": event.get("patient_ref"),
+        "ip": actor.ip[:64], "justification": event.get("justification", "")[:500],
+        "outcome": event.get("outcome", "success"), "details": event.get("details") or {},
+    }
+
+
+def record(session: Session, **event: Unpack[Event]) -> AuditEvent:
+    """Append one event, in the caller's transaction (the sealer chains it later); the
+    arguments are an ``Event``'s."""
+    ev = AuditEvent(**_fields(event))
     session.add(ev)
     session.flush()
     return ev
@@ -124,17 +127,10 @@ def record(
 _APPEND = insert(cast(Table, AuditEvent.__table__))
 
 
-def append(session: Session, *, actor: Actor, action: str, object_type: str,
-           object_id: str | int, patient_ref: str | None = None, justification: str = "",
-           details: dict[str, Any] | None = None) -> None:
+def append(session: Session, **event: Unpack[Event]) -> None:
     """``record`` for the hot paths (every FHIR read and search hit): one plain INSERT in
     the caller's transaction, without the ORM's unit of work; nothing returned."""
-    session.execute(_APPEND, {
-        "at": utcnow(), "actor_id": actor.user_id, "actor_label": actor.label[:200],
-        "action": action, "object_type": object_type, "object_id": str(object_id)[:120],
-        "subject_user_id": None, "patient_ref": patient_ref, "ip": actor.ip[:64],
-        "justification": justification[:500], "outcome": "success", "details": details or {},
-    })
+    session.execute(_APPEND, _fields(event))
 
 
 def seal(session: Session, limit: int = 50_000) -> int:
