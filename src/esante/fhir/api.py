@@ -23,6 +23,7 @@ from esante.fhir.service import Answer, Fhir
 from esante.fhir.store import check_id, parse_etag
 from esante.fhir.validation import parse_json
 from esante.web.deps import ApiPrincipal, SessionDep, api_principal
+from esante.web.middleware import COMMIT_FAILED, finish
 
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
 log = logging.getLogger(__name__)
@@ -189,14 +190,10 @@ async def _run(request: Request, session: Session, work: Callable[[Fhir], Respon
             # middleware finds nothing left to do); errors raise and roll back there.
             request.state.db = None
             try:
-                session.commit()
+                finish(session, commit=True)
             except Exception:
                 log.exception("FHIR commit failed")
-                raise FhirError(500, "l'enregistrement a échoué, rien n'a été modifié",
-                                "the write failed, nothing was changed",
-                                code="exception") from None
-            finally:
-                session.close()
+                raise FhirError(500, *COMMIT_FAILED, code="exception") from None
         return response
 
     loop = asyncio.get_running_loop()

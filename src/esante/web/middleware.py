@@ -52,8 +52,7 @@ class TransactionMiddleware:
                 except Exception:
                     log.exception("commit failed")
                     failed = True
-                    await _problem(500, "l'enregistrement a échoué, rien n'a été modifié",
-                                   "the write failed, nothing was changed")(scope, receive, send)
+                    await _problem(500, *COMMIT_FAILED)(scope, receive, send)
                     return
             if not failed:
                 await send(message)
@@ -70,11 +69,16 @@ async def _end(state: dict[str, Any], *, commit: bool) -> None:
     if db is None:
         return
     state["db"] = None
-    await run_in_threadpool(_finish, db, commit)
+    await run_in_threadpool(finish, db, commit)
 
 
-def _finish(db: Any, commit: bool) -> None:
-    """Commit (or roll back) and close, in one trip through the thread pool."""
+COMMIT_FAILED = ("l'enregistrement a échoué, rien n'a été modifié",
+                 "the write failed, nothing was changed")
+
+
+def finish(db: Any, commit: bool) -> None:
+    """Commit (or roll back) and close the request's session: called in one trip through
+    the thread pool, or by a route that commits in its own trip (the FHIR routes)."""
     try:
         if commit:
             db.commit()
