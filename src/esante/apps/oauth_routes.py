@@ -5,6 +5,7 @@ screen, the token, revocation and introspection endpoints, and the discovery doc
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -131,13 +132,43 @@ def _check_aud(request: Request, raw: RawRequest) -> str | None:
 
 # --- authorisation endpoint ------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Asked:
+    """An authorisation request the server accepted: what the app asks for."""
+
+    server: EsanteServer
+    grant: Any
+    wanted: list[str]  # the scopes
+    needs_patient: bool  # a patient's record must be chosen (or is the launch's)
+
+
+def _asked(request: Request, session: SessionDep, ws: Any, p: Any,
+           raw: RawRequest) -> _Asked | Response:
+    """The request checked by the server (audience, client, redirect, scopes), or the page
+    that says why it is refused — the same for showing the consent screen and answering it."""
+    server = _server(request, session)
+    if (problem := _check_aud(request, raw)) is not None:
+        return _error_page(request, 400, problem, ws, p)
+    try:
+        grant = server.get_consent_grant(raw, end_user=Owner(p.user))
+    except OAuth2Error as error:
+        return _oauth_error(request, server, error, ws, p)
+    wanted = smart.split(grant.request.payload.scope)
+    needs_patient = "launch/patient" in wanted or any(
+        r.context == "patient" for r in smart.resource_scopes(wanted))
+    return _Asked(server, grant, wanted, needs_patient)
+
+
 @router.get("/oauth/authorize")
+@router.post("/oauth/authorize")
 async def authorize(call: AuthorizeCall, request: Request, session: SessionDep,
                     ws: WebSessionDep, p: OptionalPagePrincipal) -> Response:
+    """GET shows the consent screen (after sign-in); POST is the citizen's answer."""
     raw = await _raw(request)
     if isinstance(call, TooManyRequests):
         return _too_many_page(request, call, ws, p)
-    return _counted(session, call, raw, _authorize(request, session, ws, p, raw))
+    step = _consent if request.method == "POST" else _authorize
+    return _counted(session, call, raw, step(request, session, ws, p, raw))
 
 
 def _authorize(request: Request, session: SessionDep, ws: Any, p: Any,
@@ -149,17 +180,11 @@ def _authorize(request: Request, session: SessionDep, ws: Any, p: Any,
         session.add(pending)
         session.flush()
         return RedirectResponse(f"/login?next=/oauth/reprise/{pending.id}", status_code=303)
-    server = _server(request, session)
-    if (problem := _check_aud(request, raw)) is not None:
-        return _error_page(request, 400, problem, ws, p)
-    try:
-        grant = server.get_consent_grant(raw, end_user=Owner(p.user))
-    except OAuth2Error as error:
-        return _oauth_error(request, server, error, ws, p)
+    asked = _asked(request, session, ws, p, raw)
+    if isinstance(asked, Response):
+        return asked
+    grant, wanted, needs_patient = asked.grant, asked.wanted, asked.needs_patient
     client = grant.client
-    wanted = smart.split(grant.request.payload.scope)
-    needs_patient = "launch/patient" in wanted or any(
-        r.context == "patient" for r in smart.resource_scopes(wanted))
     if raw.query.get("launch"):  # EHR launch: the patient is the launch's
         ctx = _launch(session, p, client.app, raw.query["launch"], wanted)
         if isinstance(ctx, str):
@@ -204,15 +229,6 @@ def resume(pending_id: str, session: SessionDep) -> Response:
     return RedirectResponse(f"/oauth/authorize?{query}", status_code=303)
 
 
-@router.post("/oauth/authorize")
-async def consent(call: AuthorizeCall, request: Request, session: SessionDep,
-                  ws: WebSessionDep, p: OptionalPagePrincipal) -> Response:
-    raw = await _raw(request)
-    if isinstance(call, TooManyRequests):
-        return _too_many_page(request, call, ws, p)
-    return _counted(session, call, raw, _consent(request, session, ws, p, raw))
-
-
 def _consent(request: Request, session: SessionDep, ws: Any, p: Any,
              raw: RawRequest) -> Response:
     if p is None or ws is None or not secrets.compare_digest(
@@ -223,18 +239,13 @@ def _consent(request: Request, session: SessionDep, ws: Any, p: Any,
     patient = raw.form.pop("patient", "") or None
     raw.form.pop("csrf_token", None)
     raw.query, raw.form = dict(raw.form), {}
-    server = _server(request, session)
-    if (problem := _check_aud(request, raw)) is not None:
-        return _error_page(request, 400, problem, ws, p)
-    try:
-        grant = server.get_consent_grant(raw, end_user=Owner(p.user))
-    except OAuth2Error as error:
-        return _oauth_error(request, server, error, ws, p)
+    asked = _asked(request, session, ws, p, raw)
+    if isinstance(asked, Response):
+        return asked
+    server, grant, wanted, needs_patient = (asked.server, asked.grant, asked.wanted,
+                                            asked.needs_patient)
     if decision != "allow":
         return server.create_authorization_response(raw, grant_user=None)
-    wanted = smart.split(grant.request.payload.scope)
-    needs_patient = "launch/patient" in wanted or any(
-        r.context == "patient" for r in smart.resource_scopes(wanted))
     launched = bool(raw.query.get("launch"))
     if launched:
         ctx = _launch(session, p, grant.client.app, raw.query["launch"], wanted)
