@@ -20,11 +20,10 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _setup import configure, fresh_platform
+
 TARGET_MS = 300.0
 
 
@@ -38,34 +37,18 @@ def parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def configure(args: argparse.Namespace) -> Path:
-    work = Path(args.work or tempfile.mkdtemp(prefix="esante-bench-dash-"))
-    work.mkdir(parents=True, exist_ok=True)
-    os.environ["ESANTE_DATA_DIR"] = str(work)
-    os.environ.setdefault("ESANTE_MODE", "development")
-    os.environ["ESANTE_DATABASE_URL"] = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    sys.path.insert(0, str(ROOT / "src"))
-    return work
-
-
 def seed(args: argparse.Namespace) -> dict[str, str]:
-    from sqlalchemy import func, inspect, select
+    from sqlalchemy import func, select
 
-    from esante.core import demo, migrate
     from esante.core.accounts import service as accounts
     from esante.core.audit import Actor
     from esante.core.db import get_engine, transaction
     from esante.cyber.demo import seed_incidents
     from esante.cyber.incidents.models import Incident
 
-    engine = get_engine()
-    if inspect(engine).get_table_names():
-        sys.exit("the database is not empty: give a fresh one (--database-url)")
     t0 = time.perf_counter()
-    migrate.upgrade(engine)
-    with transaction() as session:
-        demo.seed_establishments(session)
-        people = {p.key: user for p, user, _ in demo.seed_personas(session)}
+    people = fresh_platform()
+    engine = get_engine()
     t1 = time.perf_counter()
     with transaction() as session:
         created = seed_incidents(session, years=args.years, per_year=args.per_year)
@@ -134,7 +117,7 @@ def report(results: list[tuple[str, list[float]]], url: str) -> None:
 
 def main() -> None:
     args = parse()
-    configure(args)
+    configure(args.work, args.database_url, "dash")
     tokens = seed(args)
     results = run(args, tokens)
     report(results, os.environ["ESANTE_DATABASE_URL"])

@@ -25,11 +25,10 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _setup import configure, fresh_platform
+
 TARGET_MS = 300.0
 
 
@@ -42,21 +41,11 @@ def parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def configure(args: argparse.Namespace) -> None:
-    work = Path(args.work or tempfile.mkdtemp(prefix="esante-bench-maturity-"))
-    work.mkdir(parents=True, exist_ok=True)
-    os.environ["ESANTE_DATA_DIR"] = str(work)
-    os.environ.setdefault("ESANTE_MODE", "development")
-    os.environ["ESANTE_DATABASE_URL"] = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    sys.path.insert(0, str(ROOT / "src"))
-
-
 def seed(args: argparse.Namespace) -> dict[str, str]:
     from datetime import timedelta
 
-    from sqlalchemy import insert, inspect, select
+    from sqlalchemy import insert, select
 
-    from esante.core import demo, migrate
     from esante.core.accounts import service as accounts
     from esante.core.audit import Actor
     from esante.core.db import get_engine, transaction, utcnow
@@ -67,14 +56,9 @@ def seed(args: argparse.Namespace) -> dict[str, str]:
     from esante.cyber.maturity.demo import _answers
     from esante.cyber.maturity.models import MaturityAnswer, MaturityAssessment
 
-    engine = get_engine()
-    if inspect(engine).get_table_names():
-        sys.exit("the database is not empty: give a fresh one (--database-url)")
     t0 = time.perf_counter()
-    migrate.upgrade(engine)
-    with transaction() as session:
-        demo.seed_establishments(session)
-        people = {p.key: user for p, user, _ in demo.seed_personas(session)}
+    people = fresh_platform()
+    engine = get_engine()
     t1 = time.perf_counter()
     rng, cat, now, made = random.Random(7), catalogue(), utcnow(), 0
     with transaction() as session:
@@ -193,7 +177,7 @@ def report(results: list[tuple[str, list[float]]], url: str) -> None:
 
 def main() -> None:
     args = parse()
-    configure(args)
+    configure(args.work, args.database_url, "maturity")
     tokens = seed(args)
     report(run(args, tokens), os.environ["ESANTE_DATABASE_URL"])
 

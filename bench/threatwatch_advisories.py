@@ -28,13 +28,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from _setup import configure, fresh_platform
+
 TARGET_S = 30.0
 PRODUCTS_PER_INVENTORY = 300
 COMMON = 300  # the most common products
@@ -55,16 +53,6 @@ def parse() -> argparse.Namespace:
                     help="--work holds a database seeded by an earlier run: drop its alerts, "
                          "match again")
     return ap.parse_args()
-
-
-def configure(args: argparse.Namespace) -> Path:
-    work = Path(args.work or tempfile.mkdtemp(prefix="esante-bench-tw-"))
-    work.mkdir(parents=True, exist_ok=True)
-    os.environ["ESANTE_DATA_DIR"] = str(work)
-    os.environ.setdefault("ESANTE_MODE", "development")
-    os.environ["ESANTE_DATABASE_URL"] = args.database_url or f"sqlite:///{work / 'bench.db'}"
-    sys.path.insert(0, str(ROOT / "src"))
-    return work
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -138,20 +126,15 @@ def advisories(rng: random.Random, products: list[Any], count: int) -> list[dict
 
 
 def seed(args: argparse.Namespace) -> tuple[int, int]:
-    from sqlalchemy import insert, inspect, select
+    from sqlalchemy import insert, select
 
-    from esante.core import demo, migrate
-    from esante.core.db import get_engine, transaction
+    from esante.core.db import transaction
     from esante.core.orgs.models import Establishment
     from esante.cyber.threatwatch.models import Advisory, AffectedProduct, InstalledProduct
 
-    engine = get_engine()
-    if inspect(engine).get_table_names():
-        sys.exit("la base n'est pas vide : donnez une base neuve (--database-url)")
-    migrate.upgrade(engine)
+    fresh_platform(personas=False)
     rng = random.Random(args.seed)
     with transaction() as session:
-        demo.seed_establishments(session)
         ests = list(session.scalars(select(Establishment.id).order_by(Establishment.id)))
     ests = ests[:args.establishments]
     products = universe(rng, args.universe)
@@ -239,7 +222,7 @@ def load_average() -> str:
 
 def main() -> None:
     args = parse()
-    work = configure(args)
+    work = configure(args.work, args.database_url, "tw")
     print(f"Base : {os.environ['ESANTE_DATABASE_URL']}  (dossier {work})")
     installed, ests = reuse() if args.reuse else seed(args)
     print(f"Rapprochement : {args.advisories:,} avis × {ests:,} inventaires de "
