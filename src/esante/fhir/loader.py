@@ -175,10 +175,12 @@ class Rejected:
 
 @dataclass
 class Checked:
-    """A resource that passed validation (what a worker process sends back: small)."""
+    """A resource that passed validation, with its index rows (what a worker process sends
+    back: small beside the resource, and the rows cost more to compute than to pickle)."""
 
     rtype: str
     fid: str | None
+    rows: IndexRows
 
 
 def check(raw: Raw) -> Checked | Rejected:
@@ -197,7 +199,7 @@ def check(raw: Raw) -> Checked | Rejected:
         if fid is not None and (not isinstance(fid, str) or not ID_RE.match(fid)):
             return Rejected(raw.where, rtype, f"identifiant FHIR invalide : « {str(fid)[:70]} » "
                             "(1 à 64 caractères A-Z a-z 0-9 - .)", raw.size)
-        return Checked(rtype, fid)
+        return Checked(rtype, fid, index_rows(resource))
     except FhirError as exc:
         return Rejected(raw.where, rtype, exc.fr, raw.size)
 
@@ -207,13 +209,13 @@ def check_chunk(chunk: list[Raw]) -> list[Checked | Rejected]:
 
 
 def complete(raw: Raw, checked: Checked, resource: dict[str, Any] | None = None) -> Prepared:
-    """A checked resource, ready to write: its id and index rows."""
+    """A checked resource, ready to write: its content and id."""
     if resource is None:
         resource = json.loads(raw.data) if isinstance(raw.data, bytes) else raw.data
     assert resource is not None
     fid = checked.fid
     return Prepared(raw.where, checked.rtype, fid or str(uuid.uuid4()), fid is not None,
-                    resource, index_rows(resource), raw.size)
+                    resource, checked.rows, raw.size)
 
 
 def prepare(raw: Raw) -> Prepared | Rejected:
@@ -228,8 +230,9 @@ def prepare_chunk(chunk: list[Raw]) -> list[Prepared | Rejected]:
 
 def _prepared_in_workers(pool: Any, chunks: Iterator[list[Raw]]
                          ) -> Iterator[list[Prepared | Rejected]]:
-    """Validation in the worker processes (they send back verdicts, not resources: pickling
-    whole resources would cost as much as parsing them again here)."""
+    """Validation and indexing in the worker processes (they send back verdicts and index
+    rows, not resources: pickling whole resources would cost as much as parsing them again
+    here)."""
     sent: deque[list[Raw]] = deque()
 
     def feed() -> Iterator[list[Raw]]:

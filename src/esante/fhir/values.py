@@ -7,6 +7,7 @@ import calendar
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from esante.core.errors import Invalid
 
@@ -20,7 +21,11 @@ MIN_DT = datetime(1, 1, 1, tzinfo=UTC)
 MAX_DT = datetime(9999, 12, 31, 23, 59, 59, 999999, UTC)
 
 
+@lru_cache(maxsize=65_536)  # names and towns repeat: a bulk load meets each one many times
 def normalise(text: str) -> str:
+    """Lower case without accents (NFKD, combining marks dropped), for searching."""
+    if text.isascii():  # nothing to decompose
+        return text.lower()[:MAX_STR]
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()[:MAX_STR]
 
