@@ -329,7 +329,6 @@ def smart_configuration(base: str) -> dict[str, Any]:
 
 
 @router.get("/.well-known/smart-configuration")
-@router.get("/fhir/.well-known/smart-configuration")
 def well_known_smart(request: Request) -> JSONResponse:
     return JSONResponse(smart_configuration(issuer(request)))
 

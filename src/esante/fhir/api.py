@@ -105,6 +105,15 @@ def metadata(request: Request) -> Response:
     return fhir_response(200, capability_statement(root + "/fhir"))
 
 
+@router.get("/.well-known/smart-configuration", summary="Configuration SMART on FHIR")
+def smart_configuration(request: Request) -> Response:
+    """The authorisation server's SMART document, also under the FHIR base (before the
+    catch-alls below); the apps domain writes it."""
+    from esante.apps.oauth_routes import well_known_smart
+
+    return well_known_smart(request)
+
+
 # --- Bulk Data $export (asynchronous), before the /{rtype} catch-alls ------------------------
 
 def _kick_off(request: Request, session: SessionDep, p: ApiPrincipal, level: str,

@@ -94,8 +94,6 @@ def create_app(
 
 def _include_routers(app: FastAPI) -> None:
     from esante.apps.api import router as apps_api
-
-    # The SMART discovery document under /fhir/.well-known, before the FHIR catch-alls.
     from esante.apps.oauth_routes import router as oauth_routes
     from esante.apps.pages import router as apps_pages
     from esante.core.accounts.api import router as accounts_api
@@ -137,11 +135,12 @@ def _include_routers(app: FastAPI) -> None:
     from esante.messaging.pages import router as messaging_pages
     from esante.web.pages import router as shell_pages
 
+    # The FHIR API first: routes are matched in order (each included router's list is
+    # walked twice per request), and it is the busiest.
+    app.include_router(fhir_api)
     app.include_router(oauth_routes)
     app.include_router(apps_api, prefix="/api")
     app.include_router(apps_pages)
-    # The FHIR API first: routes are matched in order, and it is the busiest.
-    app.include_router(fhir_api)
     for router in (accounts_api, orgs_api, notifications_api, audit_api, incidents_api):
         app.include_router(router, prefix="/api")
     app.include_router(dashboards_api, prefix="/api")
