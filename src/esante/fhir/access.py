@@ -8,6 +8,9 @@
   justified break-glass, which is time-limited and notified), unless she blocked them;
   resources she hid stay hidden from professionals, except from a document's author when
   she hid it from all of them. Only she writes her Consents.
+- A former guardian the patient, once of age, lets read her record (a ``permit`` Consent
+  naming that account; ``space.majority``), minus the resources she hid from that person;
+  read only.
 - A Patient that is an establishment's local identity (``identity.patient``): that
   establishment's identity desk and vigilance cell read it (its traits are their work).
 - Everyone else (security, governance, research roles) reaches no clinical data.
@@ -56,7 +59,12 @@ SELECT
           AND kind = 'author-sees' AND target_type = :rtype AND target_fid = :fid
           AND actor_rpps = :rpps))),
   EXISTS (SELECT 1 FROM space_guardians WHERE user_id = :uid AND patient_fid = :pat
-          AND ended_at IS NULL)
+          AND ended_at IS NULL),
+  (EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
+          AND kind = 'permit-account' AND actor_rpps = :acct)
+   AND NOT (:fid <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
+          AND kind = 'hide-resource' AND target_type = :rtype AND target_fid = :fid
+          AND actor_rpps = :acct)))
 """).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
@@ -66,6 +74,18 @@ def _author_sees(patient: Any, rtype: Any, fid: Any, rpps: Any) -> ColumnElement
     return exists().where(ConsentRule.patient_fid == patient, ConsentRule.kind == "author-sees",
                           ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
                           ConsentRule.actor_rpps == rpps, ConsentRule.actor_rpps != "")
+
+
+def _granted(patient: Any, rtype: Any, fid: Any, account: Any) -> ColumnElement[bool]:
+    """A former guardian the holder, once of age, let read her record (``permit-account``,
+    read only), minus what she hid from that person."""
+    return and_(exists().where(ConsentRule.patient_fid == patient,
+                               ConsentRule.kind == "permit-account",
+                               ConsentRule.actor_rpps == account),
+                ~exists().where(ConsentRule.patient_fid == patient,
+                                ConsentRule.kind == "hide-resource",
+                                ConsentRule.target_type == rtype, ConsentRule.target_fid == fid,
+                                ConsentRule.actor_rpps == account))
 
 
 # The same facts, computed beside the resource's row in the read's one query (correlated on
@@ -92,6 +112,8 @@ _ROW_WITH_FACTS = select(
     exists().where(Guardianship.user_id == bindparam("uid"),
                    Guardianship.patient_fid == FhirResource.patient_fid,
                    Guardianship.ended_at.is_(None)),
+    _granted(FhirResource.patient_fid, FhirResource.resource_type, FhirResource.fid,
+             bindparam("acct")),
 ).where(FhirResource.resource_type == bindparam("rtype"), FhirResource.fid == bindparam("fid"))
 
 
@@ -110,6 +132,7 @@ class Target:
     blocked: bool = False  # the patient blocked this professional
     hidden: bool = False  # the patient hid this resource from this professional
     guardian: bool = False  # the user is an active guardian of this (minor) patient
+    granted: bool = False  # a former guardian the (adult) patient lets read this resource
 
 
 def _is_professional(p: Principal) -> bool:
@@ -128,7 +151,7 @@ def _directory_write(p: Principal, _t: Any) -> bool:
 
 @rule("fhir.clinical.read", write=False, label_fr="consulter des données de santé")
 def _clinical_read(p: Principal, t: Target) -> bool:
-    if t.holder or t.guardian:
+    if t.holder or t.guardian or t.granted:
         return True
     return _is_professional(p) and t.in_care and not t.blocked and not t.hidden
 
@@ -187,11 +210,13 @@ class Access:
             return Target(rtype, None)
         row = self.session.execute(_FACTS, {
             "uid": self.p.user.id, "pat": patient_fid, "now": utcnow(), "rpps": self.rpps,
-            "rtype": rtype, "fid": fid or ""}).one()
+            "rtype": rtype, "fid": fid or "", "acct": f"a:{self.p.user.id}"}).one()
         if row[0]:
             return Target(rtype, patient_fid, holder=True)
         if row[4]:
             return Target(rtype, patient_fid, guardian=True)
+        if row[5]:
+            return Target(rtype, patient_fid, granted=True)
         return Target(rtype, patient_fid, in_care=self.professional and bool(row[1]),
                       blocked=bool(row[2]), hidden=bool(row[3]))
 
@@ -205,10 +230,10 @@ class Access:
             return row
         found = self.session.execute(_ROW_WITH_FACTS, {
             "uid": self.p.user.id, "now": utcnow(), "rpps": self.rpps, "rtype": rtype,
-            "fid": fid}).first()
+            "fid": fid, "acct": f"a:{self.p.user.id}"}).first()
         if found is None:
             return None
-        row, holder, care, blocked, hidden, guardian = found
+        row, holder, care, blocked, hidden, guardian, granted = found
         self.authorize_scope(rtype, "r", row.patient_fid)
         if rtype == "Patient" and self._desk_reads(fid):
             return row
@@ -218,6 +243,8 @@ class Access:
             target = Target(rtype, row.patient_fid, holder=True)
         elif guardian:
             target = Target(rtype, row.patient_fid, guardian=True)
+        elif granted:
+            target = Target(rtype, row.patient_fid, granted=True)
         else:
             target = Target(rtype, row.patient_fid, in_care=self.professional and bool(care),
                             blocked=bool(blocked), hidden=bool(hidden))
@@ -275,7 +302,11 @@ class Access:
         guarded = exists().where(Guardianship.user_id == self.p.user.id,
                                  Guardianship.patient_fid == FhirResource.patient_fid,
                                  Guardianship.ended_at.is_(None))
+        granted = _granted(FhirResource.patient_fid, FhirResource.resource_type,
+                           FhirResource.fid, f"a:{self.p.user.id}")
         reach: list[ColumnElement[bool]] = [directory, held, guarded]
+        if self.p.has_role(Role.CITIZEN):
+            reach.append(granted)
         if self.professional or self.p.has_role(Role.ADMIN):
             reach.append(FhirResource.resource_type == "Group")
         if self.professional:

@@ -41,3 +41,12 @@ def _guardian_use(p: Principal, t: Any) -> bool:
 @rule("space.guardian.list", write=False, label_fr="voir les espaces des mineurs dont on est tuteur")
 def _guardian_list(p: Principal, _t: Any) -> bool:
     return p.has_role(Role.CITIZEN)
+
+
+@rule("space.guardian.manage", write=True, label_fr="gérer l'espace santé d'un mineur (tuteur)")
+def _guardian_manage(p: Principal, t: Any) -> bool:
+    """``t`` is ``(space, is_active_guardian)``: a guardian of a space that is neither
+    closed nor refused (a minor's space is often never activated: her guardian manages it)."""
+    space, guardian = t
+    return p.has_role(Role.CITIZEN) and bool(guardian) and space is not None \
+        and space.status not in ("closed", "objected")

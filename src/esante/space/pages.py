@@ -5,6 +5,7 @@ page but the letter needs an active space and a session opened with a second fac
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -13,9 +14,22 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
+from esante.core.accounts.models import WebSession
 from esante.core.errors import DomainError
 from esante.core.policy import Principal, authorize
-from esante.space import agenda, documents, history, privacy, professional, profile, service
+from esante.space import (
+    agenda,
+    documents,
+    guardians,
+    history,
+    mailcode,
+    majority,
+    privacy,
+    professional,
+    profile,
+    research,
+    service,
+)
 from esante.space.export import archive
 from esante.space.models import Space
 from esante.web.deps import Csrf, PagePrincipal, SessionDep, WebSessionDep
@@ -33,16 +47,49 @@ def _back(path: str, error: str = "", ok: str = "") -> RedirectResponse:
     return RedirectResponse(f"{path}{sep}ok={ok}" if ok else path, status_code=303)
 
 
-def _gate(session: SessionDep, p: Principal, *, write: bool = False) -> Space | Response:
-    """The holder's space, or where to go instead (the letter, or the second factor).
+@dataclass
+class View:
+    """Whose space the page shows: the holder's own, or a minor's for her guardian."""
+
+    space: Space
+    minor: bool
+    name: str
+    minors: list[tuple[str, str]]  # (Patient id, name) of the minors this account guards
+
+
+def _minors(session: SessionDep, p: Principal) -> list[tuple[str, str]]:
+    return [(s.patient_fid, guardians.patient_name(session, s.patient_fid) or "enfant")
+            for s in guardians.minors_of(session, p)]
+
+
+def _gate(request: Request, session: SessionDep, ws: WebSession | None, p: Principal, *,
+          write: bool = False) -> Space | Response:
+    """The space this browser session shows (the holder's own, or a minor's when her
+    guardian switched to it), or where to go instead (the letter, or the second factor).
     Only citizens have a space: anyone else is refused."""
     authorize(p, "space.activate")
+    factor = mailcode.passed(session, ws, p.user.id)
+    acting = mailcode.state(session, ws, p.user.id).acting_for if ws else ""
     try:
-        return service.require(session, p, write=write)
+        if acting:
+            try:
+                space = guardians.require(session, p, acting, write=write, second_factor=factor)
+            except service.SecondFactorRequired:
+                raise
+            except DomainError:  # the guardianship ended (removed, or she came of age)
+                assert ws is not None
+                mailcode.state(session, ws, p.user.id).acting_for = ""
+                return _back(BASE, "vous n'êtes plus tuteur de cet espace : retour à votre espace")
+            name = guardians.patient_name(session, space.patient_fid) or "enfant"
+        else:
+            space = service.require(session, p, write=write, second_factor=factor)
+            name = p.user.display_name
     except service.SecondFactorRequired:
-        return RedirectResponse("/account/totp?espace=1", status_code=303)
-    except DomainError:
+        return RedirectResponse(BASE + "/second-facteur", status_code=303)
+    except DomainError:  # no active space of her own (the letter page lists her minors')
         return RedirectResponse(BASE + "/courrier", status_code=303)
+    request.state.space_view = View(space, bool(acting), name, _minors(session, p))
+    return space
 
 
 def connected_apps(session: SessionDep, p: Principal) -> list[Any]:
@@ -62,22 +109,56 @@ def citizen_mailbox(session: SessionDep, p: Principal) -> Any:
 def _ctx(request: Request) -> dict[str, Any]:
     return {"error": request.query_params.get("erreur", "")[:300],
             "ok": request.query_params.get("ok", "")[:20],
-            "categories": documents.CATEGORIES}
+            "categories": documents.CATEGORIES,
+            "view": getattr(request.state, "space_view", None)}
 
 
 @router.get(BASE)
 def home(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     docs = documents.list_documents(session, p, space)
     counts = {k: sum(1 for d in docs if d.category == k) for k in documents.CATEGORIES}
     _total, recent = history.entries(session, p, space, who="pro", limit=5)
+    minor = request.state.space_view.minor
+    objection: Any = None
+    if not minor:
+        try:
+            objection = research.current(session, p, space) or False
+        except DomainError:
+            objection = None  # no qualified INS any more: the hub's own page serves
     return render(request, "space/home.html", {
         **_ctx(request), "space": space, "counts": counts, "recent": recent,
-        "apps": connected_apps(session, p), "mailbox": citizen_mailbox(session, p),
+        "apps": [] if minor else connected_apps(session, p),
+        "mailbox": None if minor else citizen_mailbox(session, p),
+        "objection": objection,
+        "former": [] if minor else majority.former_guardians(session, space),
         "status_labels": service.STATUS_LABELS},
         principal=p, ws=ws)
+
+
+@router.post(BASE + "/recherche", dependencies=[Csrf])
+def research_objection(request: Request, p: PagePrincipal, session: SessionDep,
+                       ws: WebSessionDep,
+                       action: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """Her objection to the reuse of her data for research (the data hub's register)."""
+    space = _gate(request, session, ws, p, write=True)
+    if isinstance(space, Response):
+        return space
+    if request.state.space_view.minor:
+        return _back(BASE, "l'opposition à la recherche s'enregistre depuis l'espace de son "
+                           "titulaire")
+    try:
+        if action == "object":
+            research.object_to(session, p, space)
+        elif action == "withdraw":
+            research.withdraw(session, p, space)
+        else:
+            return _back(BASE, "action inconnue")
+    except DomainError as exc:
+        return _back(BASE, exc.fr)
+    return _back(BASE, ok="research-" + action)
 
 
 @router.get(BASE + "/courrier")
@@ -85,7 +166,8 @@ def letter_form(request: Request, p: PagePrincipal, session: SessionDep,
                 ws: WebSessionDep) -> Response:
     authorize(p, "space.activate")
     space = service.for_holder(session, p.user)
-    return render(request, "space/letter.html", {**_ctx(request), "space": space},
+    return render(request, "space/letter.html", {**_ctx(request), "space": space,
+                                                 "minors": _minors(session, p)},
                   principal=p, ws=ws)
 
 
@@ -107,9 +189,110 @@ def letter(request: Request, p: PagePrincipal, session: SessionDep,
             request.state.commit_anyway = True
         return _back(BASE + "/courrier", exc.fr)
     if action == "activate":
-        return RedirectResponse(BASE if p.user.totp_confirmed else "/account/totp?espace=1",
+        return RedirectResponse(BASE if p.user.totp_confirmed else BASE + "/second-facteur",
                                 status_code=303)
     return _back(BASE + "/courrier", ok=action)
+
+
+# --- whose space: the guardian's selector, the delegation -----------------------------------
+
+@router.post(BASE + "/changer", dependencies=[Csrf])
+def switch(p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
+           espace: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Shows her own space ("") or that of a minor she is the active guardian of (checked,
+    behind the second factor, and audited as the guardian acting for the minor)."""
+    authorize(p, "space.activate")
+    assert ws is not None  # Csrf requires a session
+    if espace:
+        try:
+            guardians.require(session, p, espace, second_factor=mailcode.passed(
+                session, ws, p.user.id))
+        except service.SecondFactorRequired:
+            return RedirectResponse(BASE + "/second-facteur", status_code=303)
+        except DomainError:
+            return _back(BASE, "vous n'êtes pas tuteur de cet espace")
+    mailcode.state(session, ws, p.user.id).acting_for = espace
+    return RedirectResponse(BASE, status_code=303)
+
+
+@router.get(BASE + "/tuteurs")
+def delegation_page(request: Request, p: PagePrincipal, session: SessionDep,
+                    ws: WebSessionDep) -> Response:
+    """The delegation: who the guardians are (or were), since when, on which proof. Each
+    guardian sees it, and so does the holder; once of age, she decides here what her
+    former guardians may still see."""
+    space = _gate(request, session, ws, p)
+    if isinstance(space, Response):
+        return space
+    view: View = request.state.space_view
+    former = [] if view.minor else majority.former_guardians(session, space)
+    return render(request, "space/guardians.html", {
+        **_ctx(request), "rows": guardians.delegation(session, space),
+        "former": former, "grants": majority.grants(session, p, space) if former else {},
+        "docs": documents.list_documents(session, p, space) if former else [],
+        "reasons": {"removed": "fin enregistrée par un agent", "majority": "majorité"}},
+        principal=p, ws=ws)
+
+
+@router.post(BASE + "/tuteurs", dependencies=[Csrf])
+def delegation_action(request: Request, p: PagePrincipal, session: SessionDep,
+                      ws: WebSessionDep,
+                      action: Annotated[str, Form(max_length=10)] = "",
+                      guardian: Annotated[int, Form(ge=0)] = 0,
+                      document: Annotated[str, Form(max_length=64)] = "") -> Response:
+    space = _gate(request, session, ws, p, write=True)
+    if isinstance(space, Response):
+        return space
+    if request.state.space_view.minor:
+        return _back(BASE + "/tuteurs", "seul le titulaire de l'espace décide de ce que voient "
+                                        "ses anciens tuteurs")
+    try:
+        if action == "grant":
+            majority.grant(session, p, space, guardian)
+        elif action == "revoke":
+            majority.revoke(session, p, space, guardian)
+        elif action == "hide":
+            majority.hide(session, p, space, guardian, document)
+        elif action == "show":
+            majority.show(session, p, space, guardian, document)
+        else:
+            return _back(BASE + "/tuteurs", "action inconnue")
+    except DomainError as exc:
+        return _back(BASE + "/tuteurs", exc.fr)
+    return _back(BASE + "/tuteurs", ok=action)
+
+
+# --- the second factor: TOTP at login, or a code by e-mail ------------------------------------
+
+@router.get(BASE + "/second-facteur")
+def second_factor_page(request: Request, p: PagePrincipal, session: SessionDep,
+                       ws: WebSessionDep) -> Response:
+    authorize(p, "space.activate")
+    if p.user.totp_confirmed or mailcode.passed(session, ws, p.user.id):
+        return RedirectResponse(BASE, status_code=303)
+    return render(request, "space/second_factor.html", {
+        **_ctx(request), "minutes": mailcode.CODE_MINUTES,
+        "chosen": mailcode.chosen(session, p.user.id)}, principal=p, ws=ws)
+
+
+@router.post(BASE + "/second-facteur", dependencies=[Csrf])
+def second_factor(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
+                  action: Annotated[str, Form(max_length=10)] = "",
+                  code: Annotated[str, Form(max_length=20)] = "") -> Response:
+    authorize(p, "space.activate")
+    assert ws is not None  # Csrf requires a session
+    target = BASE + "/second-facteur"
+    try:
+        if action == "send":
+            mailcode.send(session, p, settings=request.app.state.settings)
+            return _back(target, ok="sent")
+        if action == "verify":
+            mailcode.verify(session, p, ws, code)
+            return RedirectResponse(BASE, status_code=303)
+    except DomainError as exc:
+        request.state.commit_anyway = True  # a failed try counts, and is audited
+        return _back(target, exc.fr)
+    return _back(target, "action inconnue")
 
 
 # --- documents -----------------------------------------------------------------------------
@@ -117,7 +300,7 @@ def letter(request: Request, p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/documents")
 def documents_page(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
                    categorie: Annotated[str, Query(max_length=20)] = "") -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     try:
@@ -131,12 +314,13 @@ def documents_page(request: Request, p: PagePrincipal, session: SessionDep, ws: 
 
 
 @router.post(BASE + "/documents", dependencies=[Csrf])
-async def upload(p: PagePrincipal, session: SessionDep,
+async def upload(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
                  file: Annotated[UploadFile | None, File()] = None,
                  category: Annotated[str, Form(max_length=20)] = "autre",
                  title: Annotated[str, Form(max_length=200)] = "",
                  when: Annotated[str, Form(max_length=10)] = "") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     if file is None:
@@ -153,8 +337,9 @@ async def upload(p: PagePrincipal, session: SessionDep,
 
 
 @router.get(BASE + "/documents/{fid}")
-def open_document(fid: str, p: PagePrincipal, session: SessionDep) -> Response:
-    space = _gate(session, p)
+def open_document(fid: str, request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep) -> Response:
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     doc, data = documents.open_document(session, p, space, fid[:64])
@@ -163,9 +348,10 @@ def open_document(fid: str, p: PagePrincipal, session: SessionDep) -> Response:
 
 
 @router.post(BASE + "/documents/{fid}/masquer", dependencies=[Csrf])
-def hide(fid: str, p: PagePrincipal, session: SessionDep,
+def hide(fid: str, request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
          hidden: Annotated[str, Form(max_length=1)] = "1") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     try:
@@ -180,7 +366,7 @@ def hide(fid: str, p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/confidentialite")
 def privacy_page(request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     rows = [c for c, _ in privacy.choices(session, p, space)]
@@ -192,11 +378,12 @@ def privacy_page(request: Request, p: PagePrincipal, session: SessionDep,
 
 
 @router.post(BASE + "/confidentialite", dependencies=[Csrf])
-def privacy_action(p: PagePrincipal, session: SessionDep,
+def privacy_action(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
                    action: Annotated[str, Form(max_length=10)] = "",
                    rpps: Annotated[str, Form(max_length=20)] = "",
                    role: Annotated[str, Form(max_length=10)] = "PCP") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     try:
@@ -221,7 +408,7 @@ def history_page(request: Request, p: PagePrincipal, session: SessionDep, ws: We
                  au: Annotated[str, Query(max_length=10)] = "",
                  qui: Annotated[str, Query(max_length=5)] = "",
                  urgence: Annotated[str, Query(max_length=1)] = "") -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     try:
@@ -237,12 +424,13 @@ def history_page(request: Request, p: PagePrincipal, session: SessionDep, ws: We
 
 
 @router.get(BASE + "/historique.csv")
-def history_csv(p: PagePrincipal, session: SessionDep,
+def history_csv(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
                 du: Annotated[str, Query(max_length=10)] = "",
                 au: Annotated[str, Query(max_length=10)] = "",
                 qui: Annotated[str, Query(max_length=5)] = "",
                 urgence: Annotated[str, Query(max_length=1)] = "") -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     try:
@@ -259,17 +447,21 @@ def history_csv(p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/cloture")
 def closure_page(request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
+    if request.state.space_view.minor:
+        return _back(BASE, "seul le titulaire clôture son espace ; revenez à votre espace pour "
+                           "gérer le vôtre")
     return render(request, "space/closure.html", {
         **_ctx(request), "space": space,
         "years": request.app.state.settings.space_retention_days // 365}, principal=p, ws=ws)
 
 
 @router.get(BASE + "/cloture/archive.zip")
-def closure_archive(p: PagePrincipal, session: SessionDep) -> Response:
-    space = _gate(session, p)
+def closure_archive(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep) -> Response:
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     return Response(archive(session, p, space), media_type="application/zip",
@@ -277,15 +469,19 @@ def closure_archive(p: PagePrincipal, session: SessionDep) -> Response:
 
 
 @router.post(BASE + "/cloture", dependencies=[Csrf])
-def close(p: PagePrincipal, session: SessionDep,
+def close(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
           confirm: Annotated[str, Form(max_length=3)] = "") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
+    if request.state.space_view.minor:
+        return _back(BASE, "seul le titulaire clôture son espace")
     try:
-        service.close(session, p, confirm=confirm == "oui")
+        service.close(session, p, confirm=confirm == "oui",
+                      second_factor=mailcode.passed(session, ws, p.user.id))
     except service.SecondFactorRequired:
-        return RedirectResponse("/account/totp?espace=1", status_code=303)
+        return RedirectResponse(BASE + "/second-facteur", status_code=303)
     except DomainError as exc:
         return _back(BASE + "/cloture", exc.fr)
     return _back(BASE + "/courrier", ok="closed")
@@ -296,7 +492,7 @@ def close(p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/profil")
 def profile_page(request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     sections = {key: (label, profile.entries(session, p, space, key))
@@ -313,7 +509,8 @@ def profile_page(request: Request, p: PagePrincipal, session: SessionDep,
 
 
 @router.post(BASE + "/profil", dependencies=[Csrf])
-def profile_action(p: PagePrincipal, session: SessionDep,
+def profile_action(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
                    action: Annotated[str, Form(max_length=10)] = "",
                    section: Annotated[str, Form(max_length=20)] = "",
                    text: Annotated[str, Form(max_length=200)] = "",
@@ -322,7 +519,7 @@ def profile_action(p: PagePrincipal, session: SessionDep,
                    value: Annotated[str, Form(max_length=20)] = "",
                    second: Annotated[str, Form(max_length=20)] = "",
                    confirm: Annotated[str, Form(max_length=3)] = "") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     try:
@@ -350,7 +547,7 @@ def profile_action(p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/profil/mesures/{kind}")
 def measure_page(kind: str, request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     try:
@@ -367,7 +564,7 @@ def measure_page(kind: str, request: Request, p: PagePrincipal, session: Session
 @router.get(BASE + "/agenda")
 def agenda_page(request: Request, p: PagePrincipal, session: SessionDep,
                 ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     return render(request, "space/agenda.html", {
@@ -376,13 +573,14 @@ def agenda_page(request: Request, p: PagePrincipal, session: SessionDep,
 
 
 @router.post(BASE + "/agenda", dependencies=[Csrf])
-def agenda_add(p: PagePrincipal, session: SessionDep,
+def agenda_add(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
                day: Annotated[str, Form(max_length=10)] = "",
                hour: Annotated[str, Form(max_length=5)] = "",
                minutes: Annotated[int, Form(ge=5, le=600)] = 30,
                what: Annotated[str, Form(max_length=200)] = "",
                with_whom: Annotated[str, Form(max_length=200)] = "") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     try:
