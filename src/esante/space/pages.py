@@ -407,35 +407,40 @@ def history_page(request: Request, p: PagePrincipal, session: SessionDep, ws: We
                  du: Annotated[str, Query(max_length=10)] = "",
                  au: Annotated[str, Query(max_length=10)] = "",
                  qui: Annotated[str, Query(max_length=5)] = "",
-                 urgence: Annotated[str, Query(max_length=1)] = "") -> Response:
+                 urgence: Annotated[str, Query(max_length=1)] = "",
+                 app: Annotated[str, Query(max_length=64)] = "") -> Response:
     space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     try:
         total, rows = history.entries(session, p, space, since=du, until=au, who=qui,
-                                      break_glass_only=urgence == "1")
+                                      break_glass_only=urgence == "1", app=app)
     except DomainError as exc:
         return _back(BASE + "/historique", exc.fr)
-    query = f"du={quote(du)}&au={quote(au)}&qui={quote(qui)}&urgence={quote(urgence)}"
+    query = (f"du={quote(du)}&au={quote(au)}&qui={quote(qui)}&urgence={quote(urgence)}"
+             f"&app={quote(app)}")
     return render(request, "space/history.html", {
         **_ctx(request), "rows": rows, "total": total, "du": du, "au": au, "qui": qui,
-        "urgence": urgence, "who_filters": history.WHO_FILTERS, "query": query},
+        "urgence": urgence, "app": app, "apps": history.apps_seen(session, space),
+        "who_filters": history.WHO_FILTERS, "query": query},
         principal=p, ws=ws)
 
 
 @router.get(BASE + "/historique.csv")
 def history_csv(request: Request, p: PagePrincipal, session: SessionDep,
-        ws: WebSessionDep,
+                ws: WebSessionDep,
                 du: Annotated[str, Query(max_length=10)] = "",
                 au: Annotated[str, Query(max_length=10)] = "",
                 qui: Annotated[str, Query(max_length=5)] = "",
-                urgence: Annotated[str, Query(max_length=1)] = "") -> Response:
+                urgence: Annotated[str, Query(max_length=1)] = "",
+                app: Annotated[str, Query(max_length=64)] = "") -> Response:
     space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     try:
         _total, rows = history.entries(session, p, space, since=du, until=au, who=qui,
-                                       break_glass_only=urgence == "1", limit=100_000)
+                                       break_glass_only=urgence == "1", app=app,
+                                       limit=100_000)
     except DomainError as exc:
         return _back(BASE + "/historique", exc.fr)
     return Response(history.to_csv(rows), media_type="text/csv; charset=utf-8",
