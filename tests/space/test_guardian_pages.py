@@ -176,7 +176,7 @@ def test_an_ended_guardianship_gives_nothing(client, personas, fhir, minors, spa
                         actor=Actor.system("t"))
     db.flush()
     r = client.get("/espace/documents", follow_redirects=False)
-    assert r.status_code == 303 and "plus%20tuteur" in r.headers["location"]
+    assert r.status_code == 303 and "plus%20acc%C3%A8s" in r.headers["location"]
     home = client.get("/espace")
     assert 'id="space-owner">Citizen<' in home.text and "Léa" not in home.text
     assert f'value="{a}"' not in home.text  # the selector is gone
@@ -219,11 +219,11 @@ def test_at_eighteen_former_guardians_see_nothing_unless_she_grants_it(
     assert "vos anciens tuteurs ne voient plus votre dossier" in home.text
     page = client.get("/espace/tuteurs")
     assert "ne voient plus rien" in page.text and "terminée le" in page.text
-    csrf = csrf_of(page.text)
+    form = {"csrf_token": csrf_of(page.text)}
     gid = personas.users["citizen"].id
 
     def act(action: str, document: str = ""):  # type: ignore[no-untyped-def]
-        return client.post("/espace/tuteurs", data={"csrf_token": csrf, "action": action,
+        return client.post("/espace/tuteurs", data={**form, "action": action,
                                                     "guardian": gid, "document": document},
                            follow_redirects=False)
 
@@ -243,14 +243,45 @@ def test_at_eighteen_former_guardians_see_nothing_unless_she_grants_it(
     listing = client.get("/espace/documents")
     assert "masqué" not in listing.text
     assert "Document masqué aux professionnels" not in client.get("/espace/confidentialite").text
+    # Her choices about that person stay hers: no Consent of hers reaches that person.
+    assert fhir("citizen", "GET", f"/Consent?patient={a}").json()["total"] == 0
+
+    # The former guardian's pages: her space, read only, what she was allowed.
+    _login(client, personas, db, "citizen")
+    letter = client.get("/espace", follow_redirects=True)
+    assert "Ouvrir l'espace de Léa Petit (lecture seule)" in letter.text
+    assert _switch(client, a).headers["location"] == "/espace"
+    home = client.get("/espace")
+    assert "Espace santé de Léa Petit" in home.text and "lecture seule" in home.text
+    assert "Derniers accès" not in home.text
+    listing = client.get("/espace/documents")
+    assert "Ordonnance" in listing.text and "Compte rendu" not in listing.text
+    assert "Ajouter un document" not in listing.text
+    assert client.get(f"/espace/documents/{docs[0]}").status_code in (403, 404)
+    for path in ("/espace/historique", "/espace/confidentialite", "/espace/tuteurs",
+                 "/espace/cloture"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and "lecture%20seule" in r.headers["location"], path
+    up = client.post("/espace/documents", data={"csrf_token": csrf_of(listing.text)},
+                     files={"file": ("x.pdf", pdf_bytes(), "application/pdf")},
+                     follow_redirects=False)
+    assert "lecture%20seule" in up.headers["location"]
+    assert _audits(db, "space.shared-access", a) >= 3
+
+    _login(client, personas, db, "lea")
+    form["csrf_token"] = csrf_of(client.get("/espace/tuteurs").text)
     assert act("show", docs[0]).headers["location"] == "/espace/tuteurs?ok=show"
     assert fhir("citizen", "GET", f"/DocumentReference/{docs[0]}").status_code == 200
     assert act("revoke").headers["location"] == "/espace/tuteurs?ok=revoke"
     assert fhir("citizen", "GET", f"/DocumentReference/{docs[1]}").status_code == 403
     assert fhir("citizen", "GET", f"/DocumentReference?patient={a}").json()["total"] == 0
     # Only former guardians: anyone else is refused.
-    r = client.post("/espace/tuteurs", data={"csrf_token": csrf, "action": "grant",
+    r = client.post("/espace/tuteurs", data={**form, "action": "grant",
                                              "guardian": personas.users["doctor"].id},
                     follow_redirects=False)
     assert "anciens%20tuteurs" in r.headers["location"]
+    # Revoked: her pages are gone too.
+    _login(client, personas, db, "citizen")
+    assert "lecture seule" not in client.get("/espace", follow_redirects=True).text
+    assert "pas%20tuteur" in _switch(client, a).headers["location"]
     assert db.scalar(select(Space.status).where(Space.patient_fid == a)) == "active"

@@ -60,7 +60,7 @@ SELECT
           AND actor_rpps = :rpps))),
   EXISTS (SELECT 1 FROM space_guardians WHERE user_id = :uid AND patient_fid = :pat
           AND ended_at IS NULL),
-  (EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
+  (:rtype <> 'Consent' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
           AND kind = 'permit-account' AND actor_rpps = :acct)
    AND NOT (:fid <> '' AND EXISTS (SELECT 1 FROM fhir_consent_rules WHERE patient_fid = :pat
           AND kind = 'hide-resource' AND target_type = :rtype AND target_fid = :fid
@@ -78,8 +78,9 @@ def _author_sees(patient: Any, rtype: Any, fid: Any, rpps: Any) -> ColumnElement
 
 def _granted(patient: Any, rtype: Any, fid: Any, account: Any) -> ColumnElement[bool]:
     """A former guardian the holder, once of age, let read her record (``permit-account``,
-    read only), minus what she hid from that person."""
-    return and_(exists().where(ConsentRule.patient_fid == patient,
+    read only), minus what she hid from that person and minus her Consents (her choices
+    are hers: what she hid from that person stays unknown to that person)."""
+    return and_(rtype != "Consent", exists().where(ConsentRule.patient_fid == patient,
                                ConsentRule.kind == "permit-account",
                                ConsentRule.actor_rpps == account),
                 ~exists().where(ConsentRule.patient_fid == patient,

@@ -50,3 +50,12 @@ def _guardian_manage(p: Principal, t: Any) -> bool:
     space, guardian = t
     return p.has_role(Role.CITIZEN) and bool(guardian) and space is not None \
         and space.status not in ("closed", "objected")
+
+
+@rule("space.shared.use", write=False,
+      label_fr="consulter, en lecture seule, le dossier d'un ancien pupille qui l'a permis")
+def _shared_use(p: Principal, t: Any) -> bool:
+    """``t`` is ``(space, granted)``: the adult holder let this former guardian read."""
+    space, granted = t
+    return p.has_role(Role.CITIZEN) and bool(granted) and space is not None \
+        and space.status == "active"

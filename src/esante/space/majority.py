@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from esante.core import audit
 from esante.core.accounts.models import User
 from esante.core.errors import Conflict, Invalid, NotFound
-from esante.core.policy import Principal
+from esante.core.policy import Principal, authorize
 from esante.fhir.consent import ACCOUNT_SYSTEM
+from esante.fhir.models import ConsentRule
 from esante.space.documents import fhir_for
 from esante.space.models import Guardianship, Space
 from esante.space.privacy import ROLE_SYSTEM, _consent
+from esante.space.service import SecondFactorRequired
 
 GUARD_ROLE = "GUARD"
 
@@ -155,3 +157,41 @@ def show(session: Session, p: Principal, space: Space, user_id: int, document: s
     if not _deactivate(session, p, space, user.id, "deny", document[:64]):
         raise Conflict("ce document n'est pas masqué à cette personne", "not hidden",
                        code="not-hidden")
+
+
+# --- the former guardian's side: a read-only view of what she was allowed -------------------
+
+def _granted_to(user_id: int) -> Any:
+    return select(ConsentRule.patient_fid).where(ConsentRule.kind == "permit-account",
+                                                 ConsentRule.actor_rpps == f"a:{user_id}")
+
+
+def shared_with(session: Session, p: Principal) -> list[Space]:
+    """The active spaces whose (adult) holder lets this former guardian read her record."""
+    return list(session.scalars(select(Space).where(
+        Space.status == "active", Space.patient_fid.in_(_granted_to(p.user.id)))
+        .order_by(Space.id)))
+
+
+def granted(session: Session, p: Principal, patient_fid: str) -> bool:
+    return bool(session.scalar(select(exists().where(
+        ConsentRule.kind == "permit-account", ConsentRule.actor_rpps == f"a:{p.user.id}",
+        ConsentRule.patient_fid == patient_fid[:64]))))
+
+
+def require_shared(session: Session, p: Principal, patient_fid: str, *,
+                   second_factor: bool = False) -> Space:
+    """The space of a former ward who granted this account read access, behind the second
+    factor; each opening audited (she sees it in her access history)."""
+    space = session.scalar(select(Space).where(Space.patient_fid == patient_fid[:64]))
+    authorize(p, "space.shared.use", (space, space is not None and granted(
+        session, p, space.patient_fid)))
+    assert space is not None
+    if not (p.user.totp_confirmed or second_factor):
+        raise SecondFactorRequired(
+            "l'espace santé demande un second facteur : activez la double authentification "
+            "(Mon compte), puis reconnectez-vous", "second factor required",
+            code="second-factor-required")
+    audit.record(session, actor=p.actor, action="space.shared-access", object_type="space",
+                 object_id=space.id, patient_ref=f"Patient/{space.patient_fid}")
+    return space

@@ -49,46 +49,71 @@ def _back(path: str, error: str = "", ok: str = "") -> RedirectResponse:
 
 @dataclass
 class View:
-    """Whose space the page shows: the holder's own, or a minor's for her guardian."""
+    """Whose space the page shows: the holder's own ("own"), a minor's for her guardian
+    ("guardian"), or, read only, a former ward's who allowed it ("shared")."""
 
     space: Space
-    minor: bool
+    mode: str
     name: str
-    minors: list[tuple[str, str]]  # (Patient id, name) of the minors this account guards
+    others: list[tuple[str, str]]  # (Patient id, label) of the other spaces she may show
+
+    @property
+    def minor(self) -> bool:
+        return self.mode == "guardian"
+
+    @property
+    def shared(self) -> bool:
+        return self.mode == "shared"
 
 
-def _minors(session: SessionDep, p: Principal) -> list[tuple[str, str]]:
-    return [(s.patient_fid, guardians.patient_name(session, s.patient_fid) or "enfant")
-            for s in guardians.minors_of(session, p)]
+def _others(session: SessionDep, p: Principal) -> list[tuple[str, str]]:
+    """The spaces the selector offers beside her own: her minors', then those shared
+    with her (read only)."""
+    out = [(s.patient_fid, guardians.patient_name(session, s.patient_fid) or "enfant")
+           for s in guardians.minors_of(session, p)]
+    out += [(s.patient_fid, f"{guardians.patient_name(session, s.patient_fid)} (lecture seule)")
+            for s in majority.shared_with(session, p)]
+    return out
+
+
+READ_ONLY = ("vous consultez ce dossier en lecture seule, avec l'accord de sa titulaire : "
+             "cette page lui est réservée")
 
 
 def _gate(request: Request, session: SessionDep, ws: WebSession | None, p: Principal, *,
-          write: bool = False) -> Space | Response:
-    """The space this browser session shows (the holder's own, or a minor's when her
-    guardian switched to it), or where to go instead (the letter, or the second factor).
-    Only citizens have a space: anyone else is refused."""
+          write: bool = False, owner_only: bool = False) -> Space | Response:
+    """The space this browser session shows (the holder's own, a minor's when her guardian
+    switched to it, or a former ward's read only), or where to go instead (the letter, the
+    second factor). ``owner_only``: a page whose content the FHIR rules do not filter
+    (history, privacy, delegation...), never shown read only. Only citizens have a space."""
     authorize(p, "space.activate")
     factor = mailcode.passed(session, ws, p.user.id)
     acting = mailcode.state(session, ws, p.user.id).acting_for if ws else ""
     try:
-        if acting:
-            try:
-                space = guardians.require(session, p, acting, write=write, second_factor=factor)
-            except service.SecondFactorRequired:
-                raise
-            except DomainError:  # the guardianship ended (removed, or she came of age)
-                assert ws is not None
-                mailcode.state(session, ws, p.user.id).acting_for = ""
-                return _back(BASE, "vous n'êtes plus tuteur de cet espace : retour à votre espace")
-            name = guardians.patient_name(session, space.patient_fid) or "enfant"
+        if acting and guardians.active(session, patient_fid=acting, user_id=p.user.id):
+            space = guardians.require(session, p, acting, write=write, second_factor=factor)
+            mode, name = "guardian", guardians.patient_name(session, space.patient_fid)
+        elif acting and majority.granted(session, p, acting):
+            if write or owner_only:
+                return _back(BASE, READ_ONLY)
+            space = majority.require_shared(session, p, acting, second_factor=factor)
+            mode, name = "shared", guardians.patient_name(session, space.patient_fid)
+        elif acting:  # the guardianship ended (removed, or she came of age), or the grant
+            assert ws is not None
+            mailcode.state(session, ws, p.user.id).acting_for = ""
+            return _back(BASE, "vous n'avez plus accès à cet espace : retour à votre espace")
         else:
             space = service.require(session, p, write=write, second_factor=factor)
-            name = p.user.display_name
+            mode, name = "own", p.user.display_name
     except service.SecondFactorRequired:
         return RedirectResponse(BASE + "/second-facteur", status_code=303)
-    except DomainError:  # no active space of her own (the letter page lists her minors')
+    except DomainError:  # no active space of her own (the letter page lists the others)
+        if acting:
+            assert ws is not None
+            mailcode.state(session, ws, p.user.id).acting_for = ""
+            return _back(BASE, "vous n'avez plus accès à cet espace : retour à votre espace")
         return RedirectResponse(BASE + "/courrier", status_code=303)
-    request.state.space_view = View(space, bool(acting), name, _minors(session, p))
+    request.state.space_view = View(space, mode, name or "enfant", _others(session, p))
     return space
 
 
@@ -120,8 +145,9 @@ def home(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSession
         return space
     docs = documents.list_documents(session, p, space)
     counts = {k: sum(1 for d in docs if d.category == k) for k in documents.CATEGORIES}
-    _total, recent = history.entries(session, p, space, who="pro", limit=5)
-    minor = request.state.space_view.minor
+    view: View = request.state.space_view
+    recent = [] if view.shared else history.entries(session, p, space, who="pro", limit=5)[1]
+    minor = view.mode != "own"
     objection: Any = None
     if not minor:
         try:
@@ -167,7 +193,7 @@ def letter_form(request: Request, p: PagePrincipal, session: SessionDep,
     authorize(p, "space.activate")
     space = service.for_holder(session, p.user)
     return render(request, "space/letter.html", {**_ctx(request), "space": space,
-                                                 "minors": _minors(session, p)},
+                                                 "minors": _others(session, p)},
                   principal=p, ws=ws)
 
 
@@ -204,9 +230,13 @@ def switch(p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
     authorize(p, "space.activate")
     assert ws is not None  # Csrf requires a session
     if espace:
+        factor = mailcode.passed(session, ws, p.user.id)
         try:
-            guardians.require(session, p, espace, second_factor=mailcode.passed(
-                session, ws, p.user.id))
+            if majority.granted(session, p, espace) and not guardians.active(
+                    session, patient_fid=espace, user_id=p.user.id):
+                majority.require_shared(session, p, espace, second_factor=factor)
+            else:
+                guardians.require(session, p, espace, second_factor=factor)
         except service.SecondFactorRequired:
             return RedirectResponse(BASE + "/second-facteur", status_code=303)
         except DomainError:
@@ -221,7 +251,7 @@ def delegation_page(request: Request, p: PagePrincipal, session: SessionDep,
     """The delegation: who the guardians are (or were), since when, on which proof. Each
     guardian sees it, and so does the holder; once of age, she decides here what her
     former guardians may still see."""
-    space = _gate(request, session, ws, p)
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     view: View = request.state.space_view
@@ -366,7 +396,7 @@ def hide(fid: str, request: Request, p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/confidentialite")
 def privacy_page(request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(request, session, ws, p)
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     rows = [c for c, _ in privacy.choices(session, p, space)]
@@ -409,7 +439,7 @@ def history_page(request: Request, p: PagePrincipal, session: SessionDep, ws: We
                  qui: Annotated[str, Query(max_length=5)] = "",
                  urgence: Annotated[str, Query(max_length=1)] = "",
                  app: Annotated[str, Query(max_length=64)] = "") -> Response:
-    space = _gate(request, session, ws, p)
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     try:
@@ -434,7 +464,7 @@ def history_csv(request: Request, p: PagePrincipal, session: SessionDep,
                 qui: Annotated[str, Query(max_length=5)] = "",
                 urgence: Annotated[str, Query(max_length=1)] = "",
                 app: Annotated[str, Query(max_length=64)] = "") -> Response:
-    space = _gate(request, session, ws, p)
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     try:
@@ -452,7 +482,7 @@ def history_csv(request: Request, p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/cloture")
 def closure_page(request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(request, session, ws, p)
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     if request.state.space_view.minor:
@@ -466,7 +496,7 @@ def closure_page(request: Request, p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/cloture/archive.zip")
 def closure_archive(request: Request, p: PagePrincipal, session: SessionDep,
         ws: WebSessionDep) -> Response:
-    space = _gate(request, session, ws, p)
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     return Response(archive(session, p, space), media_type="application/zip",
