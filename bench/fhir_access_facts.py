@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import statistics
 import time
 from typing import Any
@@ -36,10 +37,11 @@ def populate(session: Session, n: int) -> tuple[int, int]:
     from esante.core.audit import Actor
 
     actor = Actor.system("bench")
+    secret = secrets.token_urlsafe(24)  # nobody signs in: the accounts only own rows
     pro = accounts.create_user(session, actor=actor, email="pro@bench.esante.fr",
-                               password="Bench-facts-2026-long-pass", display_name="Pro")
+                               password=secret, display_name="Pro")
     cit = accounts.create_user(session, actor=actor, email="cit@bench.esante.fr",
-                               password="Bench-facts-2026-long-pass", display_name="Cit")
+                               password=secret, display_name="Cit")
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for i in range(n):
