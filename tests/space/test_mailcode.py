@@ -116,6 +116,7 @@ def test_the_e_mailed_code_opens_the_space(client, personas, letter, db,
     assert client.get("/espace", follow_redirects=False).headers["location"] \
         == "/espace/second-facteur"
     assert "aucun%20code%20en%20cours" in _post(client, "verify", code).headers["location"]
+    assert 'id="mail-chosen"' in client.get("/espace/second-facteur").text  # her choice
 
 
 def test_expired_locked_or_unconfigured_codes_open_nothing(client, personas, letter, db,
