@@ -30,10 +30,12 @@ def test_letter_then_second_factor_then_documents(client, personas, letter, db) 
     r = client.post("/espace/courrier", data={"csrf_token": csrf, "ins": INS_NIR,
                                               "code": letter.code, "action": "activate"},
                     follow_redirects=False)
-    assert r.headers["location"] == "/account/totp?espace=1"
-    # Without a second factor the space stays shut.
+    assert r.headers["location"] == "/espace/second-facteur"
+    # Without a second factor the space stays shut: she picks TOTP or an e-mailed code.
     assert client.get("/espace", follow_redirects=False).headers["location"] \
-        == "/account/totp?espace=1"
+        == "/espace/second-facteur"
+    choice = client.get("/espace/second-facteur")
+    assert 'href="/account/totp?espace=1"' in choice.text and "code par courriel" in choice.text
     secret = second_factor(db, personas)
     client.cookies.clear()
     _login(client, personas, db, secret)

@@ -8,6 +8,9 @@
   justified break-glass, which is time-limited and notified), unless she blocked them;
   resources she hid stay hidden from professionals, except from a document's author when
   she hid it from all of them. Only she writes her Consents.
+- A former guardian the patient, once of age, lets read her record (a ``permit`` Consent
+  naming that account; ``space.majority``), minus the resources she hid from that person;
+  read only.
 - A Patient that is an establishment's local identity (``identity.patient``): that
   establishment's identity desk and vigilance cell read it (its traits are their work).
 - Everyone else (security, governance, research roles) reaches no clinical data.
@@ -41,10 +44,11 @@ from esante.space.models import Guardianship
 
 BREAK_GLASS_HOURS = 4
 
-def _facts(patient: Any, rtype: Any, fid: Any, uid: Any, rpps: Any,
+def _facts(patient: Any, rtype: Any, fid: Any, uid: Any, rpps: Any, account: Any,
            now: Any) -> tuple[ColumnElement[bool], ...]:
     """Holder? In care? Blocked by the patient? This resource hidden from this professional?
-    Active guardian? — about the user ``uid`` (RPPS ``rpps``) and the resource ``fid`` of
+    Active guardian? Former guardian she lets read it? — about the user ``uid`` (RPPS
+    ``rpps``, named ``account`` in Consents: ``a:<id>``) and the resource ``fid`` of
     type ``rtype`` in ``patient``'s record, as SQL conditions. The arguments are columns
     (correlated on a resource's row) or bound parameters; the one place these rules are
     written, for single facts, reads and searches alike."""
@@ -66,11 +70,23 @@ def _facts(patient: Any, rtype: Any, fid: Any, uid: Any, rpps: Any,
                         ConsentRule.actor_rpps == rpps, ConsentRule.actor_rpps != ""))
     guarded = exists().where(Guardianship.user_id == uid, Guardianship.patient_fid == patient,
                              Guardianship.ended_at.is_(None))
-    return held, cared, blocked, hidden, guarded
+    # A former guardian the holder, once of age, let read her record (``permit-account``,
+    # read only), minus what she hid from that person and minus her Consents (her choices
+    # are hers: what she hid from that person stays unknown to that person).
+    granted = and_(rtype != "Consent",
+                   exists().where(ConsentRule.patient_fid == patient,
+                                  ConsentRule.kind == "permit-account",
+                                  ConsentRule.actor_rpps == account),
+                   ~exists().where(ConsentRule.patient_fid == patient,
+                                   ConsentRule.kind == "hide-resource",
+                                   ConsentRule.target_type == rtype,
+                                   ConsentRule.target_fid == fid,
+                                   ConsentRule.actor_rpps == account))
+    return held, cared, blocked, hidden, guarded, granted
 
 
 def _bound_facts(patient: Any, rtype: Any, fid: Any) -> tuple[ColumnElement[bool], ...]:
-    return _facts(patient, rtype, fid, bindparam("uid"), bindparam("rpps"),
+    return _facts(patient, rtype, fid, bindparam("uid"), bindparam("rpps"), bindparam("acct"),
                   bindparam("now", type_=UTCDateTime()))
 
 
@@ -99,6 +115,7 @@ class Target:
     blocked: bool = False  # the patient blocked this professional
     hidden: bool = False  # the patient hid this resource from this professional
     guardian: bool = False  # the user is an active guardian of this (minor) patient
+    granted: bool = False  # a former guardian the (adult) patient lets read this resource
 
 
 def _is_professional(p: Principal) -> bool:
@@ -117,7 +134,7 @@ def _directory_write(p: Principal, _t: Any) -> bool:
 
 @rule("fhir.clinical.read", write=False, label_fr="consulter des données de santé")
 def _clinical_read(p: Principal, t: Target) -> bool:
-    if t.holder or t.guardian:
+    if t.holder or t.guardian or t.granted:
         return True
     return _is_professional(p) and t.in_care and not t.blocked and not t.hidden
 
@@ -161,6 +178,7 @@ class Access:
         self.session = session
         self.p = principal
         self.rpps = principal.user.rpps or ""
+        self.account = f"a:{principal.user.id}"  # how a Consent names this account
         self.professional = _is_professional(principal)
 
     # --- facts ------------------------------------------------------------------------------
@@ -176,11 +194,13 @@ class Access:
             return Target(rtype, None)
         row = self.session.execute(_FACTS, {
             "uid": self.p.user.id, "pat": patient_fid, "now": utcnow(), "rpps": self.rpps,
-            "rtype": rtype, "fid": fid or ""}).one()
+            "rtype": rtype, "fid": fid or "", "acct": self.account}).one()
         if row[0]:
             return Target(rtype, patient_fid, holder=True)
         if row[4]:
             return Target(rtype, patient_fid, guardian=True)
+        if row[5]:
+            return Target(rtype, patient_fid, granted=True)
         return Target(rtype, patient_fid, in_care=self.professional and bool(row[1]),
                       blocked=bool(row[2]), hidden=bool(row[3]))
 
@@ -194,11 +214,11 @@ class Access:
             return entry
         found = self.session.execute(_ROW_WITH_FACTS, {
             "uid": self.p.user.id, "now": utcnow(), "rpps": self.rpps, "rtype": rtype,
-            "fid": fid}).first()
+            "fid": fid, "acct": self.account}).first()
         if found is None:
             return None
         row: FhirResource = found[0]
-        holder, care, blocked, hidden, guardian = (bool(fact) for fact in found[1:])
+        holder, care, blocked, hidden, guardian, granted = (bool(fact) for fact in found[1:])
         self.authorize_scope(rtype, "r", row.patient_fid)
         if rtype == "Patient" and self._desk_reads(fid):
             return row
@@ -208,6 +228,8 @@ class Access:
             target = Target(rtype, row.patient_fid, holder=True)
         elif guardian:
             target = Target(rtype, row.patient_fid, guardian=True)
+        elif granted:
+            target = Target(rtype, row.patient_fid, granted=True)
         else:
             target = Target(rtype, row.patient_fid, in_care=self.professional and care,
                             blocked=blocked, hidden=hidden)
@@ -260,10 +282,12 @@ class Access:
         # Correlated EXISTS, not IN (subquery): each candidate row costs one index probe,
         # where IN made PostgreSQL hash all of the user's relationships on every search (a
         # professional in the care of a million patients: a million rows per query).
-        held, cared, blocked, hidden, guarded = _facts(
+        held, cared, blocked, hidden, guarded, granted = _facts(
             FhirResource.patient_fid, FhirResource.resource_type, FhirResource.fid,
-            self.p.user.id, self.rpps, utcnow())
+            self.p.user.id, self.rpps, self.account, utcnow())
         reach: list[ColumnElement[bool]] = [directory, held, guarded]
+        if self.p.has_role(Role.CITIZEN):
+            reach.append(granted)
         if self.professional or self.p.has_role(Role.ADMIN):
             reach.append(FhirResource.resource_type == "Group")
         if self.professional:

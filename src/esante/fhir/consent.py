@@ -3,7 +3,11 @@ a professional blocked (by RPPS) and resources hidden from professionals.
 
 Only ``active`` Consents with ``deny`` provisions make rules. An actor is named by a
 ``Practitioner/id`` reference or by an RPPS identifier; data by reference. A hidden
-DocumentReference hides the Binary files it points to."""
+DocumentReference hides the Binary files it points to.
+
+A citizen account (``ACCOUNT_SYSTEM``: a former guardian, once the minor came of age) is
+named ``a:<account id>``: a ``permit`` provision for it makes a ``permit-account`` rule
+(read access), a ``deny`` with data hides those resources from that person."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from esante.fhir.frcore import RPPS_SYSTEM
 from esante.fhir.values import split_reference
 
 Resolver = Callable[[str, str], dict[str, Any] | None]
+ACCOUNT_SYSTEM = "https://esante.fr/fhir/sid/compte-citoyen"
 
 
 def _provisions(provision: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -32,6 +37,8 @@ def practitioner_rpps(practitioner: dict[str, Any] | None) -> str:
 
 def _actor_rpps(ref: dict[str, Any], resolve: Resolver) -> str:
     ident = ref.get("identifier") or {}
+    if ident.get("system") == ACCOUNT_SYSTEM and str(ident.get("value", "")).isdigit():
+        return f"a:{ident['value']}"
     if ident.get("system") == RPPS_SYSTEM:
         return practitioner_rpps({"identifier": [ident]})
     target = split_reference(ref.get("reference", ""))
@@ -52,10 +59,13 @@ def consent_rules(consent: dict[str, Any], resolve: Resolver) -> list[dict[str, 
         return []
     rules: list[dict[str, str]] = []
     for prov in _provisions(consent.get("provision") or {}):
-        if prov.get("type") != "deny":
-            continue
         actors = [_actor_rpps(a.get("reference") or {}, resolve) for a in prov.get("actor", [])]
         actors = [a for a in actors if a]
+        if prov.get("type") == "permit" and not prov.get("data"):
+            rules.extend({"patient_fid": patient[1], "kind": "permit-account", "actor_rpps": a}
+                         for a in actors if a.startswith("a:"))
+        if prov.get("type") != "deny":
+            continue
         targets = []
         authors: list[tuple[str, list[tuple[str, str]]]] = []  # (RPPS, what they wrote)
         for item in prov.get("data", []):

@@ -41,3 +41,21 @@ def _guardian_use(p: Principal, t: Any) -> bool:
 @rule("space.guardian.list", write=False, label_fr="voir les espaces des mineurs dont on est tuteur")
 def _guardian_list(p: Principal, _t: Any) -> bool:
     return p.has_role(Role.CITIZEN)
+
+
+@rule("space.guardian.manage", write=True, label_fr="gérer l'espace santé d'un mineur (tuteur)")
+def _guardian_manage(p: Principal, t: Any) -> bool:
+    """``t`` is ``(space, is_active_guardian)``: a guardian of a space that is neither
+    closed nor refused (a minor's space is often never activated: her guardian manages it)."""
+    space, guardian = t
+    return p.has_role(Role.CITIZEN) and bool(guardian) and space is not None \
+        and space.status not in ("closed", "objected")
+
+
+@rule("space.shared.use", write=False,
+      label_fr="consulter, en lecture seule, le dossier d'un ancien pupille qui l'a permis")
+def _shared_use(p: Principal, t: Any) -> bool:
+    """``t`` is ``(space, granted)``: the adult holder let this former guardian read."""
+    space, granted = t
+    return p.has_role(Role.CITIZEN) and bool(granted) and space is not None \
+        and space.status == "active"

@@ -143,10 +143,11 @@ def care(body: CareIn, p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
 # --- access history ------------------------------------------------------------------------
 
 def _history(session: SessionDep, p: ApiPrincipal, since: str, until: str, who: str,
-             break_glass: bool, limit: int, offset: int) -> tuple[int, list[history.Entry]]:
+             break_glass: bool, limit: int, offset: int,
+             app: str = "") -> tuple[int, list[history.Entry]]:
     space = service.require(session, p)
     return history.entries(session, p, space, since=since, until=until, who=who,
-                           break_glass_only=break_glass, limit=limit, offset=offset)
+                           break_glass_only=break_glass, app=app, limit=limit, offset=offset)
 
 
 @router.get("/access-history", summary="Qui a accédé à mon dossier")
@@ -155,9 +156,11 @@ def access_history(p: ApiPrincipal, session: SessionDep,
                    until: Annotated[str, Query(max_length=10)] = "",
                    who: Annotated[str, Query(max_length=5)] = "",
                    break_glass: bool = False,
+                   app: Annotated[str, Query(max_length=64, description=(
+                       "client_id d'une application (SMART), ou « - » : sans application"))] = "",
                    limit: Annotated[int, Query(ge=1, le=1000)] = history.PAGE,
                    offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-    total, rows = _history(session, p, since, until, who, break_glass, limit, offset)
+    total, rows = _history(session, p, since, until, who, break_glass, limit, offset, app)
     return {"total": total, "entries": [asdict(e) for e in rows]}
 
 
@@ -166,8 +169,9 @@ def access_history_csv(p: ApiPrincipal, session: SessionDep,
                        since: Annotated[str, Query(max_length=10)] = "",
                        until: Annotated[str, Query(max_length=10)] = "",
                        who: Annotated[str, Query(max_length=5)] = "",
-                       break_glass: bool = False) -> Response:
-    _total, rows = _history(session, p, since, until, who, break_glass, 100_000, 0)
+                       break_glass: bool = False,
+                       app: Annotated[str, Query(max_length=64)] = "") -> Response:
+    _total, rows = _history(session, p, since, until, who, break_glass, 100_000, 0, app)
     return Response(history.to_csv(rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="acces.csv"'})
 
@@ -287,3 +291,32 @@ def minor_documents(patient_fid: str, p: ApiPrincipal, session: SessionDep) -> l
     space = guardians.require(session, p, patient_fid)
     return [asdict(d) | {"category_label": d.category_label}
             for d in documents.list_documents(session, p, space)]
+
+
+# --- research: the data hub's opt-out register ---------------------------------------------
+
+def _objection_out(row: Any) -> dict[str, Any]:
+    return {"objecting": row is not None and row.withdrawn_at is None,
+            "recorded_at": row.recorded_at if row else None,
+            "withdrawn_at": row.withdrawn_at if row else None}
+
+
+@router.get("/research-objection", summary="Mon opposition à la réutilisation pour la recherche")
+def research_objection(p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    from esante.space import research
+
+    return _objection_out(research.current(session, p, service.require(session, p)))
+
+
+@router.post("/research-objection", summary="M'opposer à la réutilisation de mes données")
+def research_object(p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    from esante.space import research
+
+    return _objection_out(research.object_to(session, p, service.require(session, p, write=True)))
+
+
+@router.post("/research-objection/withdraw", summary="Retirer mon opposition à la recherche")
+def research_withdraw(p: ApiPrincipal, session: SessionDep) -> dict[str, Any]:
+    from esante.space import research
+
+    return _objection_out(research.withdraw(session, p, service.require(session, p, write=True)))

@@ -134,21 +134,44 @@ def minors_of(session: Session, p: Principal) -> list[Space]:
         Space.status != "closed").order_by(Space.id)))
 
 
-def require(session: Session, p: Principal, patient_fid: str) -> Space:
-    """A minor's space opened by one of her guardians, behind the second factor; the
-    opening is audited (the minor, once of age, sees it in her access history)."""
+def require(session: Session, p: Principal, patient_fid: str, *, write: bool = False,
+            second_factor: bool = False) -> Space:
+    """A minor's space opened by one of her guardians, behind the second factor (TOTP at
+    login, or ``second_factor``: the e-mailed code passed in this browser session); the
+    opening is audited as the guardian acting for the minor (the minor, once of age, sees
+    it in her access history)."""
     space = session.scalar(select(Space).where(Space.patient_fid == patient_fid[:64]))
     g = active(session, patient_fid=space.patient_fid, user_id=p.user.id) if space else None
-    authorize(p, "space.guardian.use", (space, g is not None))
+    authorize(p, "space.guardian.manage" if write else "space.guardian.use",
+              (space, g is not None))
     assert space is not None
-    if not p.user.totp_confirmed:
+    if not (p.user.totp_confirmed or second_factor):
         raise SecondFactorRequired(
             "l'espace santé demande un second facteur : activez la double authentification "
             "(Mon compte), puis reconnectez-vous", "second factor required",
             code="second-factor-required")
     audit.record(session, actor=p.actor, action="space.guardian-access", object_type="space",
-                 object_id=space.id, patient_ref=f"Patient/{space.patient_fid}")
+                 object_id=space.id, patient_ref=f"Patient/{space.patient_fid}",
+                 details={"acting_for": f"Patient/{space.patient_fid}", "write": write})
     return space
+
+
+def patient_name(session: Session, patient_fid: str) -> str:
+    """The minor's name as her record gives it (for the space selector)."""
+    row = Store(session).row("Patient", patient_fid)
+    if row is None or row.deleted:
+        return ""
+    names = Store(session).to_stored(row).resource.get("name") or [{}]
+    n = names[0]
+    return " ".join([*n.get("given", []), n.get("family", "")]).strip()
+
+
+def delegation(session: Session, space: Space) -> list[tuple[Guardianship, User]]:
+    """Every guardianship of the space, current and ended (the delegation page)."""
+    return [(g, u) for g, u in session.execute(
+        select(Guardianship, User).join(User, User.id == Guardianship.user_id).where(
+            Guardianship.space_id == space.id).order_by(
+            Guardianship.ended_at.is_not(None), Guardianship.id)).all()]
 
 
 def hand_over(session: Session, *, actor: Actor, today: date | None = None) -> list[dict[str, Any]]:

@@ -62,3 +62,33 @@ class Guardianship(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str] = mapped_column(String(20), default="")  # removed, majority
+
+
+class MailFactor(Base):
+    """The e-mailed one-time code, the citizen's other second factor (beside TOTP): the
+    latest code's keyed hash (never the code), its expiry, attempts; single use."""
+
+    __tablename__ = "space_mail_factors"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    chosen: Mapped[bool] = mapped_column(default=False)  # the citizen picked the e-mail code
+    code_hash: Mapped[str] = mapped_column(String(64), default="")
+    expires_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None]
+    sends: Mapped[int] = mapped_column(default=0)  # codes sent in the current window
+    window_start: Mapped[datetime | None]
+
+
+class SessionState(Base):
+    """What a browser session of the space knows: whether it passed the e-mailed code,
+    and whose space it shows (the holder's own, or a minor's for a guardian)."""
+
+    __tablename__ = "space_session_states"
+
+    web_session_id: Mapped[str] = mapped_column(
+        ForeignKey("web_sessions.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    mail_verified_at: Mapped[datetime | None]
+    acting_for: Mapped[str] = mapped_column(String(64), default="")  # a minor's Patient id

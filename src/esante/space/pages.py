@@ -5,6 +5,7 @@ page but the letter needs an active space and a session opened with a second fac
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -13,9 +14,22 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
+from esante.core.accounts.models import WebSession
 from esante.core.errors import DomainError
 from esante.core.policy import Principal, authorize
-from esante.space import agenda, documents, history, privacy, professional, profile, service
+from esante.space import (
+    agenda,
+    documents,
+    guardians,
+    history,
+    mailcode,
+    majority,
+    privacy,
+    professional,
+    profile,
+    research,
+    service,
+)
 from esante.space.export import archive
 from esante.space.models import Space
 from esante.web.deps import Csrf, PagePrincipal, SessionDep, WebSessionDep
@@ -33,16 +47,74 @@ def _back(path: str, error: str = "", ok: str = "") -> RedirectResponse:
     return RedirectResponse(f"{path}{sep}ok={ok}" if ok else path, status_code=303)
 
 
-def _gate(session: SessionDep, p: Principal, *, write: bool = False) -> Space | Response:
-    """The holder's space, or where to go instead (the letter, or the second factor).
-    Only citizens have a space: anyone else is refused."""
+@dataclass
+class View:
+    """Whose space the page shows: the holder's own ("own"), a minor's for her guardian
+    ("guardian"), or, read only, a former ward's who allowed it ("shared")."""
+
+    space: Space
+    mode: str
+    name: str
+    others: list[tuple[str, str]]  # (Patient id, label) of the other spaces she may show
+
+    @property
+    def minor(self) -> bool:
+        return self.mode == "guardian"
+
+    @property
+    def shared(self) -> bool:
+        return self.mode == "shared"
+
+
+def _others(session: SessionDep, p: Principal) -> list[tuple[str, str]]:
+    """The spaces the selector offers beside her own: her minors', then those shared
+    with her (read only)."""
+    out = [(s.patient_fid, guardians.patient_name(session, s.patient_fid) or "enfant")
+           for s in guardians.minors_of(session, p)]
+    out += [(s.patient_fid, f"{guardians.patient_name(session, s.patient_fid)} (lecture seule)")
+            for s in majority.shared_with(session, p)]
+    return out
+
+
+READ_ONLY = ("vous consultez ce dossier en lecture seule, avec l'accord de sa titulaire : "
+             "cette page lui est réservée")
+
+
+def _gate(request: Request, session: SessionDep, ws: WebSession | None, p: Principal, *,
+          write: bool = False, owner_only: bool = False) -> Space | Response:
+    """The space this browser session shows (the holder's own, a minor's when her guardian
+    switched to it, or a former ward's read only), or where to go instead (the letter, the
+    second factor). ``owner_only``: a page whose content the FHIR rules do not filter
+    (history, privacy, delegation...), never shown read only. Only citizens have a space."""
     authorize(p, "space.activate")
+    factor = mailcode.passed(session, ws, p.user.id)
+    acting = mailcode.state(session, ws, p.user.id).acting_for if ws else ""
     try:
-        return service.require(session, p, write=write)
+        if acting and guardians.active(session, patient_fid=acting, user_id=p.user.id):
+            space = guardians.require(session, p, acting, write=write, second_factor=factor)
+            mode, name = "guardian", guardians.patient_name(session, space.patient_fid)
+        elif acting and majority.granted(session, p, acting):
+            if write or owner_only:
+                return _back(BASE, READ_ONLY)
+            space = majority.require_shared(session, p, acting, second_factor=factor)
+            mode, name = "shared", guardians.patient_name(session, space.patient_fid)
+        elif acting:  # the guardianship ended (removed, or she came of age), or the grant
+            assert ws is not None
+            mailcode.state(session, ws, p.user.id).acting_for = ""
+            return _back(BASE, "vous n'avez plus accès à cet espace : retour à votre espace")
+        else:
+            space = service.require(session, p, write=write, second_factor=factor)
+            mode, name = "own", p.user.display_name
     except service.SecondFactorRequired:
-        return RedirectResponse("/account/totp?espace=1", status_code=303)
-    except DomainError:
+        return RedirectResponse(BASE + "/second-facteur", status_code=303)
+    except DomainError:  # no active space of her own (the letter page lists the others)
+        if acting:
+            assert ws is not None
+            mailcode.state(session, ws, p.user.id).acting_for = ""
+            return _back(BASE, "vous n'avez plus accès à cet espace : retour à votre espace")
         return RedirectResponse(BASE + "/courrier", status_code=303)
+    request.state.space_view = View(space, mode, name or "enfant", _others(session, p))
+    return space
 
 
 def connected_apps(session: SessionDep, p: Principal) -> list[Any]:
@@ -62,22 +134,57 @@ def citizen_mailbox(session: SessionDep, p: Principal) -> Any:
 def _ctx(request: Request) -> dict[str, Any]:
     return {"error": request.query_params.get("erreur", "")[:300],
             "ok": request.query_params.get("ok", "")[:20],
-            "categories": documents.CATEGORIES}
+            "categories": documents.CATEGORIES,
+            "view": getattr(request.state, "space_view", None)}
 
 
 @router.get(BASE)
 def home(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     docs = documents.list_documents(session, p, space)
     counts = {k: sum(1 for d in docs if d.category == k) for k in documents.CATEGORIES}
-    _total, recent = history.entries(session, p, space, who="pro", limit=5)
+    view: View = request.state.space_view
+    recent = [] if view.shared else history.entries(session, p, space, who="pro", limit=5)[1]
+    minor = view.mode != "own"
+    objection: Any = None
+    if not minor:
+        try:
+            objection = research.current(session, p, space) or False
+        except DomainError:
+            objection = None  # no qualified INS any more: the hub's own page serves
     return render(request, "space/home.html", {
         **_ctx(request), "space": space, "counts": counts, "recent": recent,
-        "apps": connected_apps(session, p), "mailbox": citizen_mailbox(session, p),
+        "apps": [] if minor else connected_apps(session, p),
+        "mailbox": None if minor else citizen_mailbox(session, p),
+        "objection": objection,
+        "former": [] if minor else majority.former_guardians(session, space),
         "status_labels": service.STATUS_LABELS},
         principal=p, ws=ws)
+
+
+@router.post(BASE + "/recherche", dependencies=[Csrf])
+def research_objection(request: Request, p: PagePrincipal, session: SessionDep,
+                       ws: WebSessionDep,
+                       action: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """Her objection to the reuse of her data for research (the data hub's register)."""
+    space = _gate(request, session, ws, p, write=True)
+    if isinstance(space, Response):
+        return space
+    if request.state.space_view.minor:
+        return _back(BASE, "l'opposition à la recherche s'enregistre depuis l'espace de son "
+                           "titulaire")
+    try:
+        if action == "object":
+            research.object_to(session, p, space)
+        elif action == "withdraw":
+            research.withdraw(session, p, space)
+        else:
+            return _back(BASE, "action inconnue")
+    except DomainError as exc:
+        return _back(BASE, exc.fr)
+    return _back(BASE, ok="research-" + action)
 
 
 @router.get(BASE + "/courrier")
@@ -85,7 +192,8 @@ def letter_form(request: Request, p: PagePrincipal, session: SessionDep,
                 ws: WebSessionDep) -> Response:
     authorize(p, "space.activate")
     space = service.for_holder(session, p.user)
-    return render(request, "space/letter.html", {**_ctx(request), "space": space},
+    return render(request, "space/letter.html", {**_ctx(request), "space": space,
+                                                 "minors": _others(session, p)},
                   principal=p, ws=ws)
 
 
@@ -107,9 +215,114 @@ def letter(request: Request, p: PagePrincipal, session: SessionDep,
             request.state.commit_anyway = True
         return _back(BASE + "/courrier", exc.fr)
     if action == "activate":
-        return RedirectResponse(BASE if p.user.totp_confirmed else "/account/totp?espace=1",
+        return RedirectResponse(BASE if p.user.totp_confirmed else BASE + "/second-facteur",
                                 status_code=303)
     return _back(BASE + "/courrier", ok=action)
+
+
+# --- whose space: the guardian's selector, the delegation -----------------------------------
+
+@router.post(BASE + "/changer", dependencies=[Csrf])
+def switch(p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
+           espace: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """Shows her own space ("") or that of a minor she is the active guardian of (checked,
+    behind the second factor, and audited as the guardian acting for the minor)."""
+    authorize(p, "space.activate")
+    assert ws is not None  # Csrf requires a session
+    if espace:
+        factor = mailcode.passed(session, ws, p.user.id)
+        try:
+            if majority.granted(session, p, espace) and not guardians.active(
+                    session, patient_fid=espace, user_id=p.user.id):
+                majority.require_shared(session, p, espace, second_factor=factor)
+            else:
+                guardians.require(session, p, espace, second_factor=factor)
+        except service.SecondFactorRequired:
+            return RedirectResponse(BASE + "/second-facteur", status_code=303)
+        except DomainError:
+            return _back(BASE, "vous n'êtes pas tuteur de cet espace")
+    mailcode.state(session, ws, p.user.id).acting_for = espace
+    return RedirectResponse(BASE, status_code=303)
+
+
+@router.get(BASE + "/tuteurs")
+def delegation_page(request: Request, p: PagePrincipal, session: SessionDep,
+                    ws: WebSessionDep) -> Response:
+    """The delegation: who the guardians are (or were), since when, on which proof. Each
+    guardian sees it, and so does the holder; once of age, she decides here what her
+    former guardians may still see."""
+    space = _gate(request, session, ws, p, owner_only=True)
+    if isinstance(space, Response):
+        return space
+    view: View = request.state.space_view
+    former = [] if view.minor else majority.former_guardians(session, space)
+    return render(request, "space/guardians.html", {
+        **_ctx(request), "rows": guardians.delegation(session, space),
+        "former": former, "grants": majority.grants(session, p, space) if former else {},
+        "docs": documents.list_documents(session, p, space) if former else [],
+        "reasons": {"removed": "fin enregistrée par un agent", "majority": "majorité"}},
+        principal=p, ws=ws)
+
+
+@router.post(BASE + "/tuteurs", dependencies=[Csrf])
+def delegation_action(request: Request, p: PagePrincipal, session: SessionDep,
+                      ws: WebSessionDep,
+                      action: Annotated[str, Form(max_length=10)] = "",
+                      guardian: Annotated[int, Form(ge=0)] = 0,
+                      document: Annotated[str, Form(max_length=64)] = "") -> Response:
+    space = _gate(request, session, ws, p, write=True)
+    if isinstance(space, Response):
+        return space
+    if request.state.space_view.minor:
+        return _back(BASE + "/tuteurs", "seul le titulaire de l'espace décide de ce que voient "
+                                        "ses anciens tuteurs")
+    try:
+        if action == "grant":
+            majority.grant(session, p, space, guardian)
+        elif action == "revoke":
+            majority.revoke(session, p, space, guardian)
+        elif action == "hide":
+            majority.hide(session, p, space, guardian, document)
+        elif action == "show":
+            majority.show(session, p, space, guardian, document)
+        else:
+            return _back(BASE + "/tuteurs", "action inconnue")
+    except DomainError as exc:
+        return _back(BASE + "/tuteurs", exc.fr)
+    return _back(BASE + "/tuteurs", ok=action)
+
+
+# --- the second factor: TOTP at login, or a code by e-mail ------------------------------------
+
+@router.get(BASE + "/second-facteur")
+def second_factor_page(request: Request, p: PagePrincipal, session: SessionDep,
+                       ws: WebSessionDep) -> Response:
+    authorize(p, "space.activate")
+    if p.user.totp_confirmed or mailcode.passed(session, ws, p.user.id):
+        return RedirectResponse(BASE, status_code=303)
+    return render(request, "space/second_factor.html", {
+        **_ctx(request), "minutes": mailcode.CODE_MINUTES,
+        "chosen": mailcode.chosen(session, p.user.id)}, principal=p, ws=ws)
+
+
+@router.post(BASE + "/second-facteur", dependencies=[Csrf])
+def second_factor(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
+                  action: Annotated[str, Form(max_length=10)] = "",
+                  code: Annotated[str, Form(max_length=20)] = "") -> Response:
+    authorize(p, "space.activate")
+    assert ws is not None  # Csrf requires a session
+    target = BASE + "/second-facteur"
+    try:
+        if action == "send":
+            mailcode.send(session, p, settings=request.app.state.settings)
+            return _back(target, ok="sent")
+        if action == "verify":
+            mailcode.verify(session, p, ws, code)
+            return RedirectResponse(BASE, status_code=303)
+    except DomainError as exc:
+        request.state.commit_anyway = True  # a failed try counts, and is audited
+        return _back(target, exc.fr)
+    return _back(target, "action inconnue")
 
 
 # --- documents -----------------------------------------------------------------------------
@@ -117,7 +330,7 @@ def letter(request: Request, p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/documents")
 def documents_page(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
                    categorie: Annotated[str, Query(max_length=20)] = "") -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     try:
@@ -131,12 +344,13 @@ def documents_page(request: Request, p: PagePrincipal, session: SessionDep, ws: 
 
 
 @router.post(BASE + "/documents", dependencies=[Csrf])
-async def upload(p: PagePrincipal, session: SessionDep,
+async def upload(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
                  file: Annotated[UploadFile | None, File()] = None,
                  category: Annotated[str, Form(max_length=20)] = "autre",
                  title: Annotated[str, Form(max_length=200)] = "",
                  when: Annotated[str, Form(max_length=10)] = "") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     if file is None:
@@ -153,8 +367,9 @@ async def upload(p: PagePrincipal, session: SessionDep,
 
 
 @router.get(BASE + "/documents/{fid}")
-def open_document(fid: str, p: PagePrincipal, session: SessionDep) -> Response:
-    space = _gate(session, p)
+def open_document(fid: str, request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep) -> Response:
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     doc, data = documents.open_document(session, p, space, fid[:64])
@@ -163,9 +378,10 @@ def open_document(fid: str, p: PagePrincipal, session: SessionDep) -> Response:
 
 
 @router.post(BASE + "/documents/{fid}/masquer", dependencies=[Csrf])
-def hide(fid: str, p: PagePrincipal, session: SessionDep,
+def hide(fid: str, request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
          hidden: Annotated[str, Form(max_length=1)] = "1") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     try:
@@ -180,7 +396,7 @@ def hide(fid: str, p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/confidentialite")
 def privacy_page(request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     rows = [c for c, _ in privacy.choices(session, p, space)]
@@ -192,11 +408,12 @@ def privacy_page(request: Request, p: PagePrincipal, session: SessionDep,
 
 
 @router.post(BASE + "/confidentialite", dependencies=[Csrf])
-def privacy_action(p: PagePrincipal, session: SessionDep,
+def privacy_action(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
                    action: Annotated[str, Form(max_length=10)] = "",
                    rpps: Annotated[str, Form(max_length=20)] = "",
                    role: Annotated[str, Form(max_length=10)] = "PCP") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     try:
@@ -220,34 +437,40 @@ def history_page(request: Request, p: PagePrincipal, session: SessionDep, ws: We
                  du: Annotated[str, Query(max_length=10)] = "",
                  au: Annotated[str, Query(max_length=10)] = "",
                  qui: Annotated[str, Query(max_length=5)] = "",
-                 urgence: Annotated[str, Query(max_length=1)] = "") -> Response:
-    space = _gate(session, p)
+                 urgence: Annotated[str, Query(max_length=1)] = "",
+                 app: Annotated[str, Query(max_length=64)] = "") -> Response:
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     try:
         total, rows = history.entries(session, p, space, since=du, until=au, who=qui,
-                                      break_glass_only=urgence == "1")
+                                      break_glass_only=urgence == "1", app=app)
     except DomainError as exc:
         return _back(BASE + "/historique", exc.fr)
-    query = f"du={quote(du)}&au={quote(au)}&qui={quote(qui)}&urgence={quote(urgence)}"
+    query = (f"du={quote(du)}&au={quote(au)}&qui={quote(qui)}&urgence={quote(urgence)}"
+             f"&app={quote(app)}")
     return render(request, "space/history.html", {
         **_ctx(request), "rows": rows, "total": total, "du": du, "au": au, "qui": qui,
-        "urgence": urgence, "who_filters": history.WHO_FILTERS, "query": query},
+        "urgence": urgence, "app": app, "apps": history.apps_seen(session, space),
+        "who_filters": history.WHO_FILTERS, "query": query},
         principal=p, ws=ws)
 
 
 @router.get(BASE + "/historique.csv")
-def history_csv(p: PagePrincipal, session: SessionDep,
+def history_csv(request: Request, p: PagePrincipal, session: SessionDep,
+                ws: WebSessionDep,
                 du: Annotated[str, Query(max_length=10)] = "",
                 au: Annotated[str, Query(max_length=10)] = "",
                 qui: Annotated[str, Query(max_length=5)] = "",
-                urgence: Annotated[str, Query(max_length=1)] = "") -> Response:
-    space = _gate(session, p)
+                urgence: Annotated[str, Query(max_length=1)] = "",
+                app: Annotated[str, Query(max_length=64)] = "") -> Response:
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     try:
         _total, rows = history.entries(session, p, space, since=du, until=au, who=qui,
-                                       break_glass_only=urgence == "1", limit=100_000)
+                                       break_glass_only=urgence == "1", app=app,
+                                       limit=100_000)
     except DomainError as exc:
         return _back(BASE + "/historique", exc.fr)
     return Response(history.to_csv(rows), media_type="text/csv; charset=utf-8",
@@ -259,17 +482,21 @@ def history_csv(p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/cloture")
 def closure_page(request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
+    if request.state.space_view.minor:
+        return _back(BASE, "seul le titulaire clôture son espace ; revenez à votre espace pour "
+                           "gérer le vôtre")
     return render(request, "space/closure.html", {
         **_ctx(request), "space": space,
         "years": request.app.state.settings.space_retention_days // 365}, principal=p, ws=ws)
 
 
 @router.get(BASE + "/cloture/archive.zip")
-def closure_archive(p: PagePrincipal, session: SessionDep) -> Response:
-    space = _gate(session, p)
+def closure_archive(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep) -> Response:
+    space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     return Response(archive(session, p, space), media_type="application/zip",
@@ -277,15 +504,19 @@ def closure_archive(p: PagePrincipal, session: SessionDep) -> Response:
 
 
 @router.post(BASE + "/cloture", dependencies=[Csrf])
-def close(p: PagePrincipal, session: SessionDep,
+def close(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
           confirm: Annotated[str, Form(max_length=3)] = "") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
+    if request.state.space_view.minor:
+        return _back(BASE, "seul le titulaire clôture son espace")
     try:
-        service.close(session, p, confirm=confirm == "oui")
+        service.close(session, p, confirm=confirm == "oui",
+                      second_factor=mailcode.passed(session, ws, p.user.id))
     except service.SecondFactorRequired:
-        return RedirectResponse("/account/totp?espace=1", status_code=303)
+        return RedirectResponse(BASE + "/second-facteur", status_code=303)
     except DomainError as exc:
         return _back(BASE + "/cloture", exc.fr)
     return _back(BASE + "/courrier", ok="closed")
@@ -296,7 +527,7 @@ def close(p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/profil")
 def profile_page(request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     sections = {key: (label, profile.entries(session, p, space, key))
@@ -313,7 +544,8 @@ def profile_page(request: Request, p: PagePrincipal, session: SessionDep,
 
 
 @router.post(BASE + "/profil", dependencies=[Csrf])
-def profile_action(p: PagePrincipal, session: SessionDep,
+def profile_action(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
                    action: Annotated[str, Form(max_length=10)] = "",
                    section: Annotated[str, Form(max_length=20)] = "",
                    text: Annotated[str, Form(max_length=200)] = "",
@@ -322,7 +554,7 @@ def profile_action(p: PagePrincipal, session: SessionDep,
                    value: Annotated[str, Form(max_length=20)] = "",
                    second: Annotated[str, Form(max_length=20)] = "",
                    confirm: Annotated[str, Form(max_length=3)] = "") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     try:
@@ -350,7 +582,7 @@ def profile_action(p: PagePrincipal, session: SessionDep,
 @router.get(BASE + "/profil/mesures/{kind}")
 def measure_page(kind: str, request: Request, p: PagePrincipal, session: SessionDep,
                  ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     try:
@@ -367,7 +599,7 @@ def measure_page(kind: str, request: Request, p: PagePrincipal, session: Session
 @router.get(BASE + "/agenda")
 def agenda_page(request: Request, p: PagePrincipal, session: SessionDep,
                 ws: WebSessionDep) -> Response:
-    space = _gate(session, p)
+    space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     return render(request, "space/agenda.html", {
@@ -376,13 +608,14 @@ def agenda_page(request: Request, p: PagePrincipal, session: SessionDep,
 
 
 @router.post(BASE + "/agenda", dependencies=[Csrf])
-def agenda_add(p: PagePrincipal, session: SessionDep,
+def agenda_add(request: Request, p: PagePrincipal, session: SessionDep,
+        ws: WebSessionDep,
                day: Annotated[str, Form(max_length=10)] = "",
                hour: Annotated[str, Form(max_length=5)] = "",
                minutes: Annotated[int, Form(ge=5, le=600)] = 30,
                what: Annotated[str, Form(max_length=200)] = "",
                with_whom: Annotated[str, Form(max_length=200)] = "") -> Response:
-    space = _gate(session, p, write=True)
+    space = _gate(request, session, ws, p, write=True)
     if isinstance(space, Response):
         return space
     try:

@@ -18,6 +18,7 @@ from esante.core.errors import Conflict, Invalid
 from esante.core.identifiers import validate_rpps
 from esante.core.policy import Principal
 from esante.fhir.access import Access
+from esante.fhir.consent import ACCOUNT_SYSTEM
 from esante.fhir.frcore import RPPS_SYSTEM
 from esante.fhir.store import fhir_instant
 from esante.fhir.values import split_reference
@@ -63,7 +64,12 @@ def _actor(rpps: str, role: str = "PCP") -> dict[str, Any]:
 
 
 def _read(c: dict[str, Any]) -> Choice | None:
+    """A choice about professionals (the choices about former guardians are
+    ``space.majority``'s)."""
     prov = c.get("provision") or {}
+    if any(((a.get("reference") or {}).get("identifier") or {}).get("system") == ACCOUNT_SYSTEM
+           for a in prov.get("actor", [])):
+        return None
     data = [split_reference((d.get("reference") or {}).get("reference", ""))
             for d in prov.get("data", [])]
     rpps = [((a.get("reference") or {}).get("identifier") or {}).get("value", "")

@@ -249,13 +249,15 @@ class SecondFactorRequired(Forbidden):
     """The space opens only to a session that logged in with a second factor."""
 
 
-def require(session: Session, p: Principal, *, write: bool = False) -> Space:
+def require(session: Session, p: Principal, *, write: bool = False,
+            second_factor: bool = False) -> Space:
     """The caller's active space, behind the second factor (national identification frame:
-    the citizen logs in with two factors)."""
+    the citizen logs in with two factors): TOTP at login, or ``second_factor`` (the
+    e-mailed one-time code, passed in this browser session: ``space.mailcode``)."""
     space = for_holder(session, p.user)
     authorize(p, "space.manage" if write else "space.use", space)
     assert space is not None  # the rule refuses None
-    if not p.user.totp_confirmed:
+    if not (p.user.totp_confirmed or second_factor):
         raise SecondFactorRequired(
             "votre espace santé demande un second facteur : activez la double authentification "
             "(Mon compte), puis reconnectez-vous", "second factor required",
@@ -264,9 +266,9 @@ def require(session: Session, p: Principal, *, write: bool = False) -> Space:
 
 
 def close(session: Session, p: Principal, *, confirm: bool,
-          settings: Settings | None = None) -> Space:
+          settings: Settings | None = None, second_factor: bool = False) -> Space:
     settings = settings or get_settings()
-    space = require(session, p, write=True)
+    space = require(session, p, write=True, second_factor=second_factor)
     if not confirm:
         raise Invalid("confirmez la clôture de votre espace (case à cocher)",
                       "confirm the closure", code="confirm")

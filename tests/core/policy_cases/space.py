@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from esante.space.models import Guardianship, Reminder, Space
+from esante.space.models import Guardianship, MailFactor, Reminder, SessionState, Space
 from tests.core.policy_base import REFUSED_ON_PAGE, Case, _c, _p
 
 CITIZEN = frozenset({"citizen"})
@@ -57,6 +57,10 @@ API_CASES: list[Case] = [
     _c("GET", "/api/space/minors/{patient_fid}", NOBODY, label="/api/space/minors/inconnu"),
     _c("GET", "/api/space/minors/{patient_fid}/documents", NOBODY,
        label="/api/space/minors/inconnu/documents"),
+    # the research objection: the holder of an active space only
+    _c("GET", "/api/space/research-objection", NOBODY),
+    _c("POST", "/api/space/research-objection", NOBODY),
+    _c("POST", "/api/space/research-objection/withdraw", NOBODY),
 ]
 
 ROLE_PAGES: list[Case] = [
@@ -90,8 +94,17 @@ ROLE_PAGES: list[Case] = [
        denied_for={"doctor": 404, "other_doctor": 404},
        body={"reason": "patient inconscient aux urgences"}),
     _p("GET", "/espace/agenda", CITIZEN, extra=TO_LETTER),
+    # whose space (guardians, former guardians), the second factor, the research objection
+    _p("POST", "/espace/changer", CITIZEN, body={"espace": ""}, extra={"to": "/espace"}),
+    _p("GET", "/espace/tuteurs", CITIZEN, extra=TO_LETTER),
+    _p("POST", "/espace/tuteurs", CITIZEN, extra=TO_LETTER,
+       body={"action": "grant", "guardian": "1"}),
+    _p("GET", "/espace/second-facteur", CITIZEN),
+    _p("POST", "/espace/second-facteur", NOBODY, denied_for={"citizen": REFUSED_ON_PAGE},
+       body={"action": "verify", "code": "123456"}),  # no code was sent
+    _p("POST", "/espace/recherche", CITIZEN, extra=TO_LETTER, body={"action": "object"}),
     _p("POST", "/espace/agenda", CITIZEN, extra=TO_LETTER,
        body={"day": "2030-01-02", "hour": "09:00", "what": "Dentiste"}),
 ]
 
-COUNTED: tuple[Any, ...] = (Space, Reminder, Guardianship)
+COUNTED: tuple[Any, ...] = (Space, Reminder, Guardianship, MailFactor, SessionState)
