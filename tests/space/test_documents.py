@@ -84,3 +84,29 @@ def test_a_professional_sends_a_document_through_fhir(client, personas, space, f
     blobs = db.scalars(select(FhirResource.content).where(
         FhirResource.patient_fid == space.patient)).all()
     assert blobs and not any(b"Compte rendu" in blob or b"JVBERi" in blob for blob in blobs)
+
+
+def test_home_counts_agree_with_the_list(client, personas, space, fhir, db) -> None:
+    """The home page counts by category without reading the documents (search counts):
+    the same figures as the list, LOINC classes filed under ours, the rest in "autre"."""
+    from esante.core.policy import Principal
+    from esante.space import documents
+
+    auth = personas.auth("citizen")
+    for category in ("imagerie", "imagerie", "ordonnance", "autre"):
+        r = client.post(DOCS, headers=auth, data={"category": category},
+                        files={"file": ("x.png", png_bytes(), "image/png")})
+        assert r.status_code == 201, r.text
+    for code in ("11488-4", "57833-6", "99999-9"):  # compte rendu, ordonnance, unknown class
+        d = fhir("doctor", "POST", "/DocumentReference", {
+            "resourceType": "DocumentReference", "status": "current",
+            "subject": {"reference": f"Patient/{space.patient}"},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": code}]}],
+            "content": [{"attachment": {"contentType": "application/pdf", "title": code}}]})
+        assert d.status_code == 201, d.text
+    p = Principal.of(personas.users["citizen"])
+    listed = documents.list_documents(db, p, space.space)
+    expected = {k: sum(1 for d in listed if d.category == k) for k in documents.CATEGORIES}
+    assert documents.counts(db, p, space.space) == expected
+    assert expected == {"compte-rendu": 1, "ordonnance": 2, "imagerie": 2, "biologie": 0,
+                        "vaccination": 0, "autre": 2}

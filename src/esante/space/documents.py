@@ -162,6 +162,28 @@ def list_documents(session: Session, p: Principal, space: Space, *,
     return [d for d in docs if not category or d.category == category]
 
 
+def counts(session: Session, p: Principal, space: Space) -> dict[str, int]:
+    """How many documents of each category, counted by the FHIR search (``_summary=count``
+    on the category index, our code or the LOINC classes filed under it): nothing is
+    read nor decrypted. What no category claims is "autre"."""
+    fhir = fhir_for(session, p)
+
+    def count(extra: list[tuple[str, str]]) -> int:
+        bundle = fhir.search("DocumentReference", [
+            ("patient", space.patient_fid), ("_summary", "count"), *extra]).resource or {}
+        return int(bundle.get("total", 0))
+
+    out = {}
+    for key in CATEGORIES:
+        if key == "autre":
+            continue
+        codes = [f"{CATEGORY_SYSTEM}|{key}",
+                 *(code for code, ours in LOINC_CATEGORIES.items() if ours == key)]
+        out[key] = count([("category", ",".join(codes))])
+    out["autre"] = max(0, count([]) - sum(out.values()))
+    return out
+
+
 def open_document(session: Session, p: Principal, space: Space,
                   fid: str) -> tuple[Document, bytes]:
     fhir = fhir_for(session, p)

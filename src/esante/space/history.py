@@ -67,7 +67,10 @@ def entries(session: Session, p: Principal, space: Space, *, since: str = "", un
             offset: int = 0) -> tuple[int, list[Entry]]:
     if who not in WHO_FILTERS:
         raise Invalid(f"filtre inconnu : {who[:20]}", "unknown filter", code="who")
-    q = select(AuditEvent).where(AuditEvent.patient_ref == f"Patient/{space.patient_fid}")
+    # The columns shown, not the whole events (their JSON details are not shown).
+    q = select(AuditEvent.id, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor_label,
+               AuditEvent.action, AuditEvent.object_id, AuditEvent.justification).where(
+        AuditEvent.patient_ref == f"Patient/{space.patient_fid}")
     lo, hi = _day(since), _day(until, end=True)
     if lo:
         q = q.where(AuditEvent.at >= lo)
@@ -85,7 +88,7 @@ def entries(session: Session, p: Principal, space: Space, *, since: str = "", un
                                AuditEvent.at <= start + timedelta(hours=BREAK_GLASS_HOURS))
                           for uid, start in glass)))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    rows = session.execute(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                            .limit(limit).offset(offset)).all()
     people = _people(session, {r.actor_id for r in rows if r.actor_id})
     out = []

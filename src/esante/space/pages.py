@@ -70,8 +70,7 @@ def home(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSession
     space = _gate(session, p)
     if isinstance(space, Response):
         return space
-    docs = documents.list_documents(session, p, space)
-    counts = {k: sum(1 for d in docs if d.category == k) for k in documents.CATEGORIES}
+    counts = documents.counts(session, p, space)
     _total, recent = history.entries(session, p, space, who="pro", limit=5)
     return render(request, "space/home.html", {
         **_ctx(request), "space": space, "counts": counts, "recent": recent,
@@ -301,10 +300,7 @@ def profile_page(request: Request, p: PagePrincipal, session: SessionDep,
         return space
     sections = {key: (label, profile.entries(session, p, space, key))
                 for key, (_rtype, label) in profile.SECTIONS.items()}
-    latest = {}
-    for kind in profile.MEASURES:
-        points = profile.series(session, p, space, kind)
-        latest[kind] = points[-1] if points else None
+    latest = {kind: profile.latest(session, p, space, kind) for kind in profile.MEASURES}
     return render(request, "space/profile.html", {
         **_ctx(request), "sections": sections, "measures": profile.MEASURES, "latest": latest,
         "confirm": request.query_params.get("confirmer", "")[:20],
