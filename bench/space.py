@@ -402,13 +402,27 @@ def sql_peer(url: str, n: int) -> dict[str, list[float]]:
     def measure(code: str) -> tuple[str, tuple[Any, ...]]:
         return search + obs + "LIMIT 500", ("Observation", HEAVY, code)
 
+    def latest(code: str) -> tuple[str, tuple[Any, ...]]:
+        sql = search + obs + ("ORDER BY (SELECT min(d.low) FROM fhir_idx_date d WHERE "  # noqa: S608 - constants only
+                              "d.res_pk = r.pk AND d.param = 'date') DESC LIMIT 5")
+        return sql, ("Observation", HEAVY, code)
+
+    def count_category(codes: list[str]) -> tuple[str, tuple[Any, ...]]:
+        return ("SELECT count(*) FROM fhir_resources r JOIN fhir_idx_ref x ON x.res_pk = r.pk "
+                "WHERE x.resource_type = 'DocumentReference' AND x.param = 'patient' AND "
+                "x.target_fid = %s AND NOT r.deleted AND EXISTS (SELECT 1 FROM fhir_idx_token t "
+                "WHERE t.res_pk = r.pk AND t.param = 'category' AND t.code = ANY(%s))",
+                (HEAVY, codes))
+
     queries: dict[str, list[tuple[str, tuple[Any, ...]]]] = {
-        "accueil": [of("DocumentReference"),
-                    (history.format(w="AND actor_id IS NOT NULL", lim=5), (pat,))],
+        "accueil": [count_category([k]) for k in (
+            "compte-rendu", "ordonnance", "imagerie", "biologie", "vaccination")] + [
+            (count.format(w=""), (pat,)),
+            (history.format(w="AND actor_id IS NOT NULL", lim=5), (pat,))],
         "documents (500)": [of("DocumentReference"), of("Consent")],
         "profil de santé": [of(t) for t in (
             "AllergyIntolerance", "Condition", "MedicationStatement", "Immunization")] + [
-            measure(c) for c in ("29463-7", "8302-2", "85354-9", "2345-7", "8867-4")],
+            latest(c) for c in ("29463-7", "8302-2", "85354-9", "2345-7", "8867-4")],
         "courbe du poids": [measure("29463-7")],
         "agenda": [of("Appointment")],
         "historique, page 1": [(count.format(w=""), (pat,)),

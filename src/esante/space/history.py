@@ -91,11 +91,13 @@ def entries(session: Session, p: Principal, space: Space, *, since: str = "", un
     rows = session.execute(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                            .limit(limit).offset(offset)).all()
     people = _people(session, {r.actor_id for r in rows if r.actor_id})
+    windows: dict[int, list[tuple[datetime, datetime]]] = {}
+    for uid, start in glass:
+        windows.setdefault(uid, []).append((start, start + timedelta(hours=BREAK_GLASS_HOURS)))
     out = []
     for r in rows:
         name, profession, where = people.get(r.actor_id or 0, (r.actor_label, "", ""))
-        in_glass = any(uid == r.actor_id and start <= r.at <= start + timedelta(
-            hours=BREAK_GLASS_HOURS) for uid, start in glass)
+        in_glass = any(start <= r.at <= end for start, end in windows.get(r.actor_id, ()))
         mine = r.actor_id == p.user.id
         out.append(Entry(at=r.at, who="Vous" if mine else name, profession=profession,
                          establishment=where, action=ACTION_LABELS.get(r.action, r.action),
