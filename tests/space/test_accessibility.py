@@ -220,6 +220,9 @@ def test_every_space_page_passes_axe(
                 other_page.set_default_timeout(10_000)
                 _login(other_page, base, EMAIL, secret)
                 expect(other_page.locator("#header-user")).to_be_attached()
+                if "color_scheme" in options:  # DSFR's script follows the system's theme
+                    expect(other_page.locator("html")).to_have_attribute(
+                        "data-fr-theme", "dark")
                 _tour(audit, other_page, base, f", {label}")
                 other_page.context.close()
             citizen.goto(f"{base}/espace/cloture")
