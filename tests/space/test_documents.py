@@ -110,3 +110,37 @@ def test_home_counts_agree_with_the_list(client, personas, space, fhir, db) -> N
     assert documents.counts(db, p, space.space) == expected
     assert expected == {"compte-rendu": 1, "ordonnance": 2, "imagerie": 2, "biologie": 0,
                         "vaccination": 0, "autre": 2}
+
+
+def test_the_list_is_read_a_page_at_a_time(client, personas, space, db, monkeypatch) -> None:
+    import pyotp
+
+    from esante.core.policy import Principal
+    from esante.space import documents
+    from tests.core.test_auth import post_otp, post_password
+
+    monkeypatch.setattr(documents, "PAGE", 2)
+    auth = personas.auth("citizen")
+    for day, category in (("2026-01-01", "imagerie"), ("2026-02-01", "autre"),
+                          ("2026-03-01", "imagerie"), ("2026-04-01", "imagerie")):
+        r = client.post(DOCS, headers=auth, data={"category": category, "date": day,
+                                                  "title": f"{category} {day}"},
+                        files={"file": ("x.png", png_bytes(), "image/png")})
+        assert r.status_code == 201, r.text
+    p = Principal.of(personas.users["citizen"])
+
+    def titles(**kw) -> tuple[int, list[str]]:
+        total, docs = documents.page_of_documents(db, p, space.space, **kw)
+        return total, [d.title for d in docs]
+
+    assert titles() == (4, ["imagerie 2026-04-01", "imagerie 2026-03-01"])
+    assert titles(page=2) == (4, ["autre 2026-02-01", "imagerie 2026-01-01"])
+    assert titles(page=3) == (4, [])
+    assert titles(category="imagerie", page=2) == (3, ["imagerie 2026-01-01"])
+    assert titles(category="autre") == (1, ["autre 2026-02-01"])
+    post_password(client, "citizen@test.esante.fr")
+    post_otp(client, pyotp.TOTP(space.secret).now())
+    page = client.get("/espace/documents?page=2")
+    assert page.status_code == 200
+    assert "autre 2026-02-01" in page.text and "imagerie 2026-04-01" not in page.text
+    assert "page 2 sur 2" in page.text and 'aria-current="page"' in page.text

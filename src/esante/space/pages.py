@@ -115,16 +115,20 @@ def letter(request: Request, p: PagePrincipal, session: SessionDep,
 
 @router.get(BASE + "/documents")
 def documents_page(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
-                   categorie: Annotated[str, Query(max_length=20)] = "") -> Response:
+                   categorie: Annotated[str, Query(max_length=20)] = "",
+                   page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
     space = _gate(session, p)
     if isinstance(space, Response):
         return space
     try:
-        docs = documents.list_documents(session, p, space, category=categorie)
+        total, docs = documents.page_of_documents(session, p, space, category=categorie,
+                                                  page=page)
     except DomainError as exc:
         return _back(BASE + "/documents", exc.fr)
+    pages = max(1, -(-total // documents.PAGE))
     return render(request, "space/documents.html", {
-        **_ctx(request), "docs": docs, "categorie": categorie,
+        **_ctx(request), "docs": docs, "categorie": categorie, "total": total,
+        "page": page, "pages": pages,
         "max_mb": request.app.state.settings.space_document_max_bytes // 1_048_576},
         principal=p, ws=ws)
 
