@@ -51,7 +51,7 @@ PASSWORD = "bench-citizen-password-42!"  # noqa: S105 - the bench's own account
 PRO_COUNT = 20
 PAGES = {
     "accueil": "/espace",
-    "documents (500)": "/espace/documents",
+    "documents, page 1": "/espace/documents",
     "profil de santé": "/espace/profil",
     "courbe du poids": "/espace/profil/mesures/poids",
     "agenda": "/espace/agenda",
@@ -414,12 +414,18 @@ def sql_peer(url: str, n: int) -> dict[str, list[float]]:
                 "WHERE t.res_pk = r.pk AND t.param = 'category' AND t.code = ANY(%s))",
                 (HEAVY, codes))
 
+    newest_documents = (search + "ORDER BY (SELECT min(d.low) FROM fhir_idx_date d WHERE "  # noqa: S608
+                        "d.res_pk = r.pk AND d.param = 'date') DESC LIMIT 100",
+                        ("DocumentReference", HEAVY))
+    count_all = ("SELECT count(*) FROM fhir_resources r JOIN fhir_idx_ref x ON x.res_pk = r.pk "
+                 "WHERE x.resource_type = 'DocumentReference' AND x.param = 'patient' AND "
+                 "x.target_fid = %s AND NOT r.deleted")
     queries: dict[str, list[tuple[str, tuple[Any, ...]]]] = {
         "accueil": [count_category([k]) for k in (
             "compte-rendu", "ordonnance", "imagerie", "biologie", "vaccination")] + [
-            (count.format(w=""), (pat,)),
+            (count_all, (HEAVY,)), (count.format(w="AND actor_id IS NOT NULL"), (pat,)),
             (history.format(w="AND actor_id IS NOT NULL", lim=5), (pat,))],
-        "documents (500)": [of("DocumentReference"), of("Consent")],
+        "documents, page 1": [newest_documents, (count_all, (HEAVY,)), of("Consent")],
         "profil de santé": [of(t) for t in (
             "AllergyIntolerance", "Condition", "MedicationStatement", "Immunization")] + [
             latest(c) for c in ("29463-7", "8302-2", "85354-9", "2345-7", "8867-4")],

@@ -97,7 +97,8 @@ def entries(session: Session, p: Principal, space: Space, *, since: str = "", un
     out = []
     for r in rows:
         name, profession, where = people.get(r.actor_id or 0, (r.actor_label, "", ""))
-        in_glass = any(start <= r.at <= end for start, end in windows.get(r.actor_id, ()))
+        in_glass = r.actor_id in windows and any(
+            start <= r.at <= end for start, end in windows[r.actor_id])
         mine = r.actor_id == p.user.id
         out.append(Entry(at=r.at, who="Vous" if mine else name, profession=profession,
                          establishment=where, action=ACTION_LABELS.get(r.action, r.action),
