@@ -84,3 +84,63 @@ def test_a_professional_sends_a_document_through_fhir(client, personas, space, f
     blobs = db.scalars(select(FhirResource.content).where(
         FhirResource.patient_fid == space.patient)).all()
     assert blobs and not any(b"Compte rendu" in blob or b"JVBERi" in blob for blob in blobs)
+
+
+def test_home_counts_agree_with_the_list(client, personas, space, fhir, db) -> None:
+    """The home page counts by category without reading the documents (search counts):
+    the same figures as the list, LOINC classes filed under ours, the rest in "autre"."""
+    from esante.core.policy import Principal
+    from esante.space import documents
+
+    auth = personas.auth("citizen")
+    for category in ("imagerie", "imagerie", "ordonnance", "autre"):
+        r = client.post(DOCS, headers=auth, data={"category": category},
+                        files={"file": ("x.png", png_bytes(), "image/png")})
+        assert r.status_code == 201, r.text
+    for code in ("11488-4", "57833-6", "99999-9"):  # compte rendu, ordonnance, unknown class
+        d = fhir("doctor", "POST", "/DocumentReference", {
+            "resourceType": "DocumentReference", "status": "current",
+            "subject": {"reference": f"Patient/{space.patient}"},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": code}]}],
+            "content": [{"attachment": {"contentType": "application/pdf", "title": code}}]})
+        assert d.status_code == 201, d.text
+    p = Principal.of(personas.users["citizen"])
+    listed = documents.list_documents(db, p, space.space)
+    expected = {k: sum(1 for d in listed if d.category == k) for k in documents.CATEGORIES}
+    assert documents.counts(db, p, space.space) == expected
+    assert expected == {"compte-rendu": 1, "ordonnance": 2, "imagerie": 2, "biologie": 0,
+                        "vaccination": 0, "autre": 2}
+
+
+def test_the_list_is_read_a_page_at_a_time(client, personas, space, db, monkeypatch) -> None:
+    import pyotp
+
+    from esante.core.policy import Principal
+    from esante.space import documents
+    from tests.core.test_auth import post_otp, post_password
+
+    monkeypatch.setattr(documents, "PAGE", 2)
+    auth = personas.auth("citizen")
+    for day, category in (("2026-01-01", "imagerie"), ("2026-02-01", "autre"),
+                          ("2026-03-01", "imagerie"), ("2026-04-01", "imagerie")):
+        r = client.post(DOCS, headers=auth, data={"category": category, "date": day,
+                                                  "title": f"{category} {day}"},
+                        files={"file": ("x.png", png_bytes(), "image/png")})
+        assert r.status_code == 201, r.text
+    p = Principal.of(personas.users["citizen"])
+
+    def titles(**kw) -> tuple[int, list[str]]:
+        total, docs = documents.page_of_documents(db, p, space.space, **kw)
+        return total, [d.title for d in docs]
+
+    assert titles() == (4, ["imagerie 2026-04-01", "imagerie 2026-03-01"])
+    assert titles(page=2) == (4, ["autre 2026-02-01", "imagerie 2026-01-01"])
+    assert titles(page=3) == (4, [])
+    assert titles(category="imagerie", page=2) == (3, ["imagerie 2026-01-01"])
+    assert titles(category="autre") == (1, ["autre 2026-02-01"])
+    post_password(client, "citizen@test.esante.fr")
+    post_otp(client, pyotp.TOTP(space.secret).now())
+    page = client.get("/espace/documents?page=2")
+    assert page.status_code == 200
+    assert "autre 2026-02-01" in page.text and "imagerie 2026-04-01" not in page.text
+    assert "page 2 sur 2" in page.text and 'aria-current="page"' in page.text

@@ -85,3 +85,23 @@ def test_measure_page_draws_a_chart(client, personas, space) -> None:
     assert page.status_code == 200
     assert "<polyline" in page.text and "de 70 à 72 kg" in page.text
     assert page.text.count("<tr>") >= 4
+
+
+def test_latest_value_is_the_newest_of_the_series(client, personas, space, db) -> None:
+    from esante.core.policy import Principal
+    from esante.space import profile
+
+    auth = personas.auth("citizen")
+    p = Principal.of(personas.users["citizen"])
+    assert profile.latest(db, p, space.space, "poids") is None
+    for day, v in (("2026-03-01", 71), ("2026-01-01", 70), ("2026-02-01", 72)):
+        r = client.post(f"{API}/measurements/poids", json={"value": v, "at": f"{day}T08:00:00Z"},
+                        headers=auth)
+        assert r.status_code == 201, r.text
+    client.post(f"{API}/measurements/tension", json={"value": 128, "second": 84,
+                                                     "at": "2026-02-01T08:00:00Z"}, headers=auth)
+    last = profile.latest(db, p, space.space, "poids")
+    assert last is not None and (last.value, last.at.month) == (71.0, 3)
+    assert last == profile.series(db, p, space.space, "poids")[-1]
+    pressure = profile.latest(db, p, space.space, "tension")
+    assert pressure is not None and (pressure.value, pressure.second) == (128.0, 84.0)

@@ -162,6 +162,62 @@ def list_documents(session: Session, p: Principal, space: Space, *,
     return [d for d in docs if not category or d.category == category]
 
 
+def counts(session: Session, p: Principal, space: Space) -> dict[str, int]:
+    """How many documents of each category, counted by the FHIR search (``_summary=count``
+    on the category index, our code or the LOINC classes filed under it): nothing is
+    read nor decrypted. What no category claims is "autre"."""
+    fhir = fhir_for(session, p)
+
+    def count(extra: list[tuple[str, str]]) -> int:
+        bundle = fhir.search("DocumentReference", [
+            ("patient", space.patient_fid), ("_summary", "count"), *extra]).resource or {}
+        return int(bundle.get("total", 0))
+
+    out = {key: count([("category", category_codes(key))]) for key in CATEGORIES
+           if key != "autre"}
+    out["autre"] = max(0, count([]) - sum(out.values()))
+    return out
+
+
+PAGE = 100  # documents a page of the list shows
+
+
+def category_codes(key: str) -> str:
+    """The search value of one of our categories: our code, or a LOINC class filed
+    under it (a bare code: ``category_of`` reads the code whatever its system)."""
+    return ",".join([f"{CATEGORY_SYSTEM}|{key}",
+                     *(code for code, ours in LOINC_CATEGORIES.items() if ours == key)])
+
+
+def page_of_documents(session: Session, p: Principal, space: Space, *, category: str = "",
+                      page: int = 1) -> tuple[int, list[Document]]:
+    """One page of the list (``PAGE`` documents, newest first) and how many there are in
+    all: only that page's documents are read and decrypted. A category is searched on its
+    index; "autre" (what no category claims) is the one read whole, then filtered."""
+    if category and category not in CATEGORIES:
+        raise Invalid(f"catégorie inconnue : {category[:40]}", "unknown category",
+                      code="category")
+    page = max(1, page)
+    if category == "autre":
+        docs = list_documents(session, p, space, category=category)
+        return len(docs), docs[(page - 1) * PAGE:page * PAGE]
+    params = [("patient", space.patient_fid), ("_sort", "-date"), ("_count", str(PAGE)),
+              ("_offset", str((page - 1) * PAGE))]
+    if category:
+        params.append(("category", category_codes(category)))
+    bundle = fhir_for(session, p).search("DocumentReference", params).resource or {}
+    docs = [as_document(e["resource"], space) for e in bundle.get("entry", [])
+            if e.get("search", {}).get("mode") == "match"]
+    from esante.space.privacy import hidden_fids
+
+    hidden = hidden_fids(session, p, space)
+    for d in docs:
+        d.hidden = d.fid in hidden
+    if category:  # a document also filed under another category is shown where it belongs
+        docs = [d for d in docs if d.category == category]
+    return int(bundle.get("total", len(docs))), docs
+
+
 def open_document(session: Session, p: Principal, space: Space,
                   fid: str) -> tuple[Document, bytes]:
     fhir = fhir_for(session, p)

@@ -99,7 +99,10 @@ def entries(session: Session, p: Principal, space: Space, *, since: str = "", un
     app (its client_id), ``app="-"`` those made without any app."""
     if who not in WHO_FILTERS:
         raise Invalid(f"filtre inconnu : {who[:20]}", "unknown filter", code="who")
-    q = select(AuditEvent).where(AuditEvent.patient_ref == f"Patient/{space.patient_fid}")
+    # The columns shown, not the whole events (their JSON details are not shown).
+    q = select(AuditEvent.id, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor_label,
+               AuditEvent.action, AuditEvent.object_id, AuditEvent.justification).where(
+        AuditEvent.patient_ref == f"Patient/{space.patient_fid}")
     if app == "-":
         q = q.where(AuditEvent.actor_label.not_like("% (app %)"))
     elif app:
@@ -124,20 +127,23 @@ def entries(session: Session, p: Principal, space: Space, *, since: str = "", un
                                AuditEvent.at <= start + timedelta(hours=BREAK_GLASS_HOURS))
                           for uid, start in glass)))
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    rows = session.execute(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                            .limit(limit).offset(offset)).all()
     people = _people(session, {r.actor_id for r in rows if r.actor_id})
     tutors = set(session.scalars(select(Guardianship.user_id).where(
         Guardianship.space_id == space.id)))
     via = {r.id: m.group(1) for r in rows if (m := _APP.search(r.actor_label or ""))}
     names = app_names(session, set(via.values()))
+    windows: dict[int, list[tuple[datetime, datetime]]] = {}
+    for uid, start in glass:
+        windows.setdefault(uid, []).append((start, start + timedelta(hours=BREAK_GLASS_HOURS)))
     out = []
     for r in rows:
         name, profession, where = people.get(r.actor_id or 0, (r.actor_label, "", ""))
         if r.actor_id in tutors:
             profession = "parent ou tuteur légal"
-        in_glass = any(uid == r.actor_id and start <= r.at <= start + timedelta(
-            hours=BREAK_GLASS_HOURS) for uid, start in glass)
+        in_glass = r.actor_id in windows and any(
+            start <= r.at <= end for start, end in windows[r.actor_id])
         mine = r.actor_id == p.user.id
         out.append(Entry(at=r.at, who="Vous" if mine else name, profession=profession,
                          establishment=where, action=ACTION_LABELS.get(r.action, r.action),

@@ -143,8 +143,7 @@ def home(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSession
     space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
-    docs = documents.list_documents(session, p, space)
-    counts = {k: sum(1 for d in docs if d.category == k) for k in documents.CATEGORIES}
+    counts = documents.counts(session, p, space)
     view: View = request.state.space_view
     recent = [] if view.shared else history.entries(session, p, space, who="pro", limit=5)[1]
     minor = view.mode != "own"
@@ -329,16 +328,20 @@ def second_factor(request: Request, p: PagePrincipal, session: SessionDep, ws: W
 
 @router.get(BASE + "/documents")
 def documents_page(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
-                   categorie: Annotated[str, Query(max_length=20)] = "") -> Response:
+                   categorie: Annotated[str, Query(max_length=20)] = "",
+                   page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
     space = _gate(request, session, ws, p)
     if isinstance(space, Response):
         return space
     try:
-        docs = documents.list_documents(session, p, space, category=categorie)
+        total, docs = documents.page_of_documents(session, p, space, category=categorie,
+                                                  page=page)
     except DomainError as exc:
         return _back(BASE + "/documents", exc.fr)
+    pages = max(1, -(-total // documents.PAGE))
     return render(request, "space/documents.html", {
-        **_ctx(request), "docs": docs, "categorie": categorie,
+        **_ctx(request), "docs": docs, "categorie": categorie, "total": total,
+        "page": page, "pages": pages,
         "max_mb": request.app.state.settings.space_document_max_bytes // 1_048_576},
         principal=p, ws=ws)
 
@@ -532,10 +535,7 @@ def profile_page(request: Request, p: PagePrincipal, session: SessionDep,
         return space
     sections = {key: (label, profile.entries(session, p, space, key))
                 for key, (_rtype, label) in profile.SECTIONS.items()}
-    latest = {}
-    for kind in profile.MEASURES:
-        points = profile.series(session, p, space, kind)
-        latest[kind] = points[-1] if points else None
+    latest = {kind: profile.latest(session, p, space, kind) for kind in profile.MEASURES}
     return render(request, "space/profile.html", {
         **_ctx(request), "sections": sections, "measures": profile.MEASURES, "latest": latest,
         "confirm": request.query_params.get("confirmer", "")[:20],

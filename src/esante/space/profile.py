@@ -71,9 +71,10 @@ def _text(concept: dict[str, Any] | None) -> str:
 
 
 def _search(session: Session, p: Principal, space: Space, rtype: str,
-            extra: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+            extra: list[tuple[str, str]] | None = None, *,
+            count: int = 500) -> list[dict[str, Any]]:
     bundle = fhir_for(session, p).search(rtype, [
-        ("patient", space.patient_fid), ("_count", "500"), *(extra or [])]).resource or {}
+        ("patient", space.patient_fid), ("_count", str(count)), *(extra or [])]).resource or {}
     return [e["resource"] for e in bundle.get("entry", [])
             if e.get("search", {}).get("mode") == "match"]
 
@@ -186,29 +187,50 @@ def add_measurement(session: Session, p: Principal, space: Space, kind: str, *, 
     return str((fhir_for(session, p).create(body).resource or {})["id"])
 
 
+def _point(r: dict[str, Any], me: str) -> Point | None:
+    """The value of an Observation of a measure (the systolic one for a pressure)."""
+    when = r.get("effectiveDateTime")
+    if not when:
+        return None
+    by_holder = any(x.get("reference") == me for x in r.get("performer", []))
+    if "component" in r:
+        values: dict[str, float] = {
+            c["code"]["coding"][0]["code"]: float(c["valueQuantity"]["value"])
+            for c in r["component"] if (c.get("valueQuantity") or {}).get("value") is not None}
+        if SYSTOLIC not in values:
+            return None
+        return Point(datetime.fromisoformat(when), values[SYSTOLIC], values.get(DIASTOLIC[0]),
+                     by_holder)
+    if (r.get("valueQuantity") or {}).get("value") is not None:
+        return Point(datetime.fromisoformat(when), float(r["valueQuantity"]["value"]), None,
+                     by_holder)
+    return None
+
+
 def series(session: Session, p: Principal, space: Space, kind: str) -> list[Point]:
     if kind not in MEASURES:
         raise Invalid(f"mesure inconnue : {kind[:30]}", "unknown measurement", code="kind")
     me = f"Patient/{space.patient_fid}"
-    out = []
-    for r in _search(session, p, space, "Observation",
-                     [("code", f"{LOINC}|{MEASURES[kind].loinc}"), ("_sort", "date")]):
-        when = r.get("effectiveDateTime")
-        if not when:
-            continue
-        by_holder = any(x.get("reference") == me for x in r.get("performer", []))
-        if "component" in r:
-            values: dict[str, float] = {
-                c["code"]["coding"][0]["code"]: float(c["valueQuantity"]["value"])
-                for c in r["component"] if (c.get("valueQuantity") or {}).get("value") is not None}
-            if SYSTOLIC not in values:
-                continue
-            out.append(Point(datetime.fromisoformat(when), values[SYSTOLIC],
-                             values.get(DIASTOLIC[0]), by_holder))
-        elif (r.get("valueQuantity") or {}).get("value") is not None:
-            out.append(Point(datetime.fromisoformat(when), float(r["valueQuantity"]["value"]),
-                             None, by_holder))
-    return out
+    found = (_point(r, me) for r in _search(
+        session, p, space, "Observation",
+        [("code", f"{LOINC}|{MEASURES[kind].loinc}"), ("_sort", "date")]))
+    return [pt for pt in found if pt is not None]
+
+
+def latest(session: Session, p: Principal, space: Space, kind: str) -> Point | None:
+    """The last value of a measure: one Observation read (the newest by date), not the
+    series (five years of weekly values are 260 records to decrypt)."""
+    if kind not in MEASURES:
+        raise Invalid(f"mesure inconnue : {kind[:30]}", "unknown measurement", code="kind")
+    me = f"Patient/{space.patient_fid}"
+    # The newest few: one without a usable value (no date, no systolic) is skipped.
+    for r in _search(session, p, space, "Observation", [
+            ("code", f"{LOINC}|{MEASURES[kind].loinc}"), ("_sort", "-date")],
+            count=5):
+        pt = _point(r, me)
+        if pt is not None:
+            return pt
+    return None
 
 
 def chart(points: list[Point], *, width: int = 640, height: int = 220) -> dict[str, Any]:
