@@ -3,6 +3,7 @@ gateway and the outbound queue."""
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -161,6 +162,42 @@ def smtp(queue_every: Annotated[float, typer.Option(
     finally:
         for c in servers:
             c.stop()
+
+
+@messaging_app.command("imap")
+def imap(print_config: Annotated[bool, typer.Option(
+        "--print-config", help="affiche la configuration de Dovecot sans le démarrer")] = False,
+         ) -> None:
+    """Démarre l'IMAP des clients de messagerie (Dovecot, alimenté par la plateforme)."""
+    from esante.core.db import session_factory
+    from esante.core.errors import DomainError
+    from esante.messaging import imap as service
+    from esante.messaging.config import get_mss_settings
+
+    cfg = get_mss_settings()
+    try:
+        if print_config:
+            layout = service.Layout(cfg.resolved_imap_dir)
+            console.print(service.render(cfg, layout, service.account(cfg)), highlight=False,
+                          markup=False, end="")
+            return
+        running = service.Service(cfg, session_factory())
+        running.start()
+    except DomainError as exc:
+        _fail(exc.fr)
+        return
+    console.print(f"IMAP {cfg.host}:{cfg.imap_port} (STARTTLS), IMAPS {cfg.host}:"
+                  f"{cfg.imaps_port} ; Dovecot sous le compte {running.prepared.account.name}, "
+                  f"dossier {running.prepared.layout.root}", highlight=False, markup=False)
+    signal.signal(signal.SIGTERM, lambda *_: running.stop())
+    try:
+        running.run_forever()
+    except KeyboardInterrupt:
+        pass
+    except DomainError as exc:
+        _fail(exc.fr)
+    finally:
+        running.stop()
 
 
 @messaging_app.command("queue")

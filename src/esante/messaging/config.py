@@ -30,6 +30,16 @@ class MessagingSettings(BaseSettings):
     routes: str = ""
     retry_minutes: str = "1,5,15,60,240,720"
     max_attempts: int = Field(default=6, ge=1)
+    # IMAP for professionals' mail clients: Debian's Dovecot, run from a configuration the
+    # platform writes into ``imap_dir`` (default <data dir>/mss-imap).
+    imap_port: int = Field(default=1143, ge=0, le=65535)  # 143 in production (STARTTLS)
+    imaps_port: int = Field(default=1993, ge=0, le=65535)  # 993 in production
+    imap_dir: Path | None = None
+    # The system account Dovecot runs as when started by root (never root itself);
+    # otherwise it runs as the account that starts it.
+    imap_user: str = "dovecot"
+    dovecot: str = "/usr/sbin/dovecot"
+    imap_feed_seconds: float = Field(default=5.0, gt=0)
     # Bare reads of SMTP reception answer quickly: seconds to wait for a client line.
     smtp_timeout: float = Field(default=60.0, gt=0)
 
@@ -40,6 +50,10 @@ class MessagingSettings(BaseSettings):
     @property
     def resolved_tls_dir(self) -> Path:
         return self.tls_dir or (get_settings().data_dir / "mss-tls")
+
+    @property
+    def resolved_imap_dir(self) -> Path:
+        return self.imap_dir or (get_settings().data_dir / "mss-imap")
 
     def route_for(self, domain: str) -> tuple[str, int]:
         for item in filter(None, (x.strip() for x in self.routes.split(","))):

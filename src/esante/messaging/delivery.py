@@ -157,7 +157,8 @@ def _deliver(session: Session, message: Message, box: Mailbox, folder: str,
     found = safety.warnings(session, parsed, finess=box.finess) \
         if parsed is not None and folder == "inbox" else []
     copy = Delivery(mailbox_id=box.id, message_pk=message.id, message_id=message.message_id,
-                    folder=folder, safety="\n".join(found)[:5000])
+                    folder=folder, safety="\n".join(found)[:5000],
+                    imap_pending=box.kind in mailboxes.PROFESSIONAL_KINDS)
     session.add(copy)
     session.flush()
     if folder == "inbox":
