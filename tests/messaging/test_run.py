@@ -1,0 +1,92 @@
+"""`esante run` (hence `make run`) starts the messaging alongside the web server: the SMTP
+gateway and IMAP (Dovecot), as real processes, once the gateway has its certificates; the
+demo data make test certificates and the demo doctors' mailboxes."""
+
+from __future__ import annotations
+
+import imaplib
+import shutil
+import signal
+import smtplib
+import ssl
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from esante import cli
+from esante.messaging import demo, mailboxes, tls
+from esante.messaging.config import get_mss_settings
+from tests.messaging.test_smtp import _port
+
+
+def _wait(check, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            check()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+@pytest.mark.skipif(not Path("/usr/sbin/dovecot").exists(), reason="Dovecot absent")
+def test_run_starts_smtp_and_imap(tmp_path, monkeypatch, engine, database_url, capsys):  # type: ignore[no-untyped-def]
+    certs = tmp_path / "certs"
+    imap_dir = Path(tempfile.mkdtemp(prefix="esante-run-imap-"))  # reachable by Dovecot's account
+    ports = {"SUBMISSION_PORT": _port(), "RELAY_PORT": _port(), "IMAP_PORT": _port(),
+             "IMAPS_PORT": _port()}
+    for name, value in {**ports, "TLS_DIR": certs, "IMAP_DIR": imap_dir}.items():
+        monkeypatch.setenv(f"ESANTE_MSS_{name}", str(value))
+    # The child processes use the tests' database (the IMAP key's data key is committed there).
+    monkeypatch.setenv("ESANTE_DATABASE_URL", database_url)
+    get_mss_settings.cache_clear()
+    exe = [sys.executable, "-m", "esante.cli"]
+    try:
+        assert cli._messaging_procs(exe) == []  # no certificates: nothing started, said so
+        assert "certificats absents" in capsys.readouterr().out
+        tls.make_all(certs, domain=get_mss_settings().domain, clients=[])
+        procs = cli._messaging_procs(exe)
+        assert [p.args[-1] for p in procs] == ["smtp", "imap"]
+        try:
+            ctx = ssl.create_default_context(cafile=str(certs / "trust.pem"))
+
+            def smtp_up() -> None:
+                with smtplib.SMTP("127.0.0.1", ports["SUBMISSION_PORT"], timeout=5) as s:
+                    assert s.ehlo()[0] == 250 and s.has_extn("starttls")
+
+            def imap_up() -> None:
+                with imaplib.IMAP4_SSL("127.0.0.1", ports["IMAPS_PORT"], ssl_context=ctx,
+                                       timeout=5) as c:
+                    assert "AUTH=PLAIN" in c.capabilities
+
+            _wait(smtp_up)
+            _wait(imap_up)
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGINT)
+            assert [p.wait(timeout=30) for p in procs] == [0, 0]
+    finally:
+        get_mss_settings.cache_clear()
+        shutil.rmtree(imap_dir, ignore_errors=True)
+
+
+def test_demo_makes_certificates_and_mailboxes(db: Session, personas, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ESANTE_MSS_TLS_DIR", str(tmp_path / "certs"))
+    get_mss_settings.cache_clear()
+    doctors = (("dr.demo", personas.users["doctor"].email, "Dr Démo", "Paris"),)
+    admin = personas.users["admin"].email
+    try:
+        said = demo.seed(db, admin_email=admin, doctors=doctors)
+        assert "1 boîte(s) créée(s)" in said and (tmp_path / "certs" / "server.crt").exists()
+        box = mailboxes.by_address(db, f"dr.demo@{get_mss_settings().domain}")
+        assert box is not None and box.owner_user_id == personas.users["doctor"].id
+        assert "0 boîte(s) créée(s), certificats déjà présents" in demo.seed(db, admin_email=admin,
+                                                                    doctors=doctors)
+    finally:
+        get_mss_settings.cache_clear()
