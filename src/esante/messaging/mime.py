@@ -23,6 +23,8 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "text/plain": (),
 }
 XDM_TYPES = {"application/zip", "application/x-zip-compressed"}
+# Shown inline in the web mailbox (their content checked against the type again).
+PREVIEW_TYPES = ("application/pdf", "image/png", "image/jpeg")
 HTML_TAGS = {"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "a", "table", "thead",
              "tbody", "tr", "th", "td", "h1", "h2", "h3", "blockquote", "pre", "code", "span"}
 
@@ -85,6 +87,12 @@ def check_attachment(att: Attachment, *, max_bytes: int) -> None:
         raise Invalid(f"le contenu de {att.filename[:80]} ne correspond pas à son type "
                       f"({ctype})", "attachment content does not match its type",
                       code="attachment-mismatch")
+
+
+def previewable(att: Attachment) -> bool:
+    """A PDF or an image whose first bytes are those of its declared type."""
+    ctype = att.content_type.lower()
+    return ctype in PREVIEW_TYPES and any(att.data.startswith(m) for m in SIGNATURES[ctype])
 
 
 def sanitise_html(html: str) -> str:
