@@ -150,6 +150,9 @@ def smtp(queue_every: Annotated[float, typer.Option(
         return
     for c in servers:
         c.start()
+    if not cfg.product_ref:
+        err.print("attention : ESANTE_MSS_PRODUCT_REF absent, les messages composés ici "
+                  "partent sans X-MSS-NIL (référence produit Convergence)", highlight=False)
     console.print(f"soumission {cfg.host}:{cfg.submission_port} (STARTTLS + AUTH), réception "
                   f"{cfg.host}:{cfg.relay_port} (TLS mutuel)", highlight=False)
     try:
@@ -162,6 +165,27 @@ def smtp(queue_every: Annotated[float, typer.Option(
     finally:
         for c in servers:
             c.stop()
+
+
+@messaging_app.command("software")
+def software(days: Annotated[int, typer.Option(help="période, en jours")] = 30,
+             admin: Annotated[str, typer.Option("--as")] = "") -> None:
+    """Messages par logiciel émetteur (en-tête X-MSS-NIL) et par voie d'arrivée."""
+    from esante.core.db import transaction
+    from esante.core.errors import DomainError
+    from esante.messaging import mailboxes
+
+    try:
+        with transaction() as session:
+            rows = mailboxes.sending_software(session, _admin_principal(session, admin),
+                                              days=days)
+    except DomainError as exc:
+        _fail(exc.fr)
+        return
+    for nil, via, count in rows:
+        console.print(f"{nil or '(sans X-MSS-NIL)':<42} {via:<11} {count}", highlight=False,
+                      markup=False)
+    console.print(f"{sum(r[2] for r in rows)} message(s) en {days} jour(s)", highlight=False)
 
 
 @messaging_app.command("imap")

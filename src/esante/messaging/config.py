@@ -22,6 +22,9 @@ class MessagingSettings(BaseSettings):
     max_attachment_bytes: int = Field(default=10 * 1_048_576, ge=1024)
     max_attachments: int = Field(default=20, ge=1)
     accept_html: bool = True
+    # X-MSS-NIL: the product reference this software got when declared on the ANS's
+    # Convergence platform; set on every message the platform composes (web, API, CLI).
+    product_ref: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,40}$")
     host: str = "127.0.0.1"
     submission_port: int = Field(default=1587, ge=0, le=65535)  # 587 in production
     relay_port: int = Field(default=1025, ge=0, le=65535)  # 25 in production

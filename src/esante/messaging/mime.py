@@ -4,6 +4,7 @@ on receipt (strictly: what cannot be parsed is refused, never stored half)."""
 from __future__ import annotations
 
 import email.policy
+import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -23,6 +24,8 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "text/plain": (),
 }
 XDM_TYPES = {"application/zip", "application/x-zip-compressed"}
+# X-MSS-NIL: a product reference of the Convergence platform (e.g. DEV935997).
+NIL = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 # Shown inline in the web mailbox (their content checked against the type again).
 PREVIEW_TYPES = ("application/pdf", "image/png", "image/jpeg")
 HTML_TAGS = {"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "a", "table", "thead",
@@ -141,8 +144,12 @@ def build(draft: Draft, *, domain: str, max_attachment_bytes: int,
                           "qualifiée : seule une identité qualifiée porte l'INS",
                           "INS in a document without a qualified identity",
                           code="ins-not-qualified")
-    msg["X-MSS-INS"] = ins_carried
+        msg["X-MSS-INS"] = ins_carried  # only with a CDA in an IHE XDM archive
     if draft.nil:
+        if not NIL.match(draft.nil):
+            raise Invalid("X-MSS-NIL : référence produit invalide (lettres, chiffres, . _ -, "
+                          "40 au plus)", "X-MSS-NIL: invalid product reference",
+                          code="mss-header")
         msg["X-MSS-NIL"] = draft.nil
     return msg
 
@@ -217,9 +224,19 @@ def parse(raw: bytes) -> Parsed:
         in_reply_to=head.get("in-reply-to", "").strip()[:250],
         references=head.get("references", "").split(),
         fin=head.get("x-mss-mes", "").strip().upper() == "FIN", ins=ins, codecda=codecda,
-        nil=head.get("x-mss-nil", "").strip()[:40],
+        nil=_nil(head),
         want_mdn=bool(head.get("disposition-notification-to")), report_kind=report_kind,
         reported_id=reported[:250], cda=cdas)
+
+
+def _nil(head: dict[str, str]) -> str:
+    """X-MSS-NIL names the sending software: kept as it came, when it is a product
+    reference; anything else is a malformed header."""
+    value = head.get("x-mss-nil", "").strip()
+    if value and not NIL.match(value):
+        raise Invalid("X-MSS-NIL : référence produit invalide", "X-MSS-NIL: invalid product "
+                      "reference", code="mss-header")
+    return value
 
 
 def _check_mss_headers(head: dict[str, str], cdas: list[xdm.CdaInfo]) -> tuple[str, str]:
