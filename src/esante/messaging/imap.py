@@ -527,6 +527,7 @@ class Service:
         self.auth = AuthServer(self.prepared.layout.auth_socket, factory, self.prepared.account)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        self._stopped = False
 
     def start(self) -> None:
         t = threading.Thread(target=self.auth.serve_forever, name="imap-auth", daemon=True)
@@ -547,11 +548,16 @@ class Service:
                 self.feed()
             except (OSError, smtplib.SMTPException):
                 log.warning("imap: Dovecot unreachable for feeding, retrying")
+            if self._stop.is_set():
+                return
             if self.dovecot.proc is not None and self.dovecot.proc.poll() is not None:
                 raise Invalid("Dovecot s'est arrêté", "Dovecot stopped", code="imap-stopped")
             self._stop.wait(self.cfg.imap_feed_seconds)
 
     def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         self._stop.set()
         self.dovecot.stop()
         self.auth.shutdown()
