@@ -32,13 +32,17 @@ DOVECOT = "/usr/sbin/dovecot"
 pytestmark = pytest.mark.skipif(not Path(DOVECOT).exists(),
                                 reason="Dovecot absent (apt-get install dovecot-imapd "
                                        "dovecot-lmtpd; .ci/run installs it)")
+CLIENT = "poste.cabinet@mss.esante.localhost"  # a mail client's certificate
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 @pytest.fixture
 def imap_cfg(tmp_path: Path) -> Iterator[MessagingSettings]:
     certs = tmp_path / "certs"
-    tls.make_all(certs, domain=get_mss_settings().domain, clients=[])
+    tls.make_all(certs, domain=get_mss_settings().domain, clients=[CLIENT])
+    rogue = tmp_path / "rogue"  # another authority, not in the trust store
+    tls.make_ca(rogue, name="rogue CA")
+    tls.issue(rogue, "client", names=[CLIENT], client=True)
     # Outside pytest's private temp dir: Dovecot's own account must reach it.
     root = Path(tempfile.mkdtemp(prefix="esante-imap-"))
     yield MessagingSettings(tls_dir=certs, imap_dir=root, submission_port=_port(),
@@ -68,8 +72,15 @@ def stack(db: Session, imap_cfg: MessagingSettings) -> Iterator[imap.Service]:
             c.stop()
 
 
-def _ctx(cfg: MessagingSettings) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=str(cfg.resolved_tls_dir / "trust.pem"))
+def _ctx(cfg: MessagingSettings, cert: Path | None = None, *,
+         mutual: bool = True) -> ssl.SSLContext:
+    """Trusts the test authority; presents a client certificate (the mail client's, or
+    ``cert``) unless not ``mutual``."""
+    ctx = ssl.create_default_context(cafile=str(cfg.resolved_tls_dir / "trust.pem"))
+    if mutual:
+        stem = cert or cfg.resolved_tls_dir / "clients" / CLIENT
+        ctx.load_cert_chain(f"{stem}.crt", f"{stem}.key")
+    return ctx
 
 
 class _Imaps(imaplib.IMAP4_SSL):
@@ -83,11 +94,12 @@ class _Imaps(imaplib.IMAP4_SSL):
         return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
 
 
-def _imaps(cfg: MessagingSettings, source: str = "") -> imaplib.IMAP4_SSL:
+def _imaps(cfg: MessagingSettings, source: str = "",
+           ctx: ssl.SSLContext | None = None) -> imaplib.IMAP4_SSL:
     """An IMAPS client; from another loopback address if ``source`` (Dovecot slows down
     repeated failures from one address)."""
     _Imaps.source = source
-    return _Imaps(cfg.host, cfg.imaps_port, ssl_context=_ctx(cfg), timeout=20)
+    return _Imaps(cfg.host, cfg.imaps_port, ssl_context=ctx or _ctx(cfg), timeout=20)
 
 
 def _submit(cfg: MessagingSettings, personas, sender: str, to: str, *,  # type: ignore[no-untyped-def]
@@ -97,7 +109,7 @@ def _submit(cfg: MessagingSettings, personas, sender: str, to: str, *,  # type: 
     msg = mime.build(draft, domain=mailboxes.domain_of(sender), max_attachment_bytes=10**6,
                      accept_html=True)
     with smtplib.SMTP(cfg.host, cfg.submission_port, timeout=20) as smtp:
-        smtp.starttls(context=_ctx(cfg))
+        smtp.starttls(context=_ctx(cfg, mutual=False))
         smtp.login("doctor@test.esante.fr", personas.tokens["doctor"])
         smtp.send_message(msg, from_addr=sender, to_addrs=[to])
     return str(msg["Message-ID"])
@@ -154,6 +166,16 @@ def test_wrong_password_and_other_mailbox_refused(db, personas, boxes, stack):  
     refused = db.scalars(select(AuditEvent).where(AuditEvent.action == "messaging.imap.login",
                                                   AuditEvent.outcome == "failure")).all()
     assert len(refused) == 4
+
+    # Mutual TLS: the right token without a certificate of the trust store is refused
+    # before the platform is even asked.
+    root = cfg.resolved_tls_dir.parent
+    for n, ctx in enumerate([_ctx(cfg, mutual=False), _ctx(cfg, root / "rogue" / "client")]):
+        with _imaps(cfg, f"127.0.0.{20 + n}", ctx) as client, \
+                pytest.raises(imaplib.IMAP4.error):
+            client.login(boxes.other.address, personas.tokens["other_doctor"])
+    assert len(db.scalars(select(AuditEvent).where(
+        AuditEvent.action == "messaging.imap.login")).all()) == 4
 
     # The doctor holds the service mailbox too: logging in there shows its mail, not the
     # other's; the account's e-mail opens the personal mailbox.

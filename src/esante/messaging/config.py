@@ -43,6 +43,9 @@ class MessagingSettings(BaseSettings):
     imap_user: str = "dovecot"
     dovecot: str = "/usr/sbin/dovecot"
     imap_feed_seconds: float = Field(default=5.0, gt=0)
+    # Mutual TLS for IMAP (DOMAIN.md): a client certificate from the trust store, on top
+    # of the token; off only for a client that cannot present one (a setting, said loudly).
+    imap_client_cert: bool = True
     # Bare reads of SMTP reception answer quickly: seconds to wait for a client line.
     smtp_timeout: float = Field(default=60.0, gt=0)
 

@@ -154,7 +154,7 @@ ssl = required
 ssl_min_protocol = TLSv1.2
 ssl_cert = <{r / "tls" / "server.crt"}
 ssl_key = <{r / "tls" / "server.key"}
-disable_plaintext_auth = yes
+{_mutual(cfg, r)}disable_plaintext_auth = yes
 auth_mechanisms = plain login
 
 # Nothing personal in the log: no address, no Message-ID (logins are in the audit trail).
@@ -248,6 +248,15 @@ def interpreter(acct: Account) -> str:
                   "no Python reachable by Dovecot's account", code="imap-python")
 
 
+def _mutual(cfg: MessagingSettings, root: Path) -> str:
+    if not cfg.imap_client_cert:
+        return "# Mutual TLS off (ESANTE_MSS_IMAP_CLIENT_CERT=false): the token alone.\n"
+    return (f"# Mutual TLS: a client certificate of the trust store before any login (no CRL\n"
+            f"# is published by the test authority).\nssl_ca = <{root / 'tls' / 'trust.pem'}\n"
+            "ssl_verify_client_cert = yes\nauth_ssl_require_client_cert = yes\n"
+            "ssl_require_crl = no\n")
+
+
 def _helper_script(layout: Layout, acct: Account) -> str:
     src = Path(__file__).resolve().parents[2]
     return (f"#!{interpreter(acct)} -I\n"
@@ -297,12 +306,12 @@ def prepare(session: Session, cfg: MessagingSettings) -> Prepared:
     acct = account(cfg)
     layout = Layout(cfg.resolved_imap_dir)
     certs = cfg.resolved_tls_dir
-    tls.need(certs, "server.crt", "server.key")
+    tls.need(certs, "server.crt", "server.key", "trust.pem")
     for d in (layout.root, layout.run, layout.root / "state", layout.mail,
               layout.root / "tls", layout.root / "crypt"):
         d.mkdir(parents=True, exist_ok=True)
         os.chmod(d, 0o755 if d == layout.run else 0o700)  # Dovecot wants its base_dir 0755
-    for name in ("server.crt", "server.key"):
+    for name in ("server.crt", "server.key", "trust.pem"):
         _write(layout.root / "tls" / name, (certs / name).read_bytes(), 0o600)
     password = key_password(session)
     _keys(layout, password)

@@ -61,6 +61,9 @@ def issue(folder: Path, stem: str, *, names: list[str], client: bool,
         (now - timedelta(minutes=5), now + timedelta(days=days))
     sans: list[x509.GeneralName] = []
     for n in names:
+        if "@" in n:  # a mailbox address: a professional's mail client (IMAP)
+            sans.append(x509.RFC822Name(n))
+            continue
         try:
             sans.append(x509.IPAddress(ipaddress.ip_address(n)))
         except ValueError:
