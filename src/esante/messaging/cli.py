@@ -210,6 +210,9 @@ def imap(print_config: Annotated[bool, typer.Option(
     except DomainError as exc:
         _fail(exc.fr)
         return
+    except OSError as exc:  # the IMAP dir or a certificate unreadable, a port taken
+        _fail(f"IMAP non démarré : {exc}")
+        return
     console.print(f"IMAP {cfg.host}:{cfg.imap_port} (STARTTLS), IMAPS {cfg.host}:"
                   f"{cfg.imaps_port} ; Dovecot sous le compte {running.prepared.account.name}, "
                   f"dossier {running.prepared.layout.root}", highlight=False, markup=False)
