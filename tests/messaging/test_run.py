@@ -9,6 +9,7 @@ import shutil
 import signal
 import smtplib
 import ssl
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from esante import cli
 from esante.messaging import demo, mailboxes, tls
 from esante.messaging.config import get_mss_settings
+from tests.freshdb import fresh_database_url
 from tests.messaging.test_smtp import _port
 
 
@@ -36,17 +38,22 @@ def _wait(check, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.skipif(not Path("/usr/sbin/dovecot").exists(), reason="Dovecot absent")
-def test_run_starts_smtp_and_imap(tmp_path, monkeypatch, engine, database_url, capsys):  # type: ignore[no-untyped-def]
+def test_run_starts_smtp_and_imap(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    with fresh_database_url(tmp_path) as url:  # the children's own database
+        _run_starts_smtp_and_imap(tmp_path, monkeypatch, capsys, url)
+
+
+def _run_starts_smtp_and_imap(tmp_path, monkeypatch, capsys, url: str) -> None:  # type: ignore[no-untyped-def]
     certs = tmp_path / "certs"
     imap_dir = Path(tempfile.mkdtemp(prefix="esante-run-imap-"))  # reachable by Dovecot's account
     ports = {"SUBMISSION_PORT": _port(), "RELAY_PORT": _port(), "IMAP_PORT": _port(),
              "IMAPS_PORT": _port()}
     for name, value in {**ports, "TLS_DIR": certs, "IMAP_DIR": imap_dir}.items():
         monkeypatch.setenv(f"ESANTE_MSS_{name}", str(value))
-    # The child processes use the tests' database (the IMAP key's data key is committed there).
-    monkeypatch.setenv("ESANTE_DATABASE_URL", database_url)
+    monkeypatch.setenv("ESANTE_DATABASE_URL", url)
     get_mss_settings.cache_clear()
     exe = [sys.executable, "-m", "esante.cli"]
+    subprocess.run([*exe, "db", "upgrade"], check=True, capture_output=True, timeout=300)
     try:
         assert cli._messaging_procs(exe) == []  # no certificates: nothing started, said so
         assert "certificats absents" in capsys.readouterr().out

@@ -148,14 +148,16 @@ def smtp(queue_every: Annotated[float, typer.Option(
     except DomainError as exc:
         _fail(exc.fr)
         return
-    for c in servers:
-        c.start()
-    if not cfg.product_ref:
-        err.print("attention : ESANTE_MSS_PRODUCT_REF absent, les messages composés ici "
-                  "partent sans X-MSS-NIL (référence produit Convergence)", highlight=False)
-    console.print(f"soumission {cfg.host}:{cfg.submission_port} (STARTTLS + AUTH), réception "
-                  f"{cfg.host}:{cfg.relay_port} (TLS mutuel)", highlight=False)
-    try:
+    started = []
+    try:  # an interruption while starting still stops what had started
+        for c in servers:
+            c.start()
+            started.append(c)
+        if not cfg.product_ref:
+            err.print("attention : ESANTE_MSS_PRODUCT_REF absent, les messages composés ici "
+                      "partent sans X-MSS-NIL (référence produit Convergence)", highlight=False)
+        console.print(f"soumission {cfg.host}:{cfg.submission_port} (STARTTLS + AUTH), "
+                      f"réception {cfg.host}:{cfg.relay_port} (TLS mutuel)", highlight=False)
         while True:
             with transaction() as session:
                 outbound.run_once(session, cfg=cfg)
@@ -163,7 +165,7 @@ def smtp(queue_every: Annotated[float, typer.Option(
     except KeyboardInterrupt:
         pass
     finally:
-        for c in servers:
+        for c in started:
             c.stop()
 
 
