@@ -35,6 +35,13 @@ def _admin_principal(session: Session, email: str) -> Principal:
     return Principal.of(user)
 
 
+def _interruptible() -> None:
+    """Ctrl-C (SIGINT) stops the long-running commands even when the parent process was
+    ignoring it when it started them (an ignored signal is inherited, and Python then
+    installs no handler)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @messaging_app.command("mailbox-create")
 def mailbox_create(
     local_part: Annotated[str, typer.Argument(help="partie locale de l'adresse")],
@@ -142,6 +149,8 @@ def smtp(queue_every: Annotated[float, typer.Option(
     from esante.messaging import gateway, outbound
     from esante.messaging.config import get_mss_settings
 
+    _interruptible()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stops like Ctrl-C
     cfg = get_mss_settings()
     try:
         servers = gateway.controllers(cfg, session_factory())
@@ -200,6 +209,7 @@ def imap(print_config: Annotated[bool, typer.Option(
     from esante.messaging import imap as service
     from esante.messaging.config import get_mss_settings
 
+    _interruptible()
     cfg = get_mss_settings()
     try:
         if print_config:
