@@ -63,8 +63,8 @@ def stack(db: Session, imap_cfg: MessagingSettings) -> Iterator[imap.Service]:
     for c in smtp_servers:
         c.start()
     service = imap.Service(imap_cfg, factory)
-    service.start()
     try:
+        service.start()
         yield service
     finally:
         service.stop()

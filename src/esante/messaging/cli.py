@@ -211,32 +211,30 @@ def imap(print_config: Annotated[bool, typer.Option(
 
     _interruptible()
     cfg = get_mss_settings()
-    try:
+    running: service.Service | None = None
+    try:  # Ctrl-C at any moment, even while starting, stops what has started
         if print_config:
             layout = service.Layout(cfg.resolved_imap_dir)
             console.print(service.render(cfg, layout, service.account(cfg)), highlight=False,
                           markup=False, end="")
             return
         running = service.Service(cfg, session_factory())
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         running.start()
-    except DomainError as exc:
-        _fail(exc.fr)
-        return
-    except OSError as exc:  # the IMAP dir or a certificate unreadable, a port taken
-        _fail(f"IMAP non démarré : {exc}")
-        return
-    console.print(f"IMAP {cfg.host}:{cfg.imap_port} (STARTTLS), IMAPS {cfg.host}:"
-                  f"{cfg.imaps_port} ; Dovecot sous le compte {running.prepared.account.name}, "
-                  f"dossier {running.prepared.layout.root}", highlight=False, markup=False)
-    signal.signal(signal.SIGTERM, lambda *_: running.stop())
-    try:
+        console.print(f"IMAP {cfg.host}:{cfg.imap_port} (STARTTLS), IMAPS {cfg.host}:"
+                      f"{cfg.imaps_port} ; Dovecot sous le compte "
+                      f"{running.prepared.account.name}, dossier {running.prepared.layout.root}",
+                      highlight=False, markup=False)
         running.run_forever()
     except KeyboardInterrupt:
         pass
     except DomainError as exc:
         _fail(exc.fr)
+    except OSError as exc:  # the IMAP dir or a certificate unreadable, a port taken
+        _fail(f"IMAP non démarré : {exc}")
     finally:
-        running.stop()
+        if running is not None:
+            running.stop()
 
 
 @messaging_app.command("queue")

@@ -542,11 +542,7 @@ class Service:
         t = threading.Thread(target=self.auth.serve_forever, name="imap-auth", daemon=True)
         t.start()
         self._threads.append(t)
-        try:
-            self.dovecot.start()
-        except Exception:
-            self.auth.shutdown()
-            raise
+        self.dovecot.start()  # on failure or interruption, stop() ends what had started
 
     def feed(self) -> dict[str, int]:
         return feed_once(self.factory, self.prepared.layout.lmtp)
@@ -569,7 +565,8 @@ class Service:
         self._stopped = True
         self._stop.set()
         self.dovecot.stop()
-        self.auth.shutdown()
+        if self._threads:  # shutdown() waits for serve_forever: only once it has run
+            self.auth.shutdown()
         self.auth.server_close()
         self.prepared.layout.auth_socket.unlink(missing_ok=True)
 
