@@ -35,7 +35,8 @@ $(VENDOR)/.installed: package.json package-lock.json
 
 assets: $(VENDOR)/.installed
 
-# First command of the README: install, migrate, seed the demo, serve (with the worker).
+# First command of the README: install, migrate, seed the demo (with the test certificates
+# of the messaging gateway), serve with the worker, the SMTP gateway and IMAP (Dovecot).
 run: install
 	$(BIN)/esante db upgrade
 	$(BIN)/esante demo

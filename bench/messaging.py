@@ -12,6 +12,12 @@
    loop) send ~50 KB messages with one PDF attachment for `--duration` seconds to each;
 4. prints messages/s for both and the ratio (the issue's target: >= 0.5), and checks that
    every message the gateway acknowledged is in the recipient's mailbox exactly once.
+
+    python bench/messaging.py --parse-only
+
+times the gateway's MIME reading (``esante.messaging.mime.parse``, the legacy ``compat32``
+policy) next to the standard library's modern policy reading the same messages the same way
+(every header, every part, text decoded), in one run.
 """
 
 from __future__ import annotations
@@ -131,13 +137,46 @@ def wait_port(port: int) -> None:
     raise SystemExit(f"port {port} never opened")
 
 
+def modern_read(raw: bytes) -> int:
+    """The peer: the standard library's modern policy, every header and part read."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    n = sum(len(str(v)) for _k, v in msg.items())
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        part.get_content_type(), part.get_content_disposition(), part.get_filename()
+        n += len(part.get_content())
+    return n
+
+
+def parse_only(rounds: int = 5, count: int = 300) -> None:
+    from esante.messaging import mime
+
+    raws = [message() for _ in range(count)]
+    times: dict[str, list[float]] = {"mime.parse (compat32)": [], "modern policy": []}
+    for _ in range(rounds):
+        for name, fn in (("mime.parse (compat32)", mime.parse), ("modern policy", modern_read)):
+            started = time.perf_counter()
+            for raw in raws:
+                fn(raw)
+            times[name].append((time.perf_counter() - started) / count * 1000)
+    print(f"{count} messages of {len(raws[0]) / 1024:.0f} KB, {rounds} rounds (ms per message)")
+    for name, values in times.items():
+        print(f"  {name:<24} best {min(values):6.2f}   median {sorted(values)[rounds // 2]:6.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=10)
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--database-url", default="")
     ap.add_argument("--bare-server", nargs=2, metavar=("PORT", "TLS_DIR"), help=argparse.SUPPRESS)
+    ap.add_argument("--parse-only", action="store_true",
+                    help="time the MIME reading only, next to the modern email policy")
     args = ap.parse_args()
+    if args.parse_only:
+        parse_only()
+        return
     if args.bare_server:
         bare_server(int(args.bare_server[0]), args.bare_server[1])
         return

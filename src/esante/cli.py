@@ -100,19 +100,33 @@ def worker() -> None:
     Consumer(huey, workers=1, periodic=True, check_worker_health=True).run()
 
 
+def _messaging_procs(exe: list[str]) -> list[subprocess.Popen[bytes]]:
+    """The SMTP gateway and IMAP (Dovecot), once the gateway has its certificates (`esante
+    demo` or `esante messaging ca` make test ones); IMAP only where Dovecot is installed."""
+    from esante.messaging.config import get_mss_settings
+
+    cfg = get_mss_settings()
+    if not (cfg.resolved_tls_dir / "server.crt").exists():
+        console.print("messagerie non démarrée : certificats absents (`esante messaging ca`)")
+        return []
+    procs = [subprocess.Popen([*exe, "messaging", "smtp"])]  # noqa: S603
+    if Path(cfg.dovecot).exists():
+        procs.append(subprocess.Popen([*exe, "messaging", "imap"]))  # noqa: S603
+    else:
+        console.print(f"IMAP non démarré : Dovecot absent ({cfg.dovecot} ; apt-get install "
+                      "dovecot-imapd dovecot-lmtpd)")
+    return procs
+
+
 @app.command("run")
 def run_all(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Démarre le worker puis le serveur web ; Ctrl-C arrête les deux."""
+    """Démarre le worker, la messagerie (passerelle SMTP, IMAP) puis le serveur web ;
+    Ctrl-C arrête tout."""
     exe = [sys.executable, "-m", "esante.cli"]
     worker_proc = subprocess.Popen([*exe, "worker"])  # noqa: S603
     console.print(f"esante : http://{host}:{port}/  (worker pid {worker_proc.pid})")
     procs = [worker_proc]
-    from esante.messaging.config import get_mss_settings  # the SMTP gateway, once it has certificates
-
-    if (get_mss_settings().resolved_tls_dir / "server.crt").exists():
-        procs.append(subprocess.Popen([*exe, "messaging", "smtp"]))  # noqa: S603
-    else:
-        console.print("passerelle SMTP non démarrée : certificats absents (`esante messaging ca`)")
+    procs.extend(_messaging_procs(exe))
     try:
         serve(host=host, port=port, workers=1)
     finally:
@@ -253,10 +267,16 @@ def _demo_steps(demo_data: Any) -> list[tuple[str, Callable[[Any, Progress, Task
         return (f"Espace santé de {CITIZEN} : INS {ins}, code d'activation {code} "
                 "(page /espace/courrier ; une double authentification sera demandée).")
 
+    def messaging(session: Any, _bar: Progress, _task: TaskID) -> str:
+        from esante.messaging.demo import seed
+
+        return seed(session)
+
     return [("Incidents", incidents), ("Mots de passe compromis", passwords),
             ("Annuaire d'identités", identities), ("Veille des vulnérabilités", threatwatch),
             ("Indicateurs partagés", indicators), ("Maturité et sensibilisation", maturity),
-            ("Entrepôt de données", datahub), ("Espace santé", space)]
+            ("Entrepôt de données", datahub), ("Espace santé", space),
+            ("Messagerie", messaging)]
 
 
 # --- users and tokens ----------------------------------------------------------------------

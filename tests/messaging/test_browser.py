@@ -1,6 +1,7 @@
 """A real Chromium on a real server: a doctor finds a colleague in the directory from the
 compose form (htmx look-up), sends a message with a PDF and asks for a read receipt; the
-colleague reads it in her inbox; the doctor then sees the read receipt."""
+colleague reads it in her inbox, an image and the PDF previewed in the page; the doctor
+then sees the read receipt."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from esante.core.identifiers import finess_key
 from tests.e2e.conftest import instance, start_server  # noqa: F401 - the fixtures
 from tests.e2e.server import PASSWORD, Instance, Server
 from tests.e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, browser_test
+from tests.messaging.test_pages import PNG
 
 FINESS = "75000042" + finess_key("75000042")
 DOCTOR, COLLEAGUE = "dr.lemaire@e2e.esante.fr", "dr.roux@e2e.esante.fr"
@@ -56,12 +58,16 @@ def test_compose_with_directory_lookup_read_and_receipt(
                  "--as", "admin@e2e.esante.fr")
     pdf = tmp_path / "compte-rendu.pdf"
     pdf.write_bytes(b"%PDF-1.4 compte rendu")
+    png = tmp_path / "ecg.png"
+    png.write_bytes(PNG)
     base = start_server().base_url
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(locale="fr-FR").new_page()
+            console: list[str] = []
+            page.on("console", lambda m: console.append(m.text))
             page.set_default_timeout(10_000)
             _login(page, base, DOCTOR, secrets[DOCTOR])
             page.goto(f"{base}/messagerie/nouveau")
@@ -70,7 +76,7 @@ def test_compose_with_directory_lookup_read_and_receipt(
             expect(page.locator("#to")).to_have_value("paul.roux@mss.esante.localhost")
             page.fill("#subject", "Avis cardiologique")
             page.fill("#text", "Merci de voir ce patient.")
-            page.set_input_files("#pieces", str(pdf))
+            page.set_input_files("#pieces", [str(pdf), str(png)])
             page.check("#mdn", force=True)
             page.click("#send")
             expect(page.locator(".fr-alert--success")).to_have_text("Message envoyé.")
@@ -81,6 +87,17 @@ def test_compose_with_directory_lookup_read_and_receipt(
             page.click("text=Avis cardiologique")
             expect(page.locator("#body")).to_contain_text("Merci de voir ce patient.")
             expect(page.locator("#attachments")).to_contain_text("compte-rendu.pdf")
+            # The previews, under the page's CSP: the image drawn, the PDF served inline.
+            image = page.locator("#preview-1 img")
+            expect(image).to_be_visible()
+            page.wait_for_function("document.querySelector('#preview-1 img').complete")
+            assert image.evaluate("img => img.naturalWidth") == 1
+            frame = page.locator("#preview-0 iframe")
+            expect(frame).to_have_attribute("src", re.compile(r"/pieces/0/apercu$"))
+            served = page.request.get(base + str(frame.get_attribute("src")))
+            assert served.headers["content-type"] == "application/pdf"
+            assert served.headers["content-disposition"].startswith("inline")
+            assert not [m for m in console if "Content Security Policy" in m]
             page.click("#logout")
 
             _login(page, base, DOCTOR, secrets[DOCTOR])

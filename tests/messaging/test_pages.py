@@ -133,3 +133,54 @@ def test_directory_as_fhir_practitioner_role(client, personas, boxes):
     assert role["specialty"][0]["text"] == "Médecin généraliste"
     r = client.get(f"/fhir/PractitionerRole?telecom={boxes.citizen.address}", headers=h)
     assert r.json().get("entry", []) == []
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff"
+       b"\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def test_attachment_preview_inline_for_the_holder_only(client, db, personas, boxes):
+    from esante.core.audit import AuditEvent
+    from esante.messaging import delivery, mime
+    from tests.messaging.conftest import principal
+
+    delivery.send(db, principal(personas, "doctor"), from_mailbox_id=boxes.doctor.id,
+                  draft=mime.Draft(sender="", to=[boxes.other.address], subject="Images",
+                                   text="Voir les pièces.", attachments=[
+                                       mime.Attachment("cr.pdf", "application/pdf",
+                                                       b"%PDF-1.4 cr"),
+                                       mime.Attachment("ecg.png", "image/png", PNG),
+                                       mime.Attachment("note.txt", "text/plain", b"<b>x</b>")]))
+    login(client, personas, "other_doctor")
+    inbox = client.get("/messagerie")
+    link = inbox.text.split('href="/messagerie/messages/')[1].split('"')[0]
+    page = client.get(f"/messagerie/messages/{link}")
+    base = f"/messagerie/messages/{link}/pieces"
+    assert f'<iframe src="{base}/0/apercu"' in page.text
+    assert f'<img class="fr-responsive-img" src="{base}/1/apercu"' in page.text
+    assert f"{base}/2/apercu" not in page.text  # text is downloaded, never previewed
+
+    pdf = client.get(f"{base}/0/apercu")
+    assert pdf.status_code == 200 and pdf.content == b"%PDF-1.4 cr"
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"] == 'inline; filename="cr.pdf"'
+    assert pdf.headers["x-frame-options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in pdf.headers["content-security-policy"]
+    assert "script-src" not in pdf.headers["content-security-policy"]
+    assert pdf.headers["cache-control"] == "no-store, private"
+    png = client.get(f"{base}/1/apercu")
+    assert png.content == PNG and png.headers["content-type"] == "image/png"
+    assert "sandbox" in png.headers["content-security-policy"]
+    text = client.get(f"{base}/2/apercu")
+    assert text.status_code == 404 and "PDF et images" in text.text
+    inline = db.scalars(select(AuditEvent).where(
+        AuditEvent.action == "messaging.attachment.read")).all()
+    assert [e.details["inline"] for e in inline] == [True, True]
+    client.cookies.clear()
+
+    login(client, personas, "doctor")  # the sender's own inbox does not hold this copy
+    assert client.get(f"{base}/0/apercu").status_code == 403
+    client.cookies.clear()
+    login(client, personas, "admin")  # administrators never read messages
+    assert client.get(f"{base}/1/apercu").status_code == 403

@@ -221,3 +221,34 @@ def test_links_and_attachments_checked_against_shared_indicators(db, personas, b
     _send(db, personas, "doctor", boxes.doctor, [boxes.other.address], text="https://ameli.fr/")
     clean = _inbox(db, personas, "other_doctor", boxes.other)[0]
     assert clean.delivery.safety == ""
+
+
+def test_parse_decodes_what_mail_clients_send():
+    """Encoded words (subject, file name), RFC 2231 file names, raw UTF-8 headers, folded
+    headers and several To/Cc: read as the modern policy would, without its cost."""
+    raw = (b"Message-ID: <1@ext.example>\r\nFrom: =?utf-8?q?Dr_=C3=89lise?= <dr@ext.example>\r\n"
+           b"To: A <a@ext.example>,\r\n B <b@ext.example>\r\nCc: c@ext.example\r\n"
+           b"To: d@ext.example\r\n"
+           b"Subject: =?utf-8?b?Q29tcHRlIHJlbmR1IMOpY2hvZ3JhcGhpZQ==?=\r\n"
+           b"References: <r1@x>\r\n\t<r2@x>\r\nX-MSS-NIL: DEV1\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+           b"Content-Transfer-Encoding: 8bit\r\n\r\nD\xe9j\xe0 vu\r\n"
+           b"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+           b"Content-Disposition: attachment; filename*=utf-8''%C3%A9cho.pdf\r\n\r\n"
+           b"JVBERi0xLjQ=\r\n"
+           b"--b\r\nContent-Type: application/pdf; name=\"=?utf-8?q?r=C3=A9sum=C3=A9.pdf?=\"\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--b--\r\n")
+    parsed = mime.parse(raw)
+    assert parsed.sender == "dr@ext.example"
+    assert parsed.to == ["a@ext.example", "b@ext.example", "c@ext.example", "d@ext.example"]
+    assert parsed.subject == "Compte rendu échographie"
+    assert parsed.references == ["<r1@x>", "<r2@x>"] and parsed.nil == "DEV1"
+    assert parsed.text.strip() == "Déjà vu"
+    assert [(a.filename, a.data) for a in parsed.attachments] == [
+        ("écho.pdf", b"%PDF-1.4"), ("résumé.pdf", b"%PDF-1.4")]
+    utf8 = raw.replace(b"Subject: =?utf-8?b?Q29tcHRlIHJlbmR1IMOpY2hvZ3JhcGhpZQ==?=",
+                       "Subject: Compte rendu échographie".encode())
+    assert mime.parse(utf8).subject == "Compte rendu échographie"
+    with pytest.raises(Invalid, match="mal formé"):
+        mime.parse(raw.replace(b"--b--", b"--c--"))  # the closing boundary never comes

@@ -37,7 +37,7 @@ def summary(item: reading.Item) -> SummaryOut:
     return SummaryOut(id=item.delivery.id, message_id=m.message_id, sender=m.sender,
                       to=parsed.to, subject=parsed.subject, received_at=item.delivery.created_at,
                       read=item.delivery.read_at is not None, fin=m.mss_fin, x_mss_ins=m.mss_ins,
-                      x_mss_codecda=m.mss_codecda, report=m.report_kind,
+                      x_mss_codecda=m.mss_codecda, x_mss_nil=m.mss_nil, report=m.report_kind,
                       attachments=len(parsed.attachments),
                       safety_warnings=item.delivery.safety.splitlines())
 

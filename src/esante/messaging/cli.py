@@ -3,6 +3,7 @@ gateway and the outbound queue."""
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,13 @@ def _admin_principal(session: Session, email: str) -> Principal:
         _fail(f"compte {email} introuvable")
         raise typer.Exit(1)
     return Principal.of(user)
+
+
+def _interruptible() -> None:
+    """Ctrl-C (SIGINT) stops the long-running commands even when the parent process was
+    ignoring it when it started them (an ignored signal is inherited, and Python then
+    installs no handler)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @messaging_app.command("mailbox-create")
@@ -141,17 +149,24 @@ def smtp(queue_every: Annotated[float, typer.Option(
     from esante.messaging import gateway, outbound
     from esante.messaging.config import get_mss_settings
 
+    _interruptible()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stops like Ctrl-C
     cfg = get_mss_settings()
     try:
         servers = gateway.controllers(cfg, session_factory())
     except DomainError as exc:
         _fail(exc.fr)
         return
-    for c in servers:
-        c.start()
-    console.print(f"soumission {cfg.host}:{cfg.submission_port} (STARTTLS + AUTH), réception "
-                  f"{cfg.host}:{cfg.relay_port} (TLS mutuel)", highlight=False)
-    try:
+    started = []
+    try:  # an interruption while starting still stops what had started
+        for c in servers:
+            c.start()
+            started.append(c)
+        if not cfg.product_ref:
+            err.print("attention : ESANTE_MSS_PRODUCT_REF absent, les messages composés ici "
+                      "partent sans X-MSS-NIL (référence produit Convergence)", highlight=False)
+        console.print(f"soumission {cfg.host}:{cfg.submission_port} (STARTTLS + AUTH), "
+                      f"réception {cfg.host}:{cfg.relay_port} (TLS mutuel)", highlight=False)
         while True:
             with transaction() as session:
                 outbound.run_once(session, cfg=cfg)
@@ -159,8 +174,67 @@ def smtp(queue_every: Annotated[float, typer.Option(
     except KeyboardInterrupt:
         pass
     finally:
-        for c in servers:
+        for c in started:
             c.stop()
+
+
+@messaging_app.command("software")
+def software(days: Annotated[int, typer.Option(help="période, en jours")] = 30,
+             admin: Annotated[str, typer.Option("--as")] = "") -> None:
+    """Messages par logiciel émetteur (en-tête X-MSS-NIL) et par voie d'arrivée."""
+    from esante.core.db import transaction
+    from esante.core.errors import DomainError
+    from esante.messaging import mailboxes
+
+    try:
+        with transaction() as session:
+            rows = mailboxes.sending_software(session, _admin_principal(session, admin),
+                                              days=days)
+    except DomainError as exc:
+        _fail(exc.fr)
+        return
+    for nil, via, count in rows:
+        console.print(f"{nil or '(sans X-MSS-NIL)':<42} {via:<11} {count}", highlight=False,
+                      markup=False)
+    console.print(f"{sum(r[2] for r in rows)} message(s) en {days} jour(s)", highlight=False)
+
+
+@messaging_app.command("imap")
+def imap(print_config: Annotated[bool, typer.Option(
+        "--print-config", help="affiche la configuration de Dovecot sans le démarrer")] = False,
+         ) -> None:
+    """Démarre l'IMAP des clients de messagerie (Dovecot, alimenté par la plateforme)."""
+    from esante.core.db import session_factory
+    from esante.core.errors import DomainError
+    from esante.messaging import imap as service
+    from esante.messaging.config import get_mss_settings
+
+    _interruptible()
+    cfg = get_mss_settings()
+    running: service.Service | None = None
+    try:  # Ctrl-C at any moment, even while starting, stops what has started
+        if print_config:
+            layout = service.Layout(cfg.resolved_imap_dir)
+            console.print(service.render(cfg, layout, service.account(cfg)), highlight=False,
+                          markup=False, end="")
+            return
+        running = service.Service(cfg, session_factory())
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        running.start()
+        console.print(f"IMAP {cfg.host}:{cfg.imap_port} (STARTTLS), IMAPS {cfg.host}:"
+                      f"{cfg.imaps_port} ; Dovecot sous le compte "
+                      f"{running.prepared.account.name}, dossier {running.prepared.layout.root}",
+                      highlight=False, markup=False)
+        running.run_forever()
+    except KeyboardInterrupt:
+        pass
+    except DomainError as exc:
+        _fail(exc.fr)
+    except OSError as exc:  # the IMAP dir or a certificate unreadable, a port taken
+        _fail(f"IMAP non démarré : {exc}")
+    finally:
+        if running is not None:
+            running.stop()
 
 
 @messaging_app.command("queue")

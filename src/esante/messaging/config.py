@@ -22,6 +22,9 @@ class MessagingSettings(BaseSettings):
     max_attachment_bytes: int = Field(default=10 * 1_048_576, ge=1024)
     max_attachments: int = Field(default=20, ge=1)
     accept_html: bool = True
+    # X-MSS-NIL: the product reference this software got when declared on the ANS's
+    # Convergence platform; set on every message the platform composes (web, API, CLI).
+    product_ref: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,40}$")
     host: str = "127.0.0.1"
     submission_port: int = Field(default=1587, ge=0, le=65535)  # 587 in production
     relay_port: int = Field(default=1025, ge=0, le=65535)  # 25 in production
@@ -30,6 +33,19 @@ class MessagingSettings(BaseSettings):
     routes: str = ""
     retry_minutes: str = "1,5,15,60,240,720"
     max_attempts: int = Field(default=6, ge=1)
+    # IMAP for professionals' mail clients: Debian's Dovecot, run from a configuration the
+    # platform writes into ``imap_dir`` (default <data dir>/mss-imap).
+    imap_port: int = Field(default=1143, ge=0, le=65535)  # 143 in production (STARTTLS)
+    imaps_port: int = Field(default=1993, ge=0, le=65535)  # 993 in production
+    imap_dir: Path | None = None
+    # The system account Dovecot runs as when started by root (never root itself);
+    # otherwise it runs as the account that starts it.
+    imap_user: str = "dovecot"
+    dovecot: str = "/usr/sbin/dovecot"
+    imap_feed_seconds: float = Field(default=5.0, gt=0)
+    # Mutual TLS for IMAP (DOMAIN.md): a client certificate from the trust store, on top
+    # of the token; off only for a client that cannot present one (a setting, said loudly).
+    imap_client_cert: bool = True
     # Bare reads of SMTP reception answer quickly: seconds to wait for a client line.
     smtp_timeout: float = Field(default=60.0, gt=0)
 
@@ -40,6 +56,10 @@ class MessagingSettings(BaseSettings):
     @property
     def resolved_tls_dir(self) -> Path:
         return self.tls_dir or (get_settings().data_dir / "mss-tls")
+
+    @property
+    def resolved_imap_dir(self) -> Path:
+        return self.imap_dir or (get_settings().data_dir / "mss-imap")
 
     def route_for(self, domain: str) -> tuple[str, int]:
         for item in filter(None, (x.strip() for x in self.routes.split(","))):

@@ -157,7 +157,8 @@ def _deliver(session: Session, message: Message, box: Mailbox, folder: str,
     found = safety.warnings(session, parsed, finess=box.finess) \
         if parsed is not None and folder == "inbox" else []
     copy = Delivery(mailbox_id=box.id, message_pk=message.id, message_id=message.message_id,
-                    folder=folder, safety="\n".join(found)[:5000])
+                    folder=folder, safety="\n".join(found)[:5000],
+                    imap_pending=box.kind in mailboxes.PROFESSIONAL_KINDS)
     session.add(copy)
     session.flush()
     if folder == "inbox":
@@ -194,6 +195,8 @@ def send(session: Session, p: Principal, *, from_mailbox_id: int, draft: mime.Dr
     cfg = get_mss_settings()
     box = mailboxes.get(session, p, from_mailbox_id, write=True)
     draft.sender = box.address
+    # X-MSS-NIL names the sending software: an API client's own reference, else ours.
+    draft.nil = draft.nil or cfg.product_ref
     if box.kind == "citizen" and (draft.cdas or draft.fin):
         raise Forbidden("un usager n'envoie ni document CDA ni message de fin",
                         "citizens send neither CDA nor FIN", code="trust-space-rule")

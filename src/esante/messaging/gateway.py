@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -47,12 +48,22 @@ def smtp_reply(exc: DomainError) -> str:
     return f"554 5.0.0 {text}"
 
 
+def _sqlite(factory: sessionmaker[Session]) -> bool:
+    with factory() as s:
+        return s.get_bind().dialect.name == "sqlite"
+
+
 class Handler:
-    def __init__(self, mode: str, factory: sessionmaker[Session]) -> None:
+    def __init__(self, mode: str, factory: sessionmaker[Session],
+                 writers: threading.Lock | None = None) -> None:
         self.mode = mode  # submission or relay
         self.factory = factory
+        # SQLite has one writer at a time, and a writer that finds the database locked
+        # sleeps in growing steps (up to 100 ms) before it tries again: the messages'
+        # transactions queue here instead and follow each other at once.
+        self.writers = writers
 
-    async def _db(self, fn: Callable[[Session], Any]) -> Any:
+    async def _db(self, fn: Callable[[Session], Any], *, write: bool = False) -> Any:
         def run() -> Any:
             with self.factory() as s:
                 try:
@@ -62,7 +73,12 @@ class Handler:
                 except BaseException:
                     s.rollback()
                     raise
-        return await asyncio.to_thread(run)
+
+        def serial() -> Any:
+            assert self.writers is not None
+            with self.writers:
+                return run()
+        return await asyncio.to_thread(serial if write and self.writers else run)
 
     def _peer_names(self, session: SmtpSession) -> set[str]:
         sslobj = (session.ssl or {}).get("ssl_object")
@@ -116,7 +132,7 @@ class Handler:
                 sender_box=box, actor=actor)
             return msg.message_id
         try:
-            message_id = await self._db(store)
+            message_id = await self._db(store, write=True)
         except DomainError as exc:
             return smtp_reply(exc)
         except Exception:
@@ -148,10 +164,11 @@ def controllers(cfg: MessagingSettings, factory: sessionmaker[Session]) -> list[
     common: dict[str, Any] = {"hostname": cfg.host, "data_size_limit": cfg.max_message_bytes,
                               "require_starttls": True, "ident": f"esante MSS {cfg.domain}",
                               "timeout": cfg.smtp_timeout}
-    submission = Controller(Handler("submission", factory), port=cfg.submission_port,
+    writers = threading.Lock() if _sqlite(factory) else None
+    submission = Controller(Handler("submission", factory, writers), port=cfg.submission_port,
                             tls_context=tls.server_context(folder, mutual=False),
                             auth_required=True, auth_require_tls=True,
                             authenticator=authenticator(factory), **common)
-    relay = Controller(Handler("relay", factory), port=cfg.relay_port,
+    relay = Controller(Handler("relay", factory, writers), port=cfg.relay_port,
                        tls_context=tls.server_context(folder, mutual=True), **common)
     return [submission, relay]

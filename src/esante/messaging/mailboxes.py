@@ -224,3 +224,26 @@ def search_directory(session: Session, p: Principal, *, q: str = "", rpps: str =
 
 def _like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def sending_software(session: Session, p: Principal, *, days: int = 30) -> list[tuple[str, str, int]]:
+    """Messages of the last ``days`` per sending software (X-MSS-NIL, "" when absent) and
+    way in: what the operator needs to tell which software sends what, and the trust
+    space's manager to follow deployment. Counts only: nothing personal."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from esante.core.db import utcnow
+    from esante.messaging.models import Message
+
+    policy.authorize(p, "messaging.admin.read")
+    if not 1 <= days <= 3660:
+        raise Invalid("période : de 1 à 3660 jours", "days between 1 and 3660", code="days")
+    rows = session.execute(
+        select(Message.mss_nil, Message.received_via, func.count())
+        .where(Message.created_at >= utcnow() - timedelta(days=days),
+               Message.report_kind == "")
+        .group_by(Message.mss_nil, Message.received_via)
+        .order_by(func.count().desc(), Message.mss_nil)).all()
+    return [(nil, via, int(n)) for nil, via, n in rows]

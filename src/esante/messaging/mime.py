@@ -4,9 +4,12 @@ on receipt (strictly: what cannot be parsed is refused, never stored half)."""
 from __future__ import annotations
 
 import email.policy
+import re
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.message import EmailMessage
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
 from email.utils import getaddresses, make_msgid
 
 import nh3
@@ -23,6 +26,10 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "text/plain": (),
 }
 XDM_TYPES = {"application/zip", "application/x-zip-compressed"}
+# X-MSS-NIL: a product reference of the Convergence platform (e.g. DEV935997).
+NIL = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+# Shown inline in the web mailbox (their content checked against the type again).
+PREVIEW_TYPES = ("application/pdf", "image/png", "image/jpeg")
 HTML_TAGS = {"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "a", "table", "thead",
              "tbody", "tr", "th", "td", "h1", "h2", "h3", "blockquote", "pre", "code", "span"}
 
@@ -87,6 +94,12 @@ def check_attachment(att: Attachment, *, max_bytes: int) -> None:
                       code="attachment-mismatch")
 
 
+def previewable(att: Attachment) -> bool:
+    """A PDF or an image whose first bytes are those of its declared type."""
+    ctype = att.content_type.lower()
+    return ctype in PREVIEW_TYPES and any(att.data.startswith(m) for m in SIGNATURES[ctype])
+
+
 def sanitise_html(html: str) -> str:
     return nh3.clean(html, tags=HTML_TAGS, url_schemes={"https", "mailto"},
                      link_rel="noopener noreferrer nofollow")
@@ -133,8 +146,12 @@ def build(draft: Draft, *, domain: str, max_attachment_bytes: int,
                           "qualifiée : seule une identité qualifiée porte l'INS",
                           "INS in a document without a qualified identity",
                           code="ins-not-qualified")
-    msg["X-MSS-INS"] = ins_carried
+        msg["X-MSS-INS"] = ins_carried  # only with a CDA in an IHE XDM archive
     if draft.nil:
+        if not NIL.match(draft.nil):
+            raise Invalid("X-MSS-NIL : référence produit invalide (lettres, chiffres, . _ -, "
+                          "40 au plus)", "X-MSS-NIL: invalid product reference",
+                          code="mss-header")
         msg["X-MSS-NIL"] = draft.nil
     return msg
 
@@ -148,17 +165,42 @@ def _bytes(payload: object) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
-def _report(msg: EmailMessage, head: dict[str, str]) -> tuple[str, str]:
+def _report(msg: Message, head: dict[str, str]) -> tuple[str, str]:
     if msg.get_content_type() != "multipart/report":
         return "", ""
     kind = {"delivery-status": "dsn", "disposition-notification": "mdn"}.get(
-        msg.get_param("report-type", "") or "", "")  # type: ignore[arg-type]
+        str(msg.get_param("report-type", "") or ""), "")
     return kind, head.get("in-reply-to", "").strip()
 
 
-def _parts(msg: EmailMessage) -> tuple[str, str, list[Attachment]]:
-    """Body text, HTML and attachments in one walk (each part's headers read once: the
-    modern policy rebuilds a header object on every access)."""
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def _unfold(value: str) -> str:
+    """A raw header value as text: folding removed, 8-bit bytes read as UTF-8."""
+    value = _FOLD.sub("", value).strip()
+    if any("\udc80" <= c <= "\udcff" for c in value):
+        value = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    return value
+
+
+def _words(value: str) -> str:
+    """Decodes RFC 2047 encoded words (a subject, a file name)."""
+    if "=?" not in value:
+        return value
+    return str(make_header(decode_header(value)))
+
+
+def _text_of(part: Message) -> str:
+    data = _bytes(part.get_payload(decode=True))
+    try:
+        return data.decode(part.get_content_charset() or "utf-8", errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+def _parts(msg: Message) -> tuple[str, str, list[Attachment]]:
+    """Body text, HTML and attachments in one walk."""
     text, html, attachments = "", "", []
     for part in msg.walk():
         if part.is_multipart():
@@ -166,31 +208,38 @@ def _parts(msg: EmailMessage) -> tuple[str, str, list[Attachment]]:
         ctype, disposition = part.get_content_type(), part.get_content_disposition()
         filename = part.get_filename()
         if disposition == "attachment" or filename:
-            attachments.append(Attachment(filename or "piece-jointe", ctype,
-                                          _bytes(part.get_payload(decode=True))))
+            attachments.append(Attachment(_words(_unfold(filename or "")) or "piece-jointe",
+                                          ctype, _bytes(part.get_payload(decode=True))))
         elif ctype == "text/plain" and not text:
-            text = str(part.get_content())
+            text = _text_of(part)
         elif ctype == "text/html" and not html:
-            html = str(part.get_content())
+            html = _text_of(part)
     return text, html, attachments
 
 
 def parse(raw: bytes) -> Parsed:
-    """Read a message strictly. Raises ``Invalid`` for malformed MIME."""
+    """Read a message strictly. Raises ``Invalid`` for malformed MIME.
+
+    The legacy ``compat32`` policy: its headers are plain strings, where the modern policy
+    builds a header object on every access (a third of the gateway's time went there); the
+    few headers read are unfolded and decoded here."""
     try:
-        msg = message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
+        msg = message_from_bytes(raw, policy=email.policy.compat32)
         if msg.defects:
             raise ValueError(type(msg.defects[0]).__name__)
         head: dict[str, str] = {}
-        for name, value in msg.items():
-            head.setdefault(name.lower(), str(value))
+        recipients: list[str] = []
+        for name, value in msg.raw_items():
+            key, text_value = name.lower(), _unfold(str(value))
+            head.setdefault(key, text_value)
+            if key in ("to", "cc"):
+                recipients.append(text_value)
+        head["subject"] = _words(head.get("subject", ""))
         message_id = head.get("message-id", "").strip()
         sender = _address(head.get("from"))
-        to = [a.lower() for _n, a in getaddresses(msg.get_all("To", []) + msg.get_all("Cc", []))
-              if a]
+        to = [a.lower() for _n, a in getaddresses(recipients) if a]
         text, html, attachments = _parts(msg)
-    except (ValueError, LookupError, TypeError, AssertionError) as exc:
+    except (ValueError, LookupError, TypeError, AssertionError, HeaderParseError) as exc:
         raise Invalid(f"message MIME mal formé : {str(exc)[:120]}", "malformed MIME",
                       code="mime-invalid") from exc
     if not message_id or not sender:
@@ -209,9 +258,19 @@ def parse(raw: bytes) -> Parsed:
         in_reply_to=head.get("in-reply-to", "").strip()[:250],
         references=head.get("references", "").split(),
         fin=head.get("x-mss-mes", "").strip().upper() == "FIN", ins=ins, codecda=codecda,
-        nil=head.get("x-mss-nil", "").strip()[:40],
+        nil=_nil(head),
         want_mdn=bool(head.get("disposition-notification-to")), report_kind=report_kind,
         reported_id=reported[:250], cda=cdas)
+
+
+def _nil(head: dict[str, str]) -> str:
+    """X-MSS-NIL names the sending software: kept as it came, when it is a product
+    reference; anything else is a malformed header."""
+    value = head.get("x-mss-nil", "").strip()
+    if value and not NIL.match(value):
+        raise Invalid("X-MSS-NIL : référence produit invalide", "X-MSS-NIL: invalid product "
+                      "reference", code="mss-header")
+    return value
 
 
 def _check_mss_headers(head: dict[str, str], cdas: list[xdm.CdaInfo]) -> tuple[str, str]:

@@ -111,7 +111,8 @@ class Delivery(Base):
 
     __tablename__ = "msg_deliveries"
     __table_args__ = (UniqueConstraint("mailbox_id", "folder", "message_id"),
-                      Index("ix_msg_deliveries_box", "mailbox_id", "folder", "id"))
+                      Index("ix_msg_deliveries_box", "mailbox_id", "folder", "id"),
+                      Index("ix_msg_deliveries_imap", "imap_pending", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("msg_mailboxes.id", ondelete="CASCADE"))
@@ -123,6 +124,8 @@ class Delivery(Base):
     flagged_phishing: Mapped[bool] = mapped_column(Boolean, default=False)
     # Shared indicators found in its links or attachments when it arrived (one per line).
     safety: Mapped[str] = mapped_column(Text, default="")
+    # Still to hand to the IMAP server (Dovecot, over LMTP): professional mailboxes only.
+    imap_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

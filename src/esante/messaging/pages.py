@@ -56,7 +56,7 @@ def message(request: Request, delivery_id: int, p: PagePrincipal, session: Sessi
     receipts = reading.receipts(session, p, delivery_id) if item.delivery.folder == "sent" else []
     return render(request, "messaging/message.html", {
         "item": item, "thread": thread, "box": box, "receipts": receipts,
-        "receipt_labels": RECEIPTS, "when": reading.when,
+        "receipt_labels": RECEIPTS, "when": reading.when, "previewable": mime.previewable,
         "may_reply": box.kind != "citizen" or not item.message.mss_fin,
         "error": request.query_params.get("erreur", "")[:300]}, principal=p, ws=ws)
 
@@ -80,7 +80,31 @@ def attachment(delivery_id: int, index: int, p: PagePrincipal, session: SessionD
     safe = "".join(c for c in att.filename if c.isalnum() or c in "._-")[:100] or "piece"
     return Response(att.data, media_type="application/octet-stream",
                     headers={"Content-Disposition": f'attachment; filename="{safe}"',
-                             "X-Content-Type-Options": "nosniff"})
+                             "X-Content-Type-Options": "nosniff",
+                             "Cache-Control": "no-store, private"})
+
+
+# The preview is framed by the message page only; an image gets no script at all, a PDF
+# only Chromium's or Firefox's own viewer (a sandbox would keep it from rendering).
+PREVIEW_CSP = {
+    "image": "default-src 'none'; img-src 'self'; sandbox; frame-ancestors 'self'",
+    "application": "default-src 'none'; object-src 'self'; frame-ancestors 'self'",
+}
+
+
+@router.get(BASE + "/messages/{delivery_id}/pieces/{index}/apercu")
+def attachment_preview(delivery_id: int, index: int, p: PagePrincipal,
+                       session: SessionDep) -> Response:
+    """A PDF or an image shown in the message page: its own type (checked against its
+    content), inline, for the mailbox's holders only, audited."""
+    att = reading.attachment(session, p, delivery_id, index, inline=True)
+    ctype = att.content_type.lower()
+    safe = "".join(c for c in att.filename if c.isalnum() or c in "._-")[:100] or "piece"
+    return Response(att.data, media_type=ctype, headers={
+        "Content-Disposition": f'inline; filename="{safe}"',
+        "Content-Security-Policy": PREVIEW_CSP[ctype.partition("/")[0]],
+        "X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff",
+        "Cross-Origin-Resource-Policy": "same-origin", "Cache-Control": "no-store, private"})
 
 
 def _compose(request: Request, p: Principal, session: Session, ws: Any, *,

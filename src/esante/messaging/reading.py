@@ -90,15 +90,21 @@ def _send_mdn(session: Session, p: Principal, box: Mailbox, message: Message,
                         sender_box=None, actor=p.actor)
 
 
-def attachment(session: Session, p: Principal, delivery_id: int, index: int) -> mime.Attachment:
+def attachment(session: Session, p: Principal, delivery_id: int, index: int, *,
+               inline: bool = False) -> mime.Attachment:
+    """An attachment for the mailbox's holder (audited); ``inline``: for a preview, only a
+    PDF or an image whose content matches its type."""
     row, box = get_delivery(session, p, delivery_id)
     message = session.get_one(Message, row.message_pk)
     parsed = decode(session, message)
     if not 0 <= index < len(parsed.attachments):
         raise NotFound("pièce jointe introuvable", "attachment not found")
+    if inline and not mime.previewable(parsed.attachments[index]):
+        raise NotFound("pas d'aperçu pour cette pièce jointe (PDF et images seulement)",
+                       "no preview for this attachment", code="no-preview")
     audit.record(session, actor=p.actor, action="messaging.attachment.read",
                  object_type="Message", object_id=message.id, subject_user_id=box.owner_user_id,
-                 details={"index": index})
+                 details={"index": index, "inline": inline})
     return parsed.attachments[index]
 
 

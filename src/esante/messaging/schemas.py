@@ -25,7 +25,7 @@ class MessageIn(BaseModel):
     fin: bool = False
     want_read_receipt: bool = False
     patient_identity_id: int | None = None
-    nil: str = Field(default="", max_length=40)
+    nil: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,40}$")  # X-MSS-NIL
 
 
 class MailboxIn(BaseModel):
@@ -79,6 +79,7 @@ class SummaryOut(BaseModel):
     fin: bool
     x_mss_ins: str
     x_mss_codecda: str
+    x_mss_nil: str = ""  # the sending software's product reference (Convergence)
     report: str
     attachments: int
     safety_warnings: list[str] = Field(default_factory=list)

@@ -61,6 +61,9 @@ def issue(folder: Path, stem: str, *, names: list[str], client: bool,
         (now - timedelta(minutes=5), now + timedelta(days=days))
     sans: list[x509.GeneralName] = []
     for n in names:
+        if "@" in n:  # a mailbox address: a professional's mail client (IMAP)
+            sans.append(x509.RFC822Name(n))
+            continue
         try:
             sans.append(x509.IPAddress(ipaddress.ip_address(n)))
         except ValueError:
@@ -89,7 +92,7 @@ def make_all(folder: Path, *, domain: str, clients: list[str]) -> list[Path]:
     return made
 
 
-def _need(folder: Path, *names: str) -> None:
+def need(folder: Path, *names: str) -> None:
     missing = [n for n in names if not (folder / n).exists()]
     if missing:
         raise Invalid(f"certificats absents de {folder} : {', '.join(missing)} "
@@ -98,7 +101,7 @@ def _need(folder: Path, *names: str) -> None:
 
 
 def server_context(folder: Path, *, mutual: bool) -> ssl.SSLContext:
-    _need(folder, "server.crt", "server.key", "trust.pem")
+    need(folder, "server.crt", "server.key", "trust.pem")
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(folder / "server.crt", folder / "server.key")
@@ -111,7 +114,7 @@ def server_context(folder: Path, *, mutual: bool) -> ssl.SSLContext:
 def client_context(folder: Path) -> ssl.SSLContext:
     """For delivering to other operators: their server checked against the trust store,
     our client certificate presented."""
-    _need(folder, "client.crt", "client.key", "trust.pem")
+    need(folder, "client.crt", "client.key", "trust.pem")
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(folder / "trust.pem"))
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(folder / "client.crt", folder / "client.key")

@@ -1,0 +1,113 @@
+"""`esante run` (hence `make run`) starts the messaging alongside the web server: the SMTP
+gateway and IMAP (Dovecot), as real processes, once the gateway has its certificates; the
+demo data make test certificates and the demo doctors' mailboxes."""
+
+from __future__ import annotations
+
+import imaplib
+import shutil
+import signal
+import smtplib
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from esante import cli
+from esante.messaging import demo, mailboxes, tls
+from esante.messaging.config import get_mss_settings
+from tests.freshdb import fresh_database_url
+from tests.messaging.test_smtp import _port
+
+
+def _wait(check, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            check()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+@pytest.mark.skipif(not Path("/usr/sbin/dovecot").exists(), reason="Dovecot absent")
+def test_run_starts_smtp_and_imap(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    with fresh_database_url(tmp_path) as url:  # the children's own database
+        _run_starts_smtp_and_imap(tmp_path, monkeypatch, capsys, url)
+
+
+def _run_starts_smtp_and_imap(tmp_path, monkeypatch, capsys, url: str) -> None:  # type: ignore[no-untyped-def]
+    certs = tmp_path / "certs"
+    imap_dir = Path(tempfile.mkdtemp(prefix="esante-run-imap-"))  # reachable by Dovecot's account
+    ports = {"SUBMISSION_PORT": _port(), "RELAY_PORT": _port(), "IMAP_PORT": _port(),
+             "IMAPS_PORT": _port()}
+    for name, value in {**ports, "TLS_DIR": certs, "IMAP_DIR": imap_dir}.items():
+        monkeypatch.setenv(f"ESANTE_MSS_{name}", str(value))
+    monkeypatch.setenv("ESANTE_DATABASE_URL", url)
+    get_mss_settings.cache_clear()
+    exe = [sys.executable, "-m", "esante.cli"]
+    subprocess.run([*exe, "db", "upgrade"], check=True, capture_output=True, timeout=300)
+    try:
+        assert cli._messaging_procs(exe) == []  # no certificates: nothing started, said so
+        assert "certificats absents" in capsys.readouterr().out
+        tls.make_all(certs, domain=get_mss_settings().domain, clients=[])
+        # Started with SIGINT ignored (inherited, as under a shell's `&` or os.system): the
+        # commands must still stop on it.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            procs = cli._messaging_procs(exe)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        assert [p.args[-1] for p in procs] == ["smtp", "imap"]
+        try:
+            ctx = ssl.create_default_context(cafile=str(certs / "trust.pem"))
+
+            def smtp_up() -> None:
+                with smtplib.SMTP("127.0.0.1", ports["SUBMISSION_PORT"], timeout=5) as s:
+                    assert s.ehlo()[0] == 250 and s.has_extn("starttls")
+
+            def imap_up() -> None:
+                with imaplib.IMAP4_SSL("127.0.0.1", ports["IMAPS_PORT"], ssl_context=ctx,
+                                       timeout=5) as c:
+                    assert "AUTH=PLAIN" in c.capabilities
+
+            _wait(smtp_up)
+            _wait(imap_up)
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGINT)
+            codes: list[int | None] = []
+            for p in procs:
+                try:
+                    codes.append(p.wait(timeout=30))
+                except subprocess.TimeoutExpired:  # deaf to Ctrl-C: ended, and the test fails
+                    p.terminate()
+                    p.wait(30)
+                    codes.append(None)
+            assert codes == [0, 0]
+    finally:
+        get_mss_settings.cache_clear()
+        shutil.rmtree(imap_dir, ignore_errors=True)
+
+
+def test_demo_makes_certificates_and_mailboxes(db: Session, personas, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ESANTE_MSS_TLS_DIR", str(tmp_path / "certs"))
+    get_mss_settings.cache_clear()
+    doctors = (("dr.demo", personas.users["doctor"].email, "Dr Démo", "Paris"),)
+    admin = personas.users["admin"].email
+    try:
+        said = demo.seed(db, admin_email=admin, doctors=doctors)
+        assert "1 boîte(s) créée(s)" in said and (tmp_path / "certs" / "server.crt").exists()
+        box = mailboxes.by_address(db, f"dr.demo@{get_mss_settings().domain}")
+        assert box is not None and box.owner_user_id == personas.users["doctor"].id
+        assert "0 boîte(s) créée(s), certificats déjà présents" in demo.seed(db, admin_email=admin,
+                                                                    doctors=doctors)
+    finally:
+        get_mss_settings.cache_clear()
