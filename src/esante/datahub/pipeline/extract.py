@@ -142,6 +142,7 @@ def _extract_table(
         )
         rows_in, rows_opted = (int(x) for x in counts.fetchall()[0])
         lattice, uniques = _prepare_lattice(local, spec, p, rows_in - rows_opted)
+        local.execute("DROP TABLE hist0; DROP TABLE colall")  # the search reads histb only
         progress(f"{p.name} : recherche de la généralisation minimale")
         best = lattice.search()
         chosen = lattice.fast_evaluate(best.node, final=True)

@@ -188,18 +188,23 @@ class Lattice:
         import numpy as np
 
         m = len(self.bottom)
-        s_code = "dense_rank() OVER (ORDER BY s)" if self.has_s else "0"
-        codes = ", ".join(f"b{i}" for i in range(m))
-        rows = self.con.sql(f"SELECT n, pop, {s_code} AS s, {codes} FROM histb").fetchnumpy()
-        keys = list(rows)
+        # Only what the search reads: the population count where someone opted out, the
+        # sensitive value where there is one (memory: 100 M rows of histogram here and there).
+        opted = self.con.sql("SELECT count(*) FROM histb WHERE n <> pop").fetchall()[0][0] > 0
+        cols = ["n", *(["pop"] if opted else [])]
+        cols += ["dense_rank() OVER (ORDER BY s) AS s"] if self.has_s else []
+        rows = self.con.sql(f"SELECT {', '.join(cols)}, {', '.join(f'b{i}' for i in range(m))} FROM histb")
+        got = rows.fetchnumpy()
+        del rows
+        n = np.asarray(got.pop("n"), dtype=np.float64)
         base = _Hist(
             node=self.bottom,
-            n=np.asarray(rows[keys[0]], dtype=np.float64),
-            pop=np.asarray(rows[keys[1]], dtype=np.float64),
-            s=np.asarray(rows[keys[2]], dtype=np.int64),
-            code=[np.asarray(rows[keys[3 + i]], dtype=np.int32) for i in range(m)],
+            n=n,
+            pop=np.asarray(got.pop("pop"), dtype=np.float64) if opted else n,
+            s=np.asarray(got.pop("s"), dtype=np.int32) if self.has_s else np.zeros(len(n), dtype=np.int8),
+            code=[np.asarray(got.pop(f"b{i}"), dtype=np.int32) for i in range(m)],
         )
-        del rows
+        del got
         self._map: dict[tuple[int, int], Any] = {}  # bottom code -> level code
         self._lossv: dict[tuple[int, int], Any] = {}  # level code -> loss
         self._card: dict[tuple[int, int], int] = {}
@@ -223,7 +228,7 @@ class Lattice:
                 self._col_mean[(i, lv)] = float((per_bottom * loss[to_level]).sum() / total) if total else 0.0
         self._hists = [self._sorted(base)]
         self._total = total
-        self._pop_is_n = bool(np.array_equal(base.n, base.pop))
+        self._pop_is_n = self._hists[0].pop is self._hists[0].n
 
     def _sorted(self, base: _Hist) -> _Hist:
         """The base histogram ordered by its columns' coarsest groups (region, age band, year...),
@@ -253,13 +258,14 @@ class Lattice:
         small_int = np.int16 if int(comp.max()) < 2**15 else np.int64
         order = np.argsort(comp.astype(small_int), kind="stable")  # a radix sort on 16 bits
         comp = comp[order]
-        sorted_base = _Hist(
-            node=base.node,
-            n=base.n[order],
-            pop=base.pop[order],
-            s=base.s[order],
-            code=[c[order] for c in base.code],
-        )
+        # One array at a time, each original dropped as its sorted copy is made.
+        pop_is_n = base.pop is base.n
+        base.n = base.n[order]
+        base.pop = base.n if pop_is_n else base.pop[order]
+        base.s = base.s[order]
+        for i in range(len(base.code)):
+            base.code[i] = base.code[i][order]
+        sorted_base = base
         del order
         radix = [self._card[c] for c in self._sort_cols]
         target = max(len(comp) // 10, 1)
