@@ -128,7 +128,8 @@ def _extract_table(
     eng.register_parquet(view, p.spec.path, [pid, *p.qis, *p.kept])
     if _shifted(p):
         view = _shift_dates(eng, spec, p, view, key)
-    opted = f"CAST({_q(pid)} AS STRING) IN (SELECT pid FROM optout)"
+    # Nobody opted out: no per-row lookup (a string cast of every identifier) for nothing.
+    opted = f"CAST({_q(pid)} AS STRING) IN (SELECT pid FROM optout)" if spec.opted_out else "FALSE"
     local = _local(eng)
     chosen: NodeResult | None = None
     lattice: Lattice | None = None
@@ -220,7 +221,8 @@ def _histogram(
     group = ", ".join(_q(c) for c in cols)
     names = [f"q{i}" for i in range(len(p.qis))] + (["s"] if p.sensitive else [])
     alias = ", ".join(f"{_q(c)} AS {a}" for c, a in zip(cols, names, strict=True))
-    hist_sql = f"SELECT {alias}, {opted} AS opted, count(*) AS n FROM {view} GROUP BY {group}, {opted}"
+    by_opted = f", {opted}" if opted != "FALSE" else ""
+    hist_sql = f"SELECT {alias}, {opted} AS opted, count(*) AS n FROM {view} GROUP BY {group}{by_opted}"
     if isinstance(eng, DuckDBEngine):
         eng.materialise("hist0", hist_sql)
     else:

@@ -367,7 +367,9 @@ class Lattice:
         h = self._source(node)
         cells = math.prod(self._card[(i, lv)] for i, lv in enumerate(node))
         n_qi = len(node)
-        sliced_base = h is self._hists[0] and bool(self._cuts) and cells < 2**62
+        # Slices where the node may fail: a key range under a quarter of the rows makes large
+        # classes, and such a node is counted at once.
+        sliced_base = h is self._hists[0] and bool(self._cuts) and len(h.n) // 4 < cells < 2**62
         if not final and (sliced_base or not (cells <= max(4 * len(h.n), 1 << 16) and cells <= _DIRECT_MAX)):
             if sliced_base:
                 sliced = self._slice_bound(h, node)
@@ -390,13 +392,16 @@ class Lattice:
         else:
             key, cells = self._key(h, list(enumerate(node)))
         self.grouped += 1
-        inv, classes = _dense(key, cells)
+        if cells <= len(h.n):  # the key itself as class ids (absent classes count 0 rows)
+            inv, classes = key, cells
+        else:
+            inv, classes = _dense(key, cells)
         del key
         n = np.bincount(inv, weights=h.n, minlength=classes)
         pop = n if self._pop_is_n else np.bincount(inv, weights=h.pop, minlength=classes)
         # One row of each class: all its rows hold the same codes, so the class's codes and losses
         # are read there (arrays as long as the classes, not the rows).
-        row_of = np.empty(classes, dtype=np.int64)
+        row_of = np.zeros(classes, dtype=np.int64)
         row_of[inv] = np.arange(len(inv))
         codes = [
             h.code[i][row_of] if h.node[i] == lv else self._up_map(i, h.node[i], lv)[h.code[i][row_of]]
