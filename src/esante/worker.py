@@ -88,6 +88,18 @@ def run_extract_job(extract_id: int) -> str:
     return run_job(extract_id)
 
 
+@huey.periodic_task(crontab(minute="*/5"))
+def sweep_extracts() -> int:
+    """Extracts left running by a worker that died, or queued with a lost message, run again."""
+    from esante.datahub.extracts import sweep
+
+    with transaction() as session:
+        again = sweep(session)
+    for extract_id in again:
+        run_extract_job(extract_id)
+    return len(again)
+
+
 @huey.periodic_task(crontab(minute="*/15"))
 def space_reminders() -> int:
     """Reminders of the citizens' appointments of the next 24 hours."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ class _Started:
 
 def start(session: Session, extract_id: int) -> _Started | None:
     """Mark a queued extract running and build its spec; None when there is nothing to do."""
-    ex = session.get(Extract, extract_id)
+    ex = session.get(Extract, extract_id, with_for_update=True)  # two messages, one run
     if ex is None or ex.status != "queued":
         return None
     ex.status, ex.started_at = "running", utcnow()
@@ -169,6 +170,54 @@ def run_job(extract_id: int) -> str:
     outcome = pipeline(started)
     with transaction() as session:
         return finish(session, extract_id, outcome).status
+
+
+# --- sweep -------------------------------------------------------------------------------------
+
+STALE_QUEUED = timedelta(minutes=10)  # a queued extract whose message the worker never got
+MAX_REQUEUES = 2  # an extract that kills its worker each time fails after this many retries
+
+
+def sweep(session: Session) -> list[int]:
+    """Extracts a worker left behind, to hand to the worker again (after commit).
+
+    Still ``running`` past ``ESANTE_DATAHUB_EXTRACT_STALE_MINUTES`` after their start: the
+    worker died mid-run (its process killed, the machine restarted); the half-written folder
+    it may have left (the pipeline's temporary one) is removed and the run goes back to the
+    queue, at most ``MAX_REQUEUES`` times, after which it fails with a French error. Still
+    ``queued`` long after launch: the queue message was lost (the queue was down). Each
+    re-queue is on the project's timeline and in the audit."""
+    import shutil
+
+    now = utcnow()
+    stale = now - timedelta(minutes=PipelineSettings().extract_stale_minutes)
+    again: list[int] = []
+    for ex in session.scalars(select(Extract).where(
+            Extract.status == "running", Extract.started_at <= stale).with_for_update()):
+        out = out_dir(ex)
+        for leftover in out.parent.glob(f".{out.name}.tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        tries = sum(1 for e in session.scalars(select(ProjectEvent).where(
+            ProjectEvent.project_id == ex.project_id, ProjectEvent.kind == "extract_requeued"))
+            if e.data.get("extract") == ex.id)
+        if tries >= MAX_REQUEUES:
+            _failed(session, ex, f"extraction interrompue {tries + 1} fois (processus de fond arrêté "
+                    "en cours de route) : relancez-la ou réduisez les jeux demandés")
+            continue
+        ex.status, ex.started_at = "queued", None
+        audit.record(session, actor=Actor.system("worker"), action="datahub.extract.requeued",
+                     object_type="project", object_id=ex.project_id,
+                     details={"extract": ex.id, "engine": ex.engine, "retry": tries + 1})
+        session.add(ProjectEvent(project_id=ex.project_id, at=now, actor_id=None,
+                                 actor_label="Processus de fond", kind="extract_requeued",
+                                 text=f"Extraction {ex.id} interrompue, relancée "
+                                 f"({tries + 1}/{MAX_REQUEUES})",
+                                 data={"extract": ex.id}))
+        again.append(ex.id)
+    session.flush()
+    again += session.scalars(select(Extract.id).where(
+        Extract.status == "queued", Extract.created_at <= now - STALE_QUEUED))
+    return sorted(set(again))
 
 
 # --- reading -----------------------------------------------------------------------------------

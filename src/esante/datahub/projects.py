@@ -61,6 +61,7 @@ EVENT_LABELS = {
     "conformity": "Engagement de conformité à une méthodologie de référence",
     "approved": "Autorisation", "refused": "Refus", "closed": "Résultats publiés",
     "extract": "Extraction", "extract_failed": "Extraction en échec",
+    "extract_requeued": "Extraction relancée après un arrêt du processus de fond",
     "output_submitted": "Tableau de résultats soumis à vérification",
     "output_approved": "Sortie de tableau autorisée", "output_refused": "Sortie de tableau refusée",
 }

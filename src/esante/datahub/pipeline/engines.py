@@ -7,6 +7,7 @@ on the histogram in a local DuckDB whatever the engine, so both engines choose t
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -213,7 +214,8 @@ class SparkEngine:
 
 def open_engine(name: EngineName) -> DuckDBEngine | SparkEngine:
     if name == "duckdb":
-        return DuckDBEngine()
+        # A cap on DuckDB's memory for very large extracts (beyond it, DuckDB spills to disk).
+        return DuckDBEngine(memory_limit=os.environ.get("ESANTE_DATAHUB_DUCKDB_MEMORY_LIMIT") or None)
     if name == "spark":
         return SparkEngine()
     raise PipelineError(f"moteur inconnu : {name} (duckdb ou spark)", f"unknown engine: {name}")

@@ -128,7 +128,8 @@ def _extract_table(
     eng.register_parquet(view, p.spec.path, [pid, *p.qis, *p.kept])
     if _shifted(p):
         view = _shift_dates(eng, spec, p, view, key)
-    opted = f"CAST({_q(pid)} AS STRING) IN (SELECT pid FROM optout)"
+    # Nobody opted out: no per-row lookup (a string cast of every identifier) for nothing.
+    opted = f"CAST({_q(pid)} AS STRING) IN (SELECT pid FROM optout)" if spec.opted_out else "FALSE"
     local = _local(eng)
     chosen: NodeResult | None = None
     lattice: Lattice | None = None
@@ -142,9 +143,11 @@ def _extract_table(
         )
         rows_in, rows_opted = (int(x) for x in counts.fetchall()[0])
         lattice, uniques = _prepare_lattice(local, spec, p, rows_in - rows_opted)
+        local.execute("DROP TABLE hist0; DROP TABLE colall")  # the search reads histb only
         progress(f"{p.name} : recherche de la généralisation minimale")
         best = lattice.search()
         chosen = lattice.fast_evaluate(best.node, final=True)
+        assert chosen is not None
     else:
         progress(f"{p.name} : comptage")
         counts = eng.query(
@@ -218,7 +221,8 @@ def _histogram(
     group = ", ".join(_q(c) for c in cols)
     names = [f"q{i}" for i in range(len(p.qis))] + (["s"] if p.sensitive else [])
     alias = ", ".join(f"{_q(c)} AS {a}" for c, a in zip(cols, names, strict=True))
-    hist_sql = f"SELECT {alias}, {opted} AS opted, count(*) AS n FROM {view} GROUP BY {group}, {opted}"
+    by_opted = f", {opted}" if opted != "FALSE" else ""
+    hist_sql = f"SELECT {alias}, {opted} AS opted, count(*) AS n FROM {view} GROUP BY {group}{by_opted}"
     if isinstance(eng, DuckDBEngine):
         eng.materialise("hist0", hist_sql)
     else:
@@ -245,15 +249,19 @@ def _prepare_lattice(
     criteria = Criteria(k=spec.k, l=spec.l if p.sensitive else None, t=spec.t if p.sensitive else None,
                         max_suppressed=int(spec.max_suppression * rows))
     bottom, top = [], []
+    m = len(p.qis)
+    # One pass over the histogram for every column: its values (with the sensitive one) and counts.
+    sv = ", s" if p.sensitive else ""
+    sets = ", ".join(f"(q{i}{sv})" for i in range(m))
+    local.execute(
+        f"CREATE OR REPLACE TEMP TABLE colall AS SELECT {', '.join(f'q{i}' for i in range(m))}{sv}, "
+        f"{', '.join(f'grouping(q{i}) AS g{i}' for i in range(m))}, "
+        f"coalesce(sum(n) FILTER (WHERE NOT opted), 0) AS n FROM hist0 GROUP BY GROUPING SETS ({sets})"
+    )
     for i, col in enumerate(p.qis):
         h = p.spec.columns[col].hierarchy
         assert h is not None
-        # One pass over the histogram per column: its values (with the sensitive one) and counts.
-        sv = ", s" if p.sensitive else ""
-        local.execute(
-            f"CREATE OR REPLACE TEMP TABLE col{i} AS SELECT q{i}{sv}, "
-            f"coalesce(sum(n) FILTER (WHERE NOT opted), 0) AS n FROM hist0 GROUP BY q{i}{sv}"
-        )
+        local.execute(f"CREATE OR REPLACE TEMP TABLE col{i} AS SELECT q{i}{sv}, n FROM colall WHERE g{i} = 0")
         values = (
             local.sql(f"SELECT DISTINCT q{i} AS v FROM col{i}").to_arrow_table().column("v").combine_chunks()
         )
@@ -266,27 +274,38 @@ def _prepare_lattice(
         f"SELECT count(*) FROM (SELECT sum(n) AS n FROM hist0 WHERE NOT opted GROUP BY "
         f"{', '.join(f'q{i}' for i in range(len(p.qis)))}) WHERE n = 1"
     ).fetchall()[0][0]
-    levels = [(i, lv) for i in range(len(p.qis)) for lv in range(bottom[i], top[i] + 1)]
-    # Group on the lower level's codes only; the higher levels (functions of it) are joined after.
-    low = ", ".join(f"coalesce(r{i}.c{bottom[i]}, -1) AS b{i}" for i in range(len(p.qis)))
-    bkeys = ", ".join(f"b{i}" for i in range(len(p.qis)))
-    joins = " ".join(f"LEFT JOIN r{i} ON h.q{i} = r{i}.v" for i in range(len(p.qis)))
+    # The lookup tables: each value's code at its column's lower level → its code and loss at every
+    # level above (codes shifted by one: 0 is a missing value, at every level).
+    for i in range(m):
+        lv_cols = ", ".join(f"c{lv} + 1 AS q{lv}, loss{lv} AS l{lv}" for lv in range(bottom[i], top[i] + 1))
+        zeros = ", ".join("0, 0.0" for _ in range(bottom[i], top[i] + 1))
+        local.execute(
+            f"CREATE OR REPLACE TEMP TABLE lmap{i} AS SELECT DISTINCT c{bottom[i]} + 1 AS b, {lv_cols} "
+            f"FROM r{i} UNION ALL SELECT 0, {zeros}"
+        )
+    # Group on the lower level's codes only; the higher levels (functions of it) are looked up.
+    low = ", ".join(f"coalesce(r{i}.c{bottom[i]} + 1, 0) AS b{i}" for i in range(m))
+    bkeys = ", ".join(f"b{i}" for i in range(m))
+    joins = " ".join(f"LEFT JOIN r{i} ON h.q{i} = r{i}.v" for i in range(m))
     s = "h.s" if p.sensitive else "NULL"
-    maps = " ".join(
-        f"JOIN (SELECT DISTINCT coalesce(c{bottom[i]}, -1) AS b{i}, "
-        + ", ".join(f"c{lv} AS q{i}_{lv}, loss{lv} AS q{i}_loss{lv}" for lv in range(bottom[i], top[i] + 1))
-        + f" FROM r{i} UNION ALL SELECT -1, "
-        + ", ".join("-1, 0.0" for _ in range(bottom[i], top[i] + 1))
-        + f") m{i} USING (b{i})"
-        for i in range(len(p.qis))
+    codes = f"SELECT {low}, {s} AS s, h.opted, h.n FROM hist0 h {joins}"
+    if any(bottom):
+        local.execute(f"""CREATE OR REPLACE TEMP TABLE histb AS
+            SELECT {bkeys}, s, coalesce(sum(n) FILTER (WHERE NOT opted), 0) AS n, sum(n) AS pop
+            FROM ({codes}) GROUP BY {bkeys}, s""")
+    else:
+        # At the lower levels already: hist0's rows as they are (the search sums rows by class,
+        # a combination may take two rows: extracted and opted out).
+        local.execute(f"""CREATE OR REPLACE TEMP TABLE histb AS
+            SELECT {bkeys}, s, CASE WHEN opted THEN 0 ELSE n END AS n, n AS pop FROM ({codes})""")
+    # Every level's code and loss, for the SQL path (t-closeness): codes unshifted, -1 if missing.
+    hist_cols = ", ".join(
+        f"m{i}.q{lv} - 1 AS q{i}_{lv}, m{i}.l{lv} AS q{i}_loss{lv}"
+        for i in range(m)
+        for lv in range(bottom[i], top[i] + 1)
     )
-    hist_cols = ", ".join(f"q{i}_{lv}, q{i}_loss{lv}" for i, lv in levels)
-    local.execute(f"""CREATE OR REPLACE TEMP TABLE hist AS
-        SELECT {hist_cols}, s, n, pop FROM (
-            SELECT {bkeys}, s, sum(n) FILTER (WHERE NOT opted) AS n, sum(n) AS pop
-            FROM (SELECT {low}, {s} AS s, h.opted, h.n FROM hist0 h {joins}) GROUP BY {bkeys}, s
-        ) {maps}""")
-    local.execute("UPDATE hist SET n = 0 WHERE n IS NULL")
+    maps = " ".join(f"JOIN lmap{i} m{i} ON h.b{i} = m{i}.b" for i in range(m))
+    local.execute(f"CREATE OR REPLACE TEMP VIEW hist AS SELECT {hist_cols}, s, n, pop FROM histb h {maps}")
     return Lattice(
         local, bottom=tuple(bottom), top=tuple(top), has_s=p.sensitive is not None, criteria=criteria
     ), int(uniques)
@@ -339,10 +358,13 @@ def _final_sql(
                 f"{p.name} : trop de combinaisons de quasi-identifiants", code="too-many-classes"
             )
         # A class is a number: the codes of its values (0 for a missing one) in mixed radix.
-        sup = local.sql(lattice.suppressed_classes(chosen.node)).to_arrow_table()
-        load_arrow(local, "sup_in", sup)
-        sup_key = _class_key([f"(g{i} + 1)" for i in range(len(p.qis))], cards)
-        keys = local.sql(f"SELECT DISTINCT {sup_key} AS k FROM sup_in").to_arrow_table()
+        if lattice.c.t is None:
+            keys = lattice.suppressed_keys(cards)
+        else:
+            sup = local.sql(lattice.suppressed_classes(chosen.node)).to_arrow_table()
+            load_arrow(local, "sup_in", sup)
+            sup_key = _class_key([f"(g{i} + 1)" for i in range(len(p.qis))], cards)
+            keys = local.sql(f"SELECT DISTINCT {sup_key} AS k FROM sup_in").to_arrow_table()
         eng.register_arrow(f"sup_{p.name}", keys)
         row_key = _class_key([f"coalesce(r{i}.c, 0)" for i in range(len(p.qis))], cards)
         where.append(f"{row_key} NOT IN (SELECT k FROM sup_{p.name})")

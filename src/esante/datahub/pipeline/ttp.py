@@ -39,6 +39,9 @@ class PipelineSettings(BaseSettings):
     inline_rows_max: int = Field(default=500_000, ge=0)
     # Where extracts are written (one folder per run); relative to the data directory.
     extracts_dir: Path = Path("datahub/extracts")
+    # An extract still running this long after its start is taken for one whose worker died:
+    # the worker's sweep puts it back in the queue (longer than the largest extract's run).
+    extract_stale_minutes: int = Field(default=360, ge=1)
 
 
 def create_master_secret(path: Path) -> None:
