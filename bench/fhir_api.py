@@ -447,7 +447,7 @@ def sql_ops(url: str, samples: list[Sample], n: int) -> dict[str, Op]:
             "i.resource_type = 'Patient' AND i.param = 'family' AND i.norm LIKE %s) AND "
             "EXISTS (SELECT 1 FROM fhir_idx_date d WHERE d.res_pk = r.pk AND "
             "d.resource_type = 'Patient' AND d.param = 'birthdate' AND d.low >= %s AND "
-            "d.high <= %s) LIMIT 20", (normalise(s.family) + "%", lo, hi))
+            "d.low <= %s AND d.high <= %s) LIMIT 20", (normalise(s.family) + "%", lo, hi, hi))
         return bool(await cur.fetchall())
 
     async def mixed(c: Any, rng: random.Random) -> bool:

@@ -324,7 +324,7 @@ def test_keyboard_only_upload_and_hide(
 
             # The file input opens the system's chooser on Space: Playwright answers it.
             _tab_to(page, "#file")
-            with page.expect_file_chooser() as chooser:
+            with page.expect_file_chooser(timeout=30_000) as chooser:  # slow under load
                 page.keyboard.press("Space")
             chooser.value.set_files(str(document))
             _tab_to(page, "#title")

@@ -114,7 +114,11 @@ def _date_cond(low: Any, high: Any, value: str) -> ColumnElement[bool]:
     prefix, raw = _split_prefix(value)
     lo, hi = date_range(raw)
     return {
-        "eq": and_(low >= lo, high <= hi),
+        # ``low <= hi`` is implied (an indexed range never ends before it starts) but gives
+        # the index scan on (low, high) an upper bound: a birthdate search reads that day's
+        # rows, not every row from that day on (at 1,000,000 Patients the planner otherwise
+        # walked a family name's 20,000 rows instead).
+        "eq": and_(low >= lo, low <= hi, high <= hi),
         "ne": not_(and_(low >= lo, high <= hi)),
         "gt": high > hi,
         "lt": low < lo,
