@@ -48,7 +48,7 @@ def _login(page: Any, base: str, email: str, secret: str) -> None:
 
 
 @browser_test
-def test_citizen_activates_uploads_hides_and_downloads(
+def test_citizen_activates_uploads_hides_downloads_and_closes(
         instance: Instance, start_server: Callable[..., Server], tmp_path: Path) -> None:  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
 
@@ -97,6 +97,21 @@ def test_citizen_activates_uploads_hides_and_downloads(
             with zipfile.ZipFile(saved) as z:
                 assert "bundle.json" in z.namelist()
                 assert any(n.endswith("-ordonnance.pdf") for n in z.namelist())
+
+            # Closing without confirming changes nothing; confirmed, the space is closed.
+            page.goto(f"{base}/espace/cloture")
+            expect(page.locator("#exported")).to_be_visible()  # the download is recorded
+            page.click("#close-form button[type=submit]")
+            expect(page.locator("#space-error")).to_be_visible()
+            page.goto(f"{base}/espace")
+            expect(page).to_have_url(f"{base}/espace")  # still open
+            page.goto(f"{base}/espace/cloture")
+            page.click("label[for=confirm]")  # DSFR draws the box on the label
+            expect(page.locator("#confirm")).to_be_checked()
+            page.click("#close-form button[type=submit]")
+            expect(page.locator("#space-ok")).to_contain_text("Votre espace est clôturé")
+            page.goto(f"{base}/espace/documents")
+            expect(page.locator("#documents")).to_have_count(0)  # no space any more
         finally:
             browser.close()
 
