@@ -183,7 +183,9 @@ class Vault:
             nonce, plaintext, context.encode())
 
     def derived_key(self, name: str, *, info: str) -> bytes:
-        """A stable secret for keyed hashes (HMAC), not for encryption: HKDF-SHA256 of a
+        """A stable secret for keyed hashes (HMAC), or a password handed to another program
+        (Dovecot's mail_crypt key), never a key for the platform's own encryption (which
+        must follow rotation): HKDF-SHA256 of a
         data key stored under the fixed id ``name`` (created on first use, wrapped by the
         master key like every data key). Nothing ties it to ``ESANTE_SECRET_KEY``, and a
         master-key rotation re-wraps it without changing it. Two processes creating it at
