@@ -45,6 +45,8 @@ ROLE_PAGES: list[Case] = [
     _p("GET", "/messagerie/messages/{delivery_id}", OTHER, label="/messagerie/messages/{other_copy}"),
     _p("GET", "/messagerie/messages/{delivery_id}/pieces/{index}", OTHER,
        label="/messagerie/messages/{other_copy}/pieces/0"),
+    _p("GET", "/messagerie/messages/{delivery_id}/pieces/{index}/apercu", OTHER,
+       label="/messagerie/messages/{other_copy}/pieces/0/apercu"),
     _p("GET", "/messagerie/annuaire", DIRECTORY),
     _p("POST", "/messagerie/messages/{delivery_id}/hameconnage", OTHER,
        label="/messagerie/messages/{other_copy}/hameconnage",
