@@ -4,7 +4,12 @@ identity (Jeanne Martin of the reference directory)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -14,8 +19,10 @@ from esante.core.policy import Principal
 from esante.identity import service as identities
 from esante.identity.models import LocalIdentity
 from esante.identity.traits import Traits
-from esante.messaging import mailboxes
+from esante.messaging import gateway, imap, mailboxes, tls
+from esante.messaging.config import MessagingSettings, get_mss_settings
 from esante.messaging.models import Mailbox
+from tests.e2e.server import free_port
 from tests.identity.conftest import person
 
 LOINC_CR = "11490-0"
@@ -74,3 +81,53 @@ def boxes(db: Session, personas) -> Boxes:  # type: ignore[no-untyped-def]
     citizen = mailboxes.open_citizen_mailbox(db, user=personas.users["citizen"],
                                              identity=identity, actor=Actor.system("tests"))
     return Boxes(doctor, other, service, citizen, identity, ins)
+
+
+# --- IMAP through Debian's Dovecot (test_imap, test_imapsync) -----------------------------
+
+DOVECOT = "/usr/sbin/dovecot"
+# Skipped on a developer's machine without Dovecot; never in CI, which installs it (.ci/run).
+needs_dovecot = pytest.mark.skipif(not Path(DOVECOT).exists() and not os.environ.get("CI"),
+                                   reason="Dovecot absent (apt-get install dovecot-imapd "
+                                          "dovecot-lmtpd; .ci/run installs it)")
+CLIENT = "poste.cabinet@mss.esante.localhost"  # a mail client's certificate
+
+
+@pytest.fixture
+def imap_cfg(tmp_path: Path) -> Iterator[MessagingSettings]:
+    certs = tmp_path / "certs"
+    tls.make_all(certs, domain=get_mss_settings().domain, clients=[CLIENT])
+    rogue = tmp_path / "rogue"  # another authority, not in the trust store
+    tls.make_ca(rogue, name="rogue CA")
+    tls.issue(rogue, "client", names=[CLIENT], client=True)
+    # Outside pytest's private temp dir: Dovecot's own account must reach it.
+    root = Path(tempfile.mkdtemp(prefix="esante-imap-"))
+    yield MessagingSettings(tls_dir=certs, imap_dir=root, submission_port=free_port(),
+                            relay_port=free_port(), imap_port=free_port(),
+                            imaps_port=free_port(),
+                            max_message_bytes=500_000, dovecot=DOVECOT,
+                            imap_sent_grace_seconds=0)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def stack(db: Session, imap_cfg: MessagingSettings) -> Iterator[imap.Service]:
+    """The SMTP gateway and IMAP (Dovecot, its authentication, feeding and event log) on the
+    test's connection."""
+    conn = db.connection()
+
+    def factory() -> Session:
+        return Session(bind=conn, join_transaction_mode="create_savepoint",
+                       expire_on_commit=False)
+
+    smtp_servers = gateway.controllers(imap_cfg, factory)  # type: ignore[arg-type]
+    for c in smtp_servers:
+        c.start()
+    service = imap.Service(imap_cfg, factory)
+    try:
+        service.start()
+        yield service
+    finally:
+        service.stop()
+        for c in smtp_servers:
+            c.stop()

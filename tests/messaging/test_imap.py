@@ -9,68 +9,24 @@ from __future__ import annotations
 import email
 import imaplib
 import os
-import shutil
 import smtplib
 import socket
 import ssl
-import tempfile
-from collections.abc import Iterator
 from email import policy
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from esante.core.audit import AuditEvent
-from esante.messaging import gateway, imap, mailboxes, mime, tls
+from esante.messaging import imap, mailboxes, mime
 from esante.messaging.config import MessagingSettings, get_mss_settings
 from esante.messaging.models import Delivery
-from tests.messaging.test_smtp import _port
+from tests.messaging.conftest import CLIENT, needs_dovecot
 
-DOVECOT = "/usr/sbin/dovecot"
 # Skipped on a developer's machine without Dovecot; never in CI, which installs it (.ci/run).
-pytestmark = pytest.mark.skipif(not Path(DOVECOT).exists() and not os.environ.get("CI"),
-                                reason="Dovecot absent (apt-get install dovecot-imapd "
-                                       "dovecot-lmtpd; .ci/run installs it)")
-CLIENT = "poste.cabinet@mss.esante.localhost"  # a mail client's certificate
+pytestmark = needs_dovecot
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture
-def imap_cfg(tmp_path: Path) -> Iterator[MessagingSettings]:
-    certs = tmp_path / "certs"
-    tls.make_all(certs, domain=get_mss_settings().domain, clients=[CLIENT])
-    rogue = tmp_path / "rogue"  # another authority, not in the trust store
-    tls.make_ca(rogue, name="rogue CA")
-    tls.issue(rogue, "client", names=[CLIENT], client=True)
-    # Outside pytest's private temp dir: Dovecot's own account must reach it.
-    root = Path(tempfile.mkdtemp(prefix="esante-imap-"))
-    yield MessagingSettings(tls_dir=certs, imap_dir=root, submission_port=_port(),
-                            relay_port=_port(), imap_port=_port(), imaps_port=_port(),
-                            max_message_bytes=500_000, dovecot=DOVECOT)
-    shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture
-def stack(db: Session, imap_cfg: MessagingSettings) -> Iterator[imap.Service]:
-    conn = db.connection()
-
-    def factory() -> Session:
-        return Session(bind=conn, join_transaction_mode="create_savepoint",
-                       expire_on_commit=False)
-
-    smtp_servers = gateway.controllers(imap_cfg, factory)  # type: ignore[arg-type]
-    for c in smtp_servers:
-        c.start()
-    service = imap.Service(imap_cfg, factory)
-    try:
-        service.start()
-        yield service
-    finally:
-        service.stop()
-        for c in smtp_servers:
-            c.stop()
 
 
 def _ctx(cfg: MessagingSettings, cert: Path | None = None, *,

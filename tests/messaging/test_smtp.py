@@ -5,7 +5,6 @@ whitelist), SMTP codes for bad input, the outbound queue's bounce with its DSN."
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +16,11 @@ from sqlalchemy.orm import Session
 from esante.messaging import gateway, mailboxes, mime, outbound, tls
 from esante.messaging.config import MessagingSettings, get_mss_settings
 from esante.messaging.models import Delivery, OutboundItem, Receipt
+from tests.e2e.server import free_port as _port
 from tests.messaging.conftest import principal
 
 PEER = "mss.autre-operateur.fr"
 STRANGER = "mss.inconnu.fr"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

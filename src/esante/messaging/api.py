@@ -39,7 +39,8 @@ def summary(item: reading.Item) -> SummaryOut:
                       read=item.delivery.read_at is not None, fin=m.mss_fin, x_mss_ins=m.mss_ins,
                       x_mss_codecda=m.mss_codecda, x_mss_nil=m.mss_nil, report=m.report_kind,
                       attachments=len(parsed.attachments),
-                      safety_warnings=item.delivery.safety.splitlines())
+                      safety_warnings=item.delivery.safety.splitlines(),
+                      deleted_at=item.delivery.deleted_at)
 
 
 def _b64(value: str, what: str) -> bytes:

@@ -43,6 +43,10 @@ class MessagingSettings(BaseSettings):
     imap_user: str = "dovecot"
     dovecot: str = "/usr/sbin/dovecot"
     imap_feed_seconds: float = Field(default=5.0, gt=0)
+    # A message sent from a mail client (SMTP submission) is usually saved by the client
+    # itself in its Sent folder: the platform waits this long for that copy before it
+    # files its own (never two).
+    imap_sent_grace_seconds: float = Field(default=120.0, ge=0)
     # Mutual TLS for IMAP (DOMAIN.md): a client certificate from the trust store, on top
     # of the token; off only for a client that cannot present one (a setting, said loudly).
     imap_client_cert: bool = True

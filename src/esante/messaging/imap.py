@@ -20,7 +20,11 @@
   database), which asks this process over a Unix socket; the answer is the SMTP
   submission's check: an API token as application password (a password alone would skip the
   second factor), of a holder of the mailbox named by the login (the mailbox address, or the
-  account's e-mail for its personal mailbox). Every login, granted or refused, is audited.
+  account's e-mail for its personal mailbox). Every login, granted or refused, is audited;
+  a granted one is kept with Dovecot's session id, so that what the client then does is
+  audited in the account's name.
+- **Back to the platform** (``imapsync``): messages opened, read, moved, deleted by mail
+  clients, from Dovecot's event log.
 """
 
 from __future__ import annotations
@@ -40,23 +44,25 @@ import time
 from base64 import urlsafe_b64encode
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from esante.core import audit
 from esante.core.accounts import service as accounts
 from esante.core.audit import Actor
 from esante.core.crypto import Vault
+from esante.core.db import utcnow
 from esante.core.errors import Invalid, Unauthenticated
 from esante.core.policy import Principal
-from esante.messaging import mailboxes, tls
+from esante.messaging import imapsync, mailboxes, tls
 from esante.messaging.access import is_holder
 from esante.messaging.config import MessagingSettings
-from esante.messaging.models import Delivery, Mailbox, Message
+from esante.messaging.models import Delivery, ImapSession, Mailbox, Message
 
 log = logging.getLogger("esante.messaging.imap")
 
@@ -135,6 +141,10 @@ def render(cfg: MessagingSettings, layout: Layout, acct: Account) -> str:
 base_dir = {layout.run}
 state_dir = {r / "state"}
 log_path = {layout.log}
+# Info lines (logins, the mail_log plugin, exported events) go to the event log the
+# platform brings back and deletes every few seconds (``imapsync``).
+info_log_path = {layout.root / imapsync.LOG_NAME}
+log_timestamp = "%Y-%m-%dT%H:%M:%S "
 protocols = imap lmtp
 listen = {cfg.host}
 hostname = {cfg.domain}
@@ -157,9 +167,10 @@ ssl_key = <{r / "tls" / "server.key"}
 {_mutual(cfg, r)}disable_plaintext_auth = yes
 auth_mechanisms = plain login
 
-# Nothing personal in the log: no address, no Message-ID (logins are in the audit trail).
+# Logins without the login name (they are in the audit trail). Mail lines name the mailbox
+# (the event log needs it); the event log alone holds Message-IDs, for seconds.
 login_log_format_elements = method=%m %c session=<%{{session}}>
-mail_log_prefix = "%s<%{{pid}}><%{{session}}>: "
+mail_log_prefix = "%s(%u)<%{{pid}}><%{{session}}>: "
 deliver_log_format = %$
 
 passdb {{
@@ -172,7 +183,23 @@ userdb {{
 }}
 
 mail_location = maildir:~/Maildir
-mail_plugins = $mail_plugins mail_crypt
+# Dovecot's cache would keep headers (a subject, a sender) in clear beside the encrypted
+# messages: nothing is cached.
+mail_never_cache_fields = *
+mail_plugins = $mail_plugins mail_crypt notify mail_log
+
+# What clients do, for the platform: saves, copies, flags, expunges (mail_log) and each
+# message opened (the mail_opened event), in the info log.
+event_exporter platform {{
+  format = json
+  format_args = time-rfc3339
+  transport = log
+}}
+metric mail_opened {{
+  exporter = platform
+  exporter_include = name timestamps fields
+  filter = event=mail_opened
+}}
 namespace inbox {{
   inbox = yes
   separator = /
@@ -194,6 +221,8 @@ plugin {{
   mail_crypt_global_public_key = <{r / "crypt" / "public.pem"}
   mail_crypt_global_private_key = <{r / "crypt" / "private.pem"}
   mail_crypt_global_private_key_password = %{{env:{KEY_ENV}}}
+  mail_log_events = save copy expunge flag_change mailbox_delete mailbox_rename
+  mail_log_fields = uid box msgid flags
 }}
 
 # Fed by the platform only: LMTP on a Unix socket, "+Sent" files into Sent.
@@ -337,10 +366,11 @@ def _alive(pid_file: Path) -> bool:
 
 # --- authentication ----------------------------------------------------------------------
 
-def authorise(session: Session, login: str, password: str, ip: str) -> str | None:
+def authorise(session: Session, login: str, password: str, ip: str,
+              imap_session: str = "") -> str | None:
     """The mailbox address the login opens, or None. The password is an API token of a
     holder of the mailbox; the login names the mailbox (or is the account's e-mail, for its
-    personal mailbox)."""
+    personal mailbox). ``imap_session``: Dovecot's id of the session the login opens."""
     login = login.strip().lower()[:254]
     try:
         user, _token = accounts.authenticate_token(session, password)
@@ -360,8 +390,15 @@ def authorise(session: Session, login: str, password: str, ip: str) -> str | Non
     audit.record(session, actor=Actor(user_id=user.id, label="imap", ip=ip[:64]),
                  action="messaging.imap.login", object_type="Mailbox",
                  object_id=box.id if ok and box is not None else login[:120],
-                 outcome="success" if ok else "failure")
-    return box.address if ok and box is not None else None
+                 outcome="success" if ok else "failure",
+                 details={"session": imap_session[:64]} if ok else None)
+    if not ok or box is None:
+        return None
+    if imap_session and session.scalar(select(ImapSession.id).where(
+            ImapSession.session == imap_session[:64])) is None:
+        session.add(ImapSession(session=imap_session[:64], user_id=user.id, mailbox_id=box.id,
+                                ip=ip[:64]))
+    return box.address
 
 
 class AuthServer(socketserver.ThreadingUnixStreamServer):
@@ -380,10 +417,10 @@ class AuthServer(socketserver.ThreadingUnixStreamServer):
         if acct.switch:
             os.chown(path, acct.uid, acct.gid)
 
-    def check(self, login: str, password: str, ip: str) -> str:
+    def check(self, login: str, password: str, ip: str, imap_session: str = "") -> str:
         try:
             with self.factory() as session:
-                address = authorise(session, login, password, ip)
+                address = authorise(session, login, password, ip, imap_session)
                 session.commit()
         except Exception:
             log.exception("imap: authentication failed on an internal error")
@@ -397,13 +434,13 @@ class _AuthHandler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         self.request.settimeout(10)
         data = b""
-        while data.count(b"\0") < 3 and len(data) < 4096:
+        while data.count(b"\0") < 4 and len(data) < 4096:
             chunk = self.request.recv(1024)
             if not chunk:
                 break
             data += chunk
         fields = data.decode(errors="replace").split("\0")
-        answer = self.server.check(*fields[:3]) if len(fields) >= 3 else "NO"
+        answer = self.server.check(*fields[:4]) if len(fields) >= 4 else "NO"
         self.request.sendall(answer.encode() + b"\n")
 
 
@@ -415,12 +452,20 @@ def _recipient(address: str, folder: str) -> str:
     return f"{local}+{detail}@{domain}" if detail else address
 
 
-def feed_once(factory: Callable[[], Session], lmtp_path: Path, *, limit: int = 200) -> dict[str, int]:
-    """Hands the pending copies to Dovecot over LMTP; each marked fed once Dovecot said 250."""
+def feed_once(factory: Callable[[], Session], lmtp_path: Path, *, limit: int = 200,
+              sent_grace: float = 0.0) -> dict[str, int]:
+    """Hands the pending copies to Dovecot over LMTP; each marked fed once Dovecot said 250.
+    The sent copy of a message a mail client submitted waits ``sent_grace`` seconds for the
+    client's own (``imapsync`` then marks it fed)."""
     done = {"fed": 0, "refused": 0, "left": 0}
+    recent = utcnow() - timedelta(seconds=sent_grace)
     with factory() as session:
-        ids = list(session.scalars(select(Delivery.id).where(Delivery.imap_pending.is_(True))
-                                   .order_by(Delivery.id).limit(limit)))
+        ids = list(session.scalars(
+            select(Delivery.id).join(Message, Message.id == Delivery.message_pk)
+            .where(Delivery.imap_pending.is_(True),
+                   ~(and_(Delivery.folder == "sent", Message.received_via == "submission",
+                          Delivery.created_at > recent)))
+            .order_by(Delivery.id).limit(limit)))
     if not ids:
         return done
     lmtp = smtplib.LMTP(str(lmtp_path), timeout=60)
@@ -542,10 +587,18 @@ class Service:
         t = threading.Thread(target=self.auth.serve_forever, name="imap-auth", daemon=True)
         t.start()
         self._threads.append(t)
+        self.sync(wait=0)  # what a stopped or crashed run left, before Dovecot writes again
         self.dovecot.start()  # on failure or interruption, stop() ends what had started
 
     def feed(self) -> dict[str, int]:
-        return feed_once(self.factory, self.prepared.layout.lmtp)
+        return feed_once(self.factory, self.prepared.layout.lmtp,
+                         sent_grace=self.cfg.imap_sent_grace_seconds)
+
+    def sync(self, wait: float | None = None) -> int:
+        """Brings back what mail clients did (``imapsync``); returns how many lines."""
+        running = self.dovecot.proc is not None and self.dovecot.proc.poll() is None
+        return imapsync.sync(self.factory, self.prepared.layout.root,
+                             self.dovecot.pid if running else None, wait=wait)
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
@@ -553,6 +606,10 @@ class Service:
                 self.feed()
             except (OSError, smtplib.SMTPException):
                 log.warning("imap: Dovecot unreachable for feeding, retrying")
+            try:
+                self.sync()
+            except Exception:  # the pieces stay on disk and are read at the next cycle
+                log.exception("imap: Dovecot's event log not brought back, retrying")
             if self._stop.is_set():
                 return
             if self.dovecot.proc is not None and self.dovecot.proc.poll() is not None:
@@ -565,6 +622,10 @@ class Service:
         self._stopped = True
         self._stop.set()
         self.dovecot.stop()
+        try:
+            self.sync(wait=0)
+        except Exception:  # read at the next start
+            log.exception("imap: Dovecot's event log not brought back at stop")
         if self._threads:  # shutdown() waits for serve_forever: only once it has run
             self.auth.shutdown()
         self.auth.server_close()

@@ -27,12 +27,14 @@ def _read_fd3() -> bytes:
     return data
 
 
-def ask(socket_path: str, login: str, password: str, ip: str, *, timeout: float = 20.0) -> str:
-    """The platform's answer: ``OK <address>``, ``NO`` or ``TEMP``."""
+def ask(socket_path: str, login: str, password: str, ip: str, session: str = "", *,
+        timeout: float = 20.0) -> str:
+    """The platform's answer: ``OK <address>``, ``NO`` or ``TEMP``; ``session``: Dovecot's
+    id of the IMAP session the login opens."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(socket_path)
-        s.sendall("\0".join((login, password, ip)).encode() + b"\0")
+        s.sendall("\0".join((login, password, ip, session)).encode() + b"\0")
         s.shutdown(socket.SHUT_WR)
         answer = b""
         while chunk := s.recv(1024):
@@ -46,7 +48,8 @@ def main(socket_path: str) -> None:
         if len(fields) < 2:
             sys.exit(REFUSED)
         login, password = (f.decode(errors="replace") for f in fields[:2])
-        answer = ask(socket_path, login, password, os.environ.get("TCPREMOTEIP", ""))
+        answer = ask(socket_path, login, password, os.environ.get("TCPREMOTEIP", ""),
+                     os.environ.get("AUTH_SESSION", ""))
     except OSError:
         sys.exit(TEMPORARY)
     if answer == "NO":

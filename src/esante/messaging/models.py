@@ -126,6 +126,9 @@ class Delivery(Base):
     safety: Mapped[str] = mapped_column(Text, default="")
     # Still to hand to the IMAP server (Dovecot, over LMTP): professional mailboxes only.
     imap_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Deleted by the holder's mail client (no IMAP copy left but in Trash): hidden from
+    # the mailbox's lists, kept in the platform's record (``imapsync``).
+    deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -160,3 +163,45 @@ class OutboundItem(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImapSession(Base):
+    """An IMAP login the platform granted: Dovecot's session id, the account whose token
+    opened it, the mailbox and the client's address (what a mail client then does is
+    audited in that account's name)."""
+
+    __tablename__ = "msg_imap_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("msg_mailboxes.id", ondelete="CASCADE"),
+                                            index=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImapCopy(Base):
+    """Where a mailbox's copy of a message is in Dovecot: an IMAP folder and its UID there
+    (a message moved or copied by the mail client has one row per folder)."""
+
+    __tablename__ = "msg_imap_copies"
+    __table_args__ = (UniqueConstraint("mailbox_id", "folder", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("msg_mailboxes.id", ondelete="CASCADE"))
+    folder: Mapped[str] = mapped_column(String(200))
+    uid: Mapped[int] = mapped_column(Integer)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("msg_deliveries.id", ondelete="CASCADE"), index=True)
+
+
+class ImapLog(Base):
+    """A piece of Dovecot's event log already brought back (read once, then deleted)."""
+
+    __tablename__ = "msg_imap_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -43,7 +43,8 @@ def folder(session: Session, p: Principal, box: Mailbox, name: str = "inbox",
         raise Invalid("dossier : inbox ou sent", "folder must be inbox or sent", code="folder")
     policy.authorize(p, "messaging.mailbox.use", (session, box))
     rows = session.execute(select(Delivery, Message).join(Message, Message.id == Delivery.message_pk)
-                           .where(Delivery.mailbox_id == box.id, Delivery.folder == name)
+                           .where(Delivery.mailbox_id == box.id, Delivery.folder == name,
+                                  Delivery.deleted_at.is_(None))
                            .order_by(Delivery.id.desc()).limit(limit)).all()
     audit.record(session, actor=p.actor, action="messaging.folder.read", object_type="Mailbox",
                  object_id=box.id, subject_user_id=box.owner_user_id, details={"folder": name})
@@ -136,7 +137,7 @@ def unread(session: Session, p: Principal) -> int:
         return 0
     return len(session.scalars(select(Delivery.id).where(
         Delivery.mailbox_id.in_(boxes), Delivery.folder == "inbox",
-        Delivery.read_at.is_(None)).limit(1000)).all())
+        Delivery.read_at.is_(None), Delivery.deleted_at.is_(None)).limit(1000)).all())
 
 
 def when(value: datetime | None) -> str:

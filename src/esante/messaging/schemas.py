@@ -83,6 +83,8 @@ class SummaryOut(BaseModel):
     report: str
     attachments: int
     safety_warnings: list[str] = Field(default_factory=list)
+    # Deleted by the holder's mail client (IMAP): absent from the folder's list.
+    deleted_at: datetime | None = None
 
 
 class AttachmentOut(BaseModel):
