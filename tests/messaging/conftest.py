@@ -100,6 +100,7 @@ def imap_cfg(tmp_path: Path) -> Iterator[MessagingSettings]:
     rogue = tmp_path / "rogue"  # another authority, not in the trust store
     tls.make_ca(rogue, name="rogue CA")
     tls.issue(rogue, "client", names=[CLIENT], client=True)
+    tls.revoke(certs, tls.issue(certs, "clients/revoked", names=[CLIENT], client=True))
     # Outside pytest's private temp dir: Dovecot's own account must reach it.
     root = Path(tempfile.mkdtemp(prefix="esante-imap-"))
     yield MessagingSettings(tls_dir=certs, imap_dir=root, submission_port=free_port(),

@@ -124,10 +124,12 @@ def test_wrong_password_and_other_mailbox_refused(db, personas, boxes, stack):  
                                                   AuditEvent.outcome == "failure")).all()
     assert len(refused) == 4
 
-    # Mutual TLS: the right token without a certificate of the trust store is refused
-    # before the platform is even asked.
+    # Mutual TLS: the right token without a valid certificate of the trust store (none,
+    # another authority's, a revoked one) is refused before the platform is even asked.
     root = cfg.resolved_tls_dir.parent
-    for n, ctx in enumerate([_ctx(cfg, mutual=False), _ctx(cfg, root / "rogue" / "client")]):
+    revoked = cfg.resolved_tls_dir / "clients" / "revoked"  # esante messaging revoke
+    for n, ctx in enumerate([_ctx(cfg, mutual=False), _ctx(cfg, root / "rogue" / "client"),
+                             _ctx(cfg, revoked)]):
         with _imaps(cfg, f"127.0.0.{20 + n}", ctx) as client, \
                 pytest.raises(imaplib.IMAP4.error):
             client.login(boxes.other.address, personas.tokens["other_doctor"])

@@ -27,6 +27,9 @@ STRANGER = "mss.inconnu.fr"
 def certs(tmp_path: Path) -> Path:
     tls.make_all(tmp_path, domain=get_mss_settings().domain, clients=[PEER, STRANGER])
     tls.issue(tmp_path, f"clients/expired-{PEER}", names=[PEER], client=True, expired=True)
+    # A certificate the authority revoked (esante messaging revoke) before the gateway starts.
+    revoked = tls.issue(tmp_path, f"clients/revoked-{PEER}", names=[PEER], client=True)
+    tls.revoke(tmp_path, revoked)
     rogue = tmp_path / "rogue"  # another authority, not in the trust store
     tls.make_ca(rogue, name="rogue CA")
     tls.issue(rogue, "client", names=[PEER], client=True)
@@ -130,7 +133,8 @@ def test_reception_needs_a_trusted_client_certificate_and_a_whitelisted_domain(
             # TLS 1.3: the server's verdict on the client certificate comes with the next read
             smtp.sendmail(sender, [boxes.other.address], _raw(sender, boxes.other.address))
 
-    for peer in (None, f"expired-{PEER}", f"rogue-{PEER}"):  # none, expired, untrusted CA
+    # none, expired, untrusted authority, revoked
+    for peer in (None, f"expired-{PEER}", f"rogue-{PEER}", f"revoked-{PEER}"):
         with pytest.raises((ssl.SSLError, smtplib.SMTPServerDisconnected, OSError)):
             attempt(peer)
     db.expire_all()
@@ -168,3 +172,25 @@ def test_unreachable_peer_is_retried_later(db, personas, boxes, gw, certs):
                   draft=mime.Draft("", [f"dr.y@{PEER}"], "Essai", "Texte"))
     assert outbound.run_once(db, cfg=gw) == {"sent": 0, "retry": 1, "bounced": 0}
     assert outbound.run_once(db, cfg=gw) == {"sent": 0, "retry": 0, "bounced": 0}  # backoff
+
+
+def test_revoke_from_the_cli(certs: Path) -> None:
+    from cryptography import x509
+    from typer.testing import CliRunner
+
+    from esante.cli import app
+
+    cert = certs / "clients" / f"{STRANGER}.crt"
+    out = CliRunner().invoke(app, ["messaging", "revoke", str(cert), "--folder", str(certs)])
+    assert out.exit_code == 0 and "certificat révoqué" in out.output, out.output
+    crl = x509.load_pem_x509_crl((certs / tls.CRL).read_bytes())
+    serial = x509.load_pem_x509_certificate(cert.read_bytes()).serial_number
+    assert crl.get_revoked_certificate_by_serial_number(serial) is not None
+    assert len(list(crl)) == 2  # with the fixture's; revoking again adds nothing
+    CliRunner().invoke(app, ["messaging", "revoke", str(cert), "--folder", str(certs)])
+    assert len(list(x509.load_pem_x509_crl((certs / tls.CRL).read_bytes()))) == 2
+    before = (certs / tls.CRL).read_bytes()
+    for bad in (certs / "rogue" / "client.crt", certs / "absent.crt"):  # another authority's
+        out = CliRunner().invoke(app, ["messaging", "revoke", str(bad), "--folder", str(certs)])
+        assert out.exit_code == 1 and out.output.count("\n") == 1, out.output
+    assert (certs / tls.CRL).read_bytes() == before

@@ -140,6 +140,25 @@ def ca(folder: Annotated[Path | None, typer.Option(help="dossier (ESANTE_MSS_TLS
         console.print(str(path), highlight=False)
 
 
+@messaging_app.command("revoke")
+def revoke(certificate: Annotated[Path, typer.Argument(help="le certificat (PEM) à révoquer")],
+           folder: Annotated[Path | None, typer.Option(
+               help="dossier de l'autorité (ESANTE_MSS_TLS_DIR)")] = None) -> None:
+    """Révoque un certificat de l'autorité de test (liste de révocation crl.pem)."""
+    from esante.core.errors import DomainError
+    from esante.messaging import tls
+    from esante.messaging.config import get_mss_settings
+
+    target = folder or get_mss_settings().resolved_tls_dir
+    try:
+        serial = tls.revoke(target, certificate)
+    except DomainError as exc:
+        _fail(exc.fr)
+        return
+    console.print(f"certificat révoqué (numéro de série {serial:x}) ; la passerelle SMTP et "
+                  "IMAP le refusent à leur prochain démarrage", highlight=False)
+
+
 @messaging_app.command("smtp")
 def smtp(queue_every: Annotated[float, typer.Option(
         help="secondes entre deux passages de la file sortante")] = 10.0) -> None:

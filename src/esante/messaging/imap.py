@@ -280,10 +280,12 @@ def interpreter(acct: Account) -> str:
 def _mutual(cfg: MessagingSettings, root: Path) -> str:
     if not cfg.imap_client_cert:
         return "# Mutual TLS off (ESANTE_MSS_IMAP_CLIENT_CERT=false): the token alone.\n"
-    return (f"# Mutual TLS: a client certificate of the trust store before any login (no CRL\n"
-            f"# is published by the test authority).\nssl_ca = <{root / 'tls' / 'trust.pem'}\n"
+    crl = (cfg.resolved_tls_dir / tls.CRL).exists()
+    return (f"# Mutual TLS: a client certificate of the trust store before any login, checked\n"
+            f"# against the revocation lists when there are ({tls.CRL}).\n"
+            f"ssl_ca = <{root / 'tls' / 'trust.pem'}\n"
             "ssl_verify_client_cert = yes\nauth_ssl_require_client_cert = yes\n"
-            "ssl_require_crl = no\n")
+            f"ssl_require_crl = {'yes' if crl else 'no'}\n")
 
 
 def _helper_script(layout: Layout, acct: Account) -> str:
@@ -340,8 +342,9 @@ def prepare(session: Session, cfg: MessagingSettings) -> Prepared:
               layout.root / "tls", layout.root / "crypt"):
         d.mkdir(parents=True, exist_ok=True)
         os.chmod(d, 0o755 if d == layout.run else 0o700)  # Dovecot wants its base_dir 0755
-    for name in ("server.crt", "server.key", "trust.pem"):
+    for name in ("server.crt", "server.key"):
         _write(layout.root / "tls" / name, (certs / name).read_bytes(), 0o600)
+    _write(layout.root / "tls" / "trust.pem", tls.trust_with_crls(certs), 0o600)
     password = key_password(session)
     _keys(layout, password)
     _write(layout.helper, _helper_script(layout, acct).encode(), 0o700)

@@ -1,6 +1,13 @@
 """Certificates of the trust space: ``esante messaging ca`` makes a test authority, the
 server's certificate and client certificates for peer operators (demo and tests); the
-gateway's TLS contexts are built here (mutual TLS for server-to-server reception)."""
+gateway's TLS contexts are built here (mutual TLS for server-to-server reception).
+
+**Revocation**: ``crl.pem`` beside the trust store holds the certificate revocation list of
+each authority of ``trust.pem`` (the test authority's is made with it and signed again by
+``esante messaging revoke``; in production, the lists the authorities publish). When it is
+there, every certificate a peer or a mail client presents is checked against it, and
+refused if revoked, or if its authority has no list or an expired one (closed by default:
+a trust space does not take a certificate it cannot check). The servers read it at start."""
 
 from __future__ import annotations
 
@@ -47,14 +54,75 @@ def make_ca(folder: Path, *, name: str = "esante MSS test CA") -> None:
             .sign(key, hashes.SHA256()))
     _write(folder / "ca", cert, key)
     (folder / "trust.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _sign_crl(folder, [])
+
+
+CRL = "crl.pem"
+CRL_DAYS = 30
+
+
+def _ca(folder: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    need(folder, "ca.crt", "ca.key")
+    cert = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
+    key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return cert, key
+
+
+def _sign_crl(folder: Path, revoked: list[x509.RevokedCertificate]) -> None:
+    """The authority's list, signed again (valid ``CRL_DAYS`` days)."""
+    ca_cert, ca_key = _ca(folder)
+    now = datetime.now(UTC)
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca_cert.subject)
+               .last_update(now - timedelta(minutes=5))
+               .next_update(now + timedelta(days=CRL_DAYS)))
+    for entry in revoked:
+        builder = builder.add_revoked_certificate(entry)
+    crl = builder.sign(ca_key, hashes.SHA256())
+    (folder / CRL).write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+
+
+def revoke(folder: Path, certificate: Path) -> int:
+    """Adds a certificate of the folder's authority to its revocation list; returns its
+    serial number."""
+    try:
+        cert = x509.load_pem_x509_certificate(certificate.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise Invalid(f"certificat illisible : {certificate}", "unreadable certificate",
+                      code="tls-cert") from exc
+    ca_cert, _key = _ca(folder)
+    if cert.issuer != ca_cert.subject:
+        raise Invalid("ce certificat n'a pas été émis par l'autorité de ce dossier",
+                      "certificate not issued by this folder's authority", code="tls-issuer")
+    revoked: list[x509.RevokedCertificate] = []
+    if (folder / CRL).exists():
+        revoked = list(x509.load_pem_x509_crl((folder / CRL).read_bytes()))
+    if all(r.serial_number != cert.serial_number for r in revoked):
+        revoked.append(x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
+                       .revocation_date(datetime.now(UTC)).build())
+    _sign_crl(folder, revoked)
+    return cert.serial_number
+
+
+def trust_with_crls(folder: Path) -> bytes:
+    """The trust store and, when there, the revocation lists, in one PEM (Dovecot's
+    ``ssl_ca``)."""
+    data = (folder / "trust.pem").read_bytes()
+    if (folder / CRL).exists():
+        data += b"\n" + (folder / CRL).read_bytes()
+    return data
+
+
+def _check_revocation(ctx: ssl.SSLContext, folder: Path) -> None:
+    if (folder / CRL).exists():
+        ctx.load_verify_locations(cafile=str(folder / CRL))
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
 
 
 def issue(folder: Path, stem: str, *, names: list[str], client: bool,
           days: int = 397, expired: bool = False) -> Path:
     """A certificate signed by the folder's CA (``ca.crt``/``ca.key``)."""
-    ca_cert = x509.load_pem_x509_certificate((folder / "ca.crt").read_bytes())
-    ca_key = serialization.load_pem_private_key((folder / "ca.key").read_bytes(), None)
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    ca_cert, ca_key = _ca(folder)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
     start, end = (now - timedelta(days=30), now - timedelta(days=1)) if expired else \
@@ -108,6 +176,7 @@ def server_context(folder: Path, *, mutual: bool) -> ssl.SSLContext:
     if mutual:
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(folder / "trust.pem")
+        _check_revocation(ctx, folder)
     return ctx
 
 
@@ -118,4 +187,5 @@ def client_context(folder: Path) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(folder / "trust.pem"))
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(folder / "client.crt", folder / "client.key")
+    _check_revocation(ctx, folder)
     return ctx
