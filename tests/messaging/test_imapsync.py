@@ -138,6 +138,25 @@ def test_delete_and_restore_from_the_mail_client(db, personas, boxes, stack):  #
     assert len(_events(db, "messaging.message.delete")) == 2
 
 
+def test_read_on_the_web_is_seen_in_the_mail_client(db, personas, boxes, stack):  # type: ignore[no-untyped-def]
+    cfg = stack.cfg
+    message_id = _submit(cfg, personas, boxes.doctor.address, boxes.other.address)
+    stack.feed()
+    copy = _copy(db, boxes.other.id, message_id)
+    _until(stack, lambda: db.scalar(select(ImapCopy.id).where(
+        ImapCopy.delivery_id == copy.id)) is not None, "the UID")
+    assert stack.push() == 0  # not read yet
+    reading.open_message(db, principal(personas, "other_doctor"), copy.id)
+    db.flush()
+    assert stack.push() == 1
+    assert stack.push() == 0  # once
+    with _imaps(cfg) as client:
+        client.login(boxes.other.address, personas.tokens["other_doctor"])
+        client.select("INBOX", readonly=True)
+        status, data = client.fetch("1", "(FLAGS)")
+    assert status == "OK" and b"\\Seen" in data[0]
+
+
 def test_the_clients_own_sent_copy_is_not_duplicated(db, personas, boxes, stack):  # type: ignore[no-untyped-def]
     cfg = stack.cfg.model_copy(update={"imap_sent_grace_seconds": 300})
     stack.cfg = cfg

@@ -42,6 +42,7 @@ class MessagingSettings(BaseSettings):
     # otherwise it runs as the account that starts it.
     imap_user: str = "dovecot"
     dovecot: str = "/usr/sbin/dovecot"
+    doveadm: str = "/usr/bin/doveadm"
     imap_feed_seconds: float = Field(default=5.0, gt=0)
     # A message sent from a mail client (SMTP submission) is usually saved by the client
     # itself in its Sent folder: the platform waits this long for that copy before it

@@ -603,6 +603,23 @@ class Service:
         return imapsync.sync(self.factory, self.prepared.layout.root,
                              self.dovecot.pid if running else None, wait=wait)
 
+    def push(self) -> int:
+        """Messages read on the web get ``\\Seen`` in Dovecot too; returns how many."""
+        return imapsync.push_seen(self.factory, self._mark_seen)
+
+    def _mark_seen(self, address: str, folder: str, uids: list[int]) -> bool:
+        p = self.prepared
+        switch = p.account.switch
+        done = subprocess.run(  # noqa: S603 - a fixed program, no shell
+            [self.cfg.doveadm, "-c", str(p.layout.conf), "flags", "add", "-u", address,
+             "\\Seen", "mailbox", folder, "uid", ",".join(map(str, uids))],
+            env=p.env, cwd=p.layout.root, capture_output=True, timeout=60, check=False,
+            user=p.account.uid if switch else None, group=p.account.gid if switch else None,
+            extra_groups=[] if switch else None)
+        if done.returncode != 0:
+            log.warning("imap: doveadm could not set \\Seen (exit %d)", done.returncode)
+        return done.returncode == 0
+
     def run_forever(self) -> None:
         while not self._stop.is_set():
             try:
@@ -611,6 +628,7 @@ class Service:
                 log.warning("imap: Dovecot unreachable for feeding, retrying")
             try:
                 self.sync()
+                self.push()
             except Exception:  # the pieces stay on disk and are read at the next cycle
                 log.exception("imap: Dovecot's event log not brought back, retrying")
             if self._stop.is_set():

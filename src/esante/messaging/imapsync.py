@@ -19,7 +19,8 @@ From those lines:
   token opened the IMAP session, with the client's address; opening **headers only** (the
   list a client shows) is one ``messaging.folder.read`` per session and folder, with a count;
 - ``\\Seen`` set by the client marks the copy read on the platform (no read receipt is sent
-  for it: the mail client asks its user and sends its own);
+  for it: the mail client asks its user and sends its own); the other way, a message read on
+  the web gets ``\\Seen`` in Dovecot (``push_seen``, through ``doveadm``);
 - a copy whose IMAP copies are all gone, or only in ``Trash``, is deleted for its mailbox
   (``Delivery.deleted_at``: hidden from the web mailbox, kept in the platform's record),
   audited; moved back out of Trash, it is restored;
@@ -187,11 +188,12 @@ class _Apply:
 
     def map(self, box: Mailbox, line: Line, copy: Delivery) -> None:
         row = self.copy_of(box, line.folder, line.uid)
+        seen = "\\Seen" in line.flags
         if row is None:
             self.s.add(ImapCopy(mailbox_id=box.id, folder=line.folder, uid=line.uid,
-                                delivery_id=copy.id))
+                                delivery_id=copy.id, seen=seen))
         else:
-            row.delivery_id = copy.id
+            row.delivery_id, row.seen = copy.id, seen
         self.s.flush()
         self.settle(box, copy, line)
 
@@ -200,7 +202,8 @@ class _Apply:
         if row is None:
             return
         copy = self.s.get_one(Delivery, row.delivery_id)
-        if "\\Seen" in line.flags and copy.read_at is None and copy.folder == "inbox":
+        row.seen = "\\Seen" in line.flags
+        if row.seen and copy.read_at is None and copy.folder == "inbox":
             copy.read_at = line.at
 
     def on_expunge(self, box: Mailbox, line: Line) -> None:
@@ -279,6 +282,30 @@ def apply(session: Session, lines: Iterable[Line]) -> int:
     work.finish()
     session.flush()
     return n
+
+
+def push_seen(factory: Callable[[], Session],
+              mark: Callable[[str, str, list[int]], bool], *, limit: int = 500) -> int:
+    """Gives ``\\Seen`` in Dovecot to the copies read on the platform: ``mark(address,
+    folder, uids)`` sets it (``doveadm``) and says whether it did; returns how many."""
+    done = 0
+    with factory() as session:
+        rows = session.execute(
+            select(ImapCopy, Mailbox.address)
+            .join(Delivery, Delivery.id == ImapCopy.delivery_id)
+            .join(Mailbox, Mailbox.id == ImapCopy.mailbox_id)
+            .where(ImapCopy.seen.is_(False), Delivery.read_at.is_not(None))
+            .order_by(ImapCopy.id).limit(limit)).all()
+        groups: dict[tuple[str, str], list[ImapCopy]] = {}
+        for row, address in rows:
+            groups.setdefault((address, row.folder), []).append(row)
+        for (address, folder), copies in groups.items():
+            if mark(address, folder, [c.uid for c in copies]):
+                for c in copies:
+                    c.seen = True
+                done += len(copies)
+        session.commit()
+    return done
 
 
 # --- the log's pieces --------------------------------------------------------------------

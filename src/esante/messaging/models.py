@@ -194,6 +194,8 @@ class ImapCopy(Base):
     uid: Mapped[int] = mapped_column(Integer)
     delivery_id: Mapped[int] = mapped_column(
         ForeignKey("msg_deliveries.id", ondelete="CASCADE"), index=True)
+    # \Seen there, as Dovecot last said (a message read on the web gets it too).
+    seen: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ImapLog(Base):

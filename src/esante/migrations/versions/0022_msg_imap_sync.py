@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("uid", sa.Integer(), nullable=False),
         sa.Column("delivery_id", sa.Integer(),
                   sa.ForeignKey("msg_deliveries.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("seen", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.UniqueConstraint("mailbox_id", "folder", "uid"),
     )
     op.create_index("ix_msg_imap_copies_delivery_id", "msg_imap_copies", ["delivery_id"])
