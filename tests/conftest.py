@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="esante-tests-"))
@@ -82,15 +82,20 @@ def _shared_app():  # type: ignore[no-untyped-def]
     return create_app(get_settings(), factory=lambda: None)  # type: ignore[arg-type, return-value]
 
 
-@pytest.fixture
-def app(_shared_app, db: Session):  # type: ignore[no-untyped-def]
+def on_test_connection(db: Session) -> Callable[[], Session]:
+    """Sessions for what a test runs beside it (an app, a server, a worker): on the test's
+    connection, each commit a savepoint, all rolled back with the test."""
     conn = db.connection()
 
     def factory() -> Session:
         return Session(bind=conn, join_transaction_mode="create_savepoint",
                        expire_on_commit=False)
+    return factory
 
-    _shared_app.state.session_factory = factory
+
+@pytest.fixture
+def app(_shared_app, db: Session):  # type: ignore[no-untyped-def]
+    _shared_app.state.session_factory = on_test_connection(db)
     return _shared_app
 
 

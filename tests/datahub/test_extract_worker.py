@@ -19,6 +19,7 @@ from esante.core.db import utcnow
 from esante.datahub import extracts
 from esante.datahub.models import Extract, ProjectEvent
 from esante.datahub.pipeline.ttp import create_master_secret
+from tests.conftest import on_test_connection
 from tests.datahub.factories import make_project, principal
 
 
@@ -34,11 +35,11 @@ def hub_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def worker_db(db: Session, monkeypatch: pytest.MonkeyPatch) -> Session:
     """The worker's transactions, inside the test's own (rolled back at the end)."""
-    conn = db.connection()
+    factory = on_test_connection(db)
 
     @contextmanager
     def transaction(engine: object = None) -> Iterator[Session]:
-        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        session = factory()
         try:
             yield session
             session.commit()

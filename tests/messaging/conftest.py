@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from esante.identity.traits import Traits
 from esante.messaging import gateway, imap, mailboxes, tls
 from esante.messaging.config import MessagingSettings, get_mss_settings
 from esante.messaging.models import Mailbox
+from tests.conftest import on_test_connection
 from tests.e2e.server import free_port
 from tests.identity.conftest import person
 
@@ -111,24 +113,28 @@ def imap_cfg(tmp_path: Path) -> Iterator[MessagingSettings]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+@contextmanager
+def smtp_gateway(cfg: MessagingSettings, factory: Callable[[], Session]) -> Iterator[None]:
+    """The gateway's submission and relay servers, running for the block."""
+    servers = gateway.controllers(cfg, factory)  # type: ignore[arg-type]
+    for c in servers:
+        c.start()
+    try:
+        yield
+    finally:
+        for c in servers:
+            c.stop()
+
+
 @pytest.fixture
 def stack(db: Session, imap_cfg: MessagingSettings) -> Iterator[imap.Service]:
     """The SMTP gateway and IMAP (Dovecot, its authentication, feeding and event log) on the
     test's connection."""
-    conn = db.connection()
-
-    def factory() -> Session:
-        return Session(bind=conn, join_transaction_mode="create_savepoint",
-                       expire_on_commit=False)
-
-    smtp_servers = gateway.controllers(imap_cfg, factory)  # type: ignore[arg-type]
-    for c in smtp_servers:
-        c.start()
-    service = imap.Service(imap_cfg, factory)
-    try:
-        service.start()
-        yield service
-    finally:
-        service.stop()
-        for c in smtp_servers:
-            c.stop()
+    factory = on_test_connection(db)
+    with smtp_gateway(imap_cfg, factory):
+        service = imap.Service(imap_cfg, factory)
+        try:
+            service.start()
+            yield service
+        finally:
+            service.stop()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from esante.core.audit import AuditEvent
 from esante.messaging import imapsync, reading
 from esante.messaging.models import Delivery, ImapCopy, ImapLog, ImapSession, Message
+from tests.conftest import on_test_connection
 from tests.messaging.conftest import needs_dovecot, principal
 from tests.messaging.test_imap import _imaps, _submit
 
@@ -261,12 +262,7 @@ def test_a_piece_is_read_once_even_if_found_again(db, personas, boxes, tmp_path:
             '"FETCH","reason_code":["imap:fetch_body"],"mailbox":"INBOX","uid":1}}\n'
             f"2026-11-29T20:00:02 imap({a})<2><s1>: Info: expunge: box=INBOX, uid=1, "
             f"msgid={msg.message_id}, flags=(\\Deleted)\n")
-    conn = db.connection()
-
-    def factory() -> Session:
-        return Session(bind=conn, join_transaction_mode="create_savepoint",
-                       expire_on_commit=False)
-
+    factory = on_test_connection(db)
     piece = tmp_path / f"{imapsync.LOG_NAME}.1"
     piece.write_text(text)
     assert imapsync.consume(factory, piece) == 3

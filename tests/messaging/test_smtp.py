@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from esante.messaging import gateway, mailboxes, mime, outbound, tls
+from esante.messaging import mailboxes, mime, outbound, tls
 from esante.messaging.config import MessagingSettings, get_mss_settings
 from esante.messaging.models import Delivery, OutboundItem, Receipt
+from tests.conftest import on_test_connection
 from tests.e2e.server import free_port as _port
-from tests.messaging.conftest import principal
+from tests.messaging.conftest import principal, smtp_gateway
 
 PEER = "mss.autre-operateur.fr"
 STRANGER = "mss.inconnu.fr"
@@ -43,20 +44,8 @@ def certs(tmp_path: Path) -> Path:
 def gw(db: Session, certs: Path) -> Iterator[MessagingSettings]:
     cfg = MessagingSettings(tls_dir=certs, submission_port=_port(), relay_port=_port(),
                             max_message_bytes=200_000, routes=f"{PEER}=127.0.0.1:1")
-    conn = db.connection()
-
-    def factory() -> Session:
-        return Session(bind=conn, join_transaction_mode="create_savepoint",
-                       expire_on_commit=False)
-
-    servers = gateway.controllers(cfg, factory)  # type: ignore[arg-type]
-    for c in servers:
-        c.start()
-    try:
+    with smtp_gateway(cfg, on_test_connection(db)):
         yield cfg
-    finally:
-        for c in servers:
-            c.stop()
 
 
 def _client_ctx(certs: Path, peer: str | None) -> ssl.SSLContext:
