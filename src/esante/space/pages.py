@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from esante.core.accounts.models import WebSession
@@ -435,45 +436,61 @@ def privacy_action(request: Request, p: PagePrincipal, session: SessionDep,
 
 # --- access history ------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class HistoryFilters:
+    """The access history's filters, from the page's query (the page and its CSV alike)."""
+
+    du: str = ""
+    au: str = ""
+    qui: str = ""
+    urgence: str = ""
+    app: str = ""
+
+    @property
+    def query(self) -> str:
+        return "&".join(f"{k}={quote(v)}" for k, v in vars(self).items())
+
+    def entries(self, session: Session, p: Principal, space: Space,
+                limit: int = history.PAGE) -> tuple[int, list[history.Entry]]:
+        return history.entries(session, p, space, since=self.du, until=self.au, who=self.qui,
+                               break_glass_only=self.urgence == "1", app=self.app, limit=limit)
+
+
+def _history_filters(du: Annotated[str, Query(max_length=10)] = "",
+                     au: Annotated[str, Query(max_length=10)] = "",
+                     qui: Annotated[str, Query(max_length=5)] = "",
+                     urgence: Annotated[str, Query(max_length=1)] = "",
+                     app: Annotated[str, Query(max_length=64)] = "") -> HistoryFilters:
+    return HistoryFilters(du, au, qui, urgence, app)
+
+
+HistoryFiltersDep = Annotated[HistoryFilters, Depends(_history_filters)]
+
+
 @router.get(BASE + "/historique")
 def history_page(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
-                 du: Annotated[str, Query(max_length=10)] = "",
-                 au: Annotated[str, Query(max_length=10)] = "",
-                 qui: Annotated[str, Query(max_length=5)] = "",
-                 urgence: Annotated[str, Query(max_length=1)] = "",
-                 app: Annotated[str, Query(max_length=64)] = "") -> Response:
+                 f: HistoryFiltersDep) -> Response:
     space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     try:
-        total, rows = history.entries(session, p, space, since=du, until=au, who=qui,
-                                      break_glass_only=urgence == "1", app=app)
+        total, rows = f.entries(session, p, space)
     except DomainError as exc:
         return _back(BASE + "/historique", exc.fr)
-    query = (f"du={quote(du)}&au={quote(au)}&qui={quote(qui)}&urgence={quote(urgence)}"
-             f"&app={quote(app)}")
     return render(request, "space/history.html", {
-        **_ctx(request), "rows": rows, "total": total, "du": du, "au": au, "qui": qui,
-        "urgence": urgence, "app": app, "apps": history.apps_seen(session, space),
-        "who_filters": history.WHO_FILTERS, "query": query},
-        principal=p, ws=ws)
+        **_ctx(request), "rows": rows, "total": total, **vars(f),
+        "apps": history.apps_seen(session, space), "who_filters": history.WHO_FILTERS,
+        "query": f.query}, principal=p, ws=ws)
 
 
 @router.get(BASE + "/historique.csv")
 def history_csv(request: Request, p: PagePrincipal, session: SessionDep,
-                ws: WebSessionDep,
-                du: Annotated[str, Query(max_length=10)] = "",
-                au: Annotated[str, Query(max_length=10)] = "",
-                qui: Annotated[str, Query(max_length=5)] = "",
-                urgence: Annotated[str, Query(max_length=1)] = "",
-                app: Annotated[str, Query(max_length=64)] = "") -> Response:
+                ws: WebSessionDep, f: HistoryFiltersDep) -> Response:
     space = _gate(request, session, ws, p, owner_only=True)
     if isinstance(space, Response):
         return space
     try:
-        _total, rows = history.entries(session, p, space, since=du, until=au, who=qui,
-                                       break_glass_only=urgence == "1", app=app,
-                                       limit=100_000)
+        _total, rows = f.entries(session, p, space, limit=100_000)
     except DomainError as exc:
         return _back(BASE + "/historique", exc.fr)
     return Response(history.to_csv(rows), media_type="text/csv; charset=utf-8",
