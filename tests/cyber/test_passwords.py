@@ -21,9 +21,9 @@ from esante.core.settings import get_settings
 from esante.cyber.passwords import service
 from esante.cyber.passwords.importer import load_shipped_corpus, shipped_corpus, upsert
 from esante.cyber.passwords.models import BreachedHash
+from tests.e2e.browser import browser_test, chromium, french_page
 from tests.e2e.conftest import instance, start_server  # noqa: F401 - fixtures of the browser test
 from tests.e2e.server import Instance, Server
-from tests.e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, browser_test
 from tests.factories import PASSWORD
 
 # Long, unrelated words: accepted by zxcvbn and absent from the common lists; refused only
@@ -248,7 +248,7 @@ def test_import_a_dump_then_range_files_idempotently(cli, tmp_path):
 @browser_test
 def test_the_browser_sends_only_the_prefix(
         instance: Instance, start_server: Callable[..., Server]) -> None:  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     email = "usager.mdp@e2e.esante.fr"
     instance.cli("user", "create", "--email", email, "--password", PASSWORD,
@@ -258,30 +258,26 @@ def test_the_browser_sends_only_the_prefix(
     server = start_server()
     base = server.base_url
     sent: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(locale="fr-FR").new_page()
-            page.set_default_timeout(10_000)
-            page.goto(f"{base}/login")
-            page.fill("#email", email)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.goto(f"{base}/cyber/mots-de-passe")
-            page.on("request", lambda req: sent.append(
-                f"{req.method} {req.url}\n{req.headers}\n{req.post_data or ''}"))
-            for candidate, verdict in (("password", "Mot de passe compromis"),
-                                       ("tournesol-granit-violon-58", "Absent des fuites connues")):
-                page.fill("#pw-candidate", candidate)
-                page.click("#pw-submit")
-                expect(page.locator("#pw-verdict h2")).to_have_text(verdict)
-                expect(page.locator("#pw-verdict")).to_contain_text("Robustesse estimée")
-                digest = sha1(candidate)
-                ranges = [s for s in sent if "/cyber/mots-de-passe/plage/" in s]
-                assert ranges and ranges[-1].startswith(
-                    f"GET {base}/cyber/mots-de-passe/plage/{digest[:5]}\n")
-                everything = "\n".join(sent)
-                for secret in (candidate, digest, digest.lower(), digest[5:], digest[5:].lower()):
-                    assert secret not in everything
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = french_page(browser)
+        page.set_default_timeout(10_000)
+        page.goto(f"{base}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{base}/cyber/mots-de-passe")
+        page.on("request", lambda req: sent.append(
+            f"{req.method} {req.url}\n{req.headers}\n{req.post_data or ''}"))
+        for candidate, verdict in (("password", "Mot de passe compromis"),
+                                   ("tournesol-granit-violon-58", "Absent des fuites connues")):
+            page.fill("#pw-candidate", candidate)
+            page.click("#pw-submit")
+            expect(page.locator("#pw-verdict h2")).to_have_text(verdict)
+            expect(page.locator("#pw-verdict")).to_contain_text("Robustesse estimée")
+            digest = sha1(candidate)
+            ranges = [s for s in sent if "/cyber/mots-de-passe/plage/" in s]
+            assert ranges and ranges[-1].startswith(
+                f"GET {base}/cyber/mots-de-passe/plage/{digest[:5]}\n")
+            everything = "\n".join(sent)
+            for secret in (candidate, digest, digest.lower(), digest[5:], digest[5:].lower()):
+                assert secret not in everything

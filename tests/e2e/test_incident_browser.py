@@ -12,25 +12,12 @@ import pytest
 
 from esante.core.identifiers import finess_key
 from esante.cyber.incidents.rules import PARIS
+from tests.e2e.browser import chromium, french_page, log_in, pytestmark  # noqa: F401
 from tests.e2e.server import PASSWORD, Instance, Server
-from tests.e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, pytestmark  # noqa: F401
 
 FINESS = "75000043" + finess_key("75000043")
 RSSI = "rssi@chu-e2e.esante.fr"
 ANALYST = "analyste@cert-e2e.esante.fr"
-
-
-def log_in(page, base: str, email: str, secret: str) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
-
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    expect(page).to_have_url(re.compile(re.escape(f"{base}/login/otp")))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#otp-submit")
-    expect(page).to_have_url(f"{base}/")
 
 
 def open_menu(page, link: str) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +34,7 @@ def open_menu(page, link: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.e2e
 def test_declare_then_the_cell_acknowledges(instance: Instance,
                                             start_server: Callable[..., Server]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     instance.seed({"regions": True, "establishments": [
         {"finess": FINESS, "name": "CHU de Paris-E2E", "category": "CHU",
@@ -62,40 +49,36 @@ def test_declare_then_the_cell_acknowledges(instance: Instance,
     base = start_server().base_url
     detected = (datetime.now(UTC) - timedelta(hours=1)).astimezone(PARIS)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            officer = browser.new_context(locale="fr-FR").new_page()
-            officer.set_default_timeout(10_000)
-            log_in(officer, base, RSSI, secrets[RSSI])
-            open_menu(officer, "Incidents")
-            officer.click("#declare")
-            expect(officer.locator("h1")).to_have_text("Déclarer un incident de sécurité")
-            officer.fill("#title", "Rançongiciel sur le PACS")
-            officer.fill("#detected_at", detected.strftime("%Y-%m-%dT%H:%M"))
-            # The draft is saved as typed (htmx, on each change).
-            expect(officer.locator("#autosave")).to_contain_text("Brouillon enregistré")
-            officer.fill("#description", "Images inaccessibles, note de rançon.")
-            officer.click("label[for=cat-care_safety]")  # DSFR: the label is the target
-            officer.click("label[for=cat-operations]")  # DSFR: the label is the target
-            officer.click("label[for=mal-yes]")  # DSFR: the label is the target
-            officer.click("label[for=degraded_mode]")  # DSFR: the label is the target
-            officer.fill("#measures_taken", "Réseau d'imagerie isolé.")
-            officer.click("#submit")
-            expect(officer.locator("#status")).to_have_text("Déclaré")
-            heading = officer.locator("h1").inner_text()
-            reference = re.search(r"INC-\d{4}-\d{5}", heading).group(0)  # type: ignore[union-attr]
+    with chromium() as browser:
+        officer = french_page(browser)
+        officer.set_default_timeout(10_000)
+        log_in(officer, base, RSSI, secrets[RSSI])
+        open_menu(officer, "Incidents")
+        officer.click("#declare")
+        expect(officer.locator("h1")).to_have_text("Déclarer un incident de sécurité")
+        officer.fill("#title", "Rançongiciel sur le PACS")
+        officer.fill("#detected_at", detected.strftime("%Y-%m-%dT%H:%M"))
+        # The draft is saved as typed (htmx, on each change).
+        expect(officer.locator("#autosave")).to_contain_text("Brouillon enregistré")
+        officer.fill("#description", "Images inaccessibles, note de rançon.")
+        officer.click("label[for=cat-care_safety]")  # DSFR: the label is the target
+        officer.click("label[for=cat-operations]")  # DSFR: the label is the target
+        officer.click("label[for=mal-yes]")  # DSFR: the label is the target
+        officer.click("label[for=degraded_mode]")  # DSFR: the label is the target
+        officer.fill("#measures_taken", "Réseau d'imagerie isolé.")
+        officer.click("#submit")
+        expect(officer.locator("#status")).to_have_text("Déclaré")
+        heading = officer.locator("h1").inner_text()
+        reference = re.search(r"INC-\d{4}-\d{5}", heading).group(0)  # type: ignore[union-attr]
 
-            analyst = browser.new_context(locale="fr-FR").new_page()
-            analyst.set_default_timeout(10_000)
-            log_in(analyst, base, ANALYST, secrets[ANALYST])
-            analyst.goto(f"{base}/cyber/incidents")
-            analyst.click(f"text={reference}")
-            analyst.click("#acknowledge")
-            expect(analyst.locator("#status")).to_have_text("Pris en compte")
+        analyst = french_page(browser)
+        analyst.set_default_timeout(10_000)
+        log_in(analyst, base, ANALYST, secrets[ANALYST])
+        analyst.goto(f"{base}/cyber/incidents")
+        analyst.click(f"text={reference}")
+        analyst.click("#acknowledge")
+        expect(analyst.locator("#status")).to_have_text("Pris en compte")
 
-            officer.reload()
-            expect(officer.locator("#status")).to_have_text("Pris en compte")
-            expect(officer.locator("#timeline")).to_contain_text("Nora Analyste")
-        finally:
-            browser.close()
+        officer.reload()
+        expect(officer.locator("#status")).to_have_text("Pris en compte")
+        expect(officer.locator("#timeline")).to_contain_text("Nora Analyste")

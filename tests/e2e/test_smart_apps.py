@@ -21,8 +21,8 @@ from joserfc.jwk import RSAKey
 
 from esante.core.identifiers import rpps_key
 from tests.apps.conftest import REDIRECT, app_file
+from tests.e2e.browser import browser_test, chromium, french_page
 from tests.e2e.server import PASSWORD, Instance, Server
-from tests.e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, browser_test
 from tests.factories import finess
 from tests.fhir.conftest import observation_body, patient_body
 
@@ -62,37 +62,33 @@ def publish(instance: Instance, tmp_path: Path, name: str, body: dict[str, Any],
 
 def consent_in_browser(url: str, base: str) -> str:
     """The citizen signs in and allows the app in Chromium; returns where she is sent."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(locale="fr-FR").new_page()
-            page.set_default_timeout(10_000)
-            landed: list[str] = []
-            page.route("https://app.exemple.fr/**", lambda route: (
-                landed.append(route.request.url), route.fulfill(body="ok")))
-            page.goto(url)
-            expect(page).to_have_url(f"{base}/login?next=" + page.url.split("next=")[1])
-            page.fill("#email", CITIZEN)
-            page.fill("#password", PASSWORD)
-            page.click("#login-submit")
-            expect(page.locator("#consent-title")).to_have_text(
-                "Tensio Suivi demande l'accès à vos données")
-            scopes = page.locator("#consent-scopes")
-            expect(scopes).to_contain_text("lire et rechercher dans vos mesures et résultats")
-            expect(scopes).to_contain_text("afficher vos mesures de tension")
-            expect(scopes).to_contain_text("garder l'accès quand vous n'utilisez pas")
-            page.click("#consent-allow")
-            page.wait_for_timeout(200)
-            for _ in range(50):
-                if landed:
-                    break
-                page.wait_for_timeout(100)
-            assert landed, "the browser was not sent back to the app"
-            return landed[0]
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = french_page(browser)
+        page.set_default_timeout(10_000)
+        landed: list[str] = []
+        page.route("https://app.exemple.fr/**", lambda route: (
+            landed.append(route.request.url), route.fulfill(body="ok")))
+        page.goto(url)
+        expect(page).to_have_url(f"{base}/login?next=" + page.url.split("next=")[1])
+        page.fill("#email", CITIZEN)
+        page.fill("#password", PASSWORD)
+        page.click("#login-submit")
+        expect(page.locator("#consent-title")).to_have_text(
+            "Tensio Suivi demande l'accès à vos données")
+        scopes = page.locator("#consent-scopes")
+        expect(scopes).to_contain_text("lire et rechercher dans vos mesures et résultats")
+        expect(scopes).to_contain_text("afficher vos mesures de tension")
+        expect(scopes).to_contain_text("garder l'accès quand vous n'utilisez pas")
+        page.click("#consent-allow")
+        page.wait_for_timeout(200)
+        for _ in range(50):
+            if landed:
+                break
+            page.wait_for_timeout(100)
+        assert landed, "the browser was not sent back to the app"
+        return landed[0]
 
 
 @browser_test

@@ -12,33 +12,20 @@ from pathlib import Path
 import pyotp
 
 from esante.core.identifiers import finess_key
+from tests.e2e.browser import browser_test, chromium, french_page, log_in
 from tests.e2e.conftest import instance, start_server  # noqa: F401 - the fixtures
 from tests.e2e.server import PASSWORD, Instance, Server
-from tests.e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, browser_test
 from tests.messaging.test_pages import PNG
 
 FINESS = "75000042" + finess_key("75000042")
 DOCTOR, COLLEAGUE = "dr.lemaire@e2e.esante.fr", "dr.roux@e2e.esante.fr"
 
 
-def _login(page, base: str, email: str, secret: str) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
-
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    expect(page).to_have_url(re.compile(re.escape(f"{base}/login/otp")))
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("#otp-submit")
-    expect(page).to_have_url(f"{base}/")
-
-
 @browser_test
 def test_compose_with_directory_lookup_read_and_receipt(
         instance: Instance, start_server: Callable[..., Server],  # noqa: F811
         tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     instance.seed({"regions": True, "establishments": [
         {"finess": FINESS, "name": "CHU de Paris-E2E", "category": "CHU",
@@ -62,46 +49,42 @@ def test_compose_with_directory_lookup_read_and_receipt(
     png.write_bytes(PNG)
     base = start_server().base_url
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(locale="fr-FR").new_page()
-            console: list[str] = []
-            page.on("console", lambda m: console.append(m.text))
-            page.set_default_timeout(10_000)
-            _login(page, base, DOCTOR, secrets[DOCTOR])
-            page.goto(f"{base}/messagerie/nouveau")
-            page.locator("#lookup").press_sequentially("Roux")
-            page.locator("#directory-rows button", has_text="Dr Paul Roux").click()
-            expect(page.locator("#to")).to_have_value("paul.roux@mss.esante.localhost")
-            page.fill("#subject", "Avis cardiologique")
-            page.fill("#text", "Merci de voir ce patient.")
-            page.set_input_files("#pieces", [str(pdf), str(png)])
-            page.check("#mdn", force=True)
-            page.click("#send")
-            expect(page.locator(".fr-alert--success")).to_have_text("Message envoyé.")
-            page.click("#logout")
+    with chromium() as browser:
+        page = french_page(browser)
+        console: list[str] = []
+        page.on("console", lambda m: console.append(m.text))
+        page.set_default_timeout(10_000)
+        log_in(page, base, DOCTOR, secrets[DOCTOR])
+        page.goto(f"{base}/messagerie/nouveau")
+        page.locator("#lookup").press_sequentially("Roux")
+        page.locator("#directory-rows button", has_text="Dr Paul Roux").click()
+        expect(page.locator("#to")).to_have_value("paul.roux@mss.esante.localhost")
+        page.fill("#subject", "Avis cardiologique")
+        page.fill("#text", "Merci de voir ce patient.")
+        page.set_input_files("#pieces", [str(pdf), str(png)])
+        page.check("#mdn", force=True)
+        page.click("#send")
+        expect(page.locator(".fr-alert--success")).to_have_text("Message envoyé.")
+        page.click("#logout")
 
-            _login(page, base, COLLEAGUE, secrets[COLLEAGUE])
-            page.goto(f"{base}/messagerie")
-            page.click("text=Avis cardiologique")
-            expect(page.locator("#body")).to_contain_text("Merci de voir ce patient.")
-            expect(page.locator("#attachments")).to_contain_text("compte-rendu.pdf")
-            # The previews, under the page's CSP: the image drawn, the PDF served inline.
-            image = page.locator("#preview-1 img")
-            expect(image).to_be_visible()
-            page.wait_for_function("document.querySelector('#preview-1 img').complete")
-            assert image.evaluate("img => img.naturalWidth") == 1
-            frame = page.locator("#preview-0 iframe")
-            expect(frame).to_have_attribute("src", re.compile(r"/pieces/0/apercu$"))
-            served = page.request.get(base + str(frame.get_attribute("src")))
-            assert served.headers["content-type"] == "application/pdf"
-            assert served.headers["content-disposition"].startswith("inline")
-            assert not [m for m in console if "Content Security Policy" in m]
-            page.click("#logout")
+        log_in(page, base, COLLEAGUE, secrets[COLLEAGUE])
+        page.goto(f"{base}/messagerie")
+        page.click("text=Avis cardiologique")
+        expect(page.locator("#body")).to_contain_text("Merci de voir ce patient.")
+        expect(page.locator("#attachments")).to_contain_text("compte-rendu.pdf")
+        # The previews, under the page's CSP: the image drawn, the PDF served inline.
+        image = page.locator("#preview-1 img")
+        expect(image).to_be_visible()
+        page.wait_for_function("document.querySelector('#preview-1 img').complete")
+        assert image.evaluate("img => img.naturalWidth") == 1
+        frame = page.locator("#preview-0 iframe")
+        expect(frame).to_have_attribute("src", re.compile(r"/pieces/0/apercu$"))
+        served = page.request.get(base + str(frame.get_attribute("src")))
+        assert served.headers["content-type"] == "application/pdf"
+        assert served.headers["content-disposition"].startswith("inline")
+        assert not [m for m in console if "Content Security Policy" in m]
+        page.click("#logout")
 
-            _login(page, base, DOCTOR, secrets[DOCTOR])
-            page.goto(f"{base}/messagerie")
-            expect(page.locator("#messages")).to_contain_text("accusé de lecture")
-        finally:
-            browser.close()
+        log_in(page, base, DOCTOR, secrets[DOCTOR])
+        page.goto(f"{base}/messagerie")
+        expect(page.locator("#messages")).to_contain_text("accusé de lecture")

@@ -18,12 +18,12 @@ import pyotp
 import pytest
 
 from esante.space.profile import MEASURES
+from tests.e2e.browser import browser_test, chromium, french_page, log_in
 from tests.e2e.conftest import instance, start_server  # noqa: F401
 from tests.e2e.server import PASSWORD, Instance, Server
-from tests.e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, browser_test
 from tests.fhir.conftest import INS_NIR, patient_body
 from tests.space.conftest import pdf_bytes
-from tests.space.test_browser import EMAIL, FINESS, PRO, RPPS, _login, _prepare
+from tests.space.test_browser import EMAIL, FINESS, PRO, RPPS, _prepare
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
@@ -101,7 +101,7 @@ def _tour(audit: Audit, page: Any, base: str, variant: str) -> None:
 def test_every_space_page_passes_axe(
         instance: Instance, start_server: Callable[..., Server], tmp_path: Path,  # noqa: F811
         axe_source: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     secret, code = _prepare(instance, tmp_path)
     instance.seed({"regions": True, "establishments": [
@@ -122,131 +122,127 @@ def test_every_space_page_passes_axe(
     base = start_server().base_url
     audit = Audit(axe_source)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            # A citizen without a second factor yet: login, then the TOTP setup the space
-            # sends her to.
-            newcomer = browser.new_context(locale="fr-FR").new_page()
-            newcomer.set_default_timeout(10_000)
-            audit.visit(newcomer, f"{base}/login", "connexion")
-            newcomer.fill("#email", NEWCOMER)
-            newcomer.fill("#password", "pas le bon mot de passe")
-            newcomer.click("#login-submit")
-            audit.check(newcomer, "connexion, mot de passe erroné")
-            newcomer.fill("#email", NEWCOMER)
-            newcomer.fill("#password", PASSWORD)
-            newcomer.click("#login-submit")
-            audit.visit(newcomer, f"{base}/espace/courrier", "courrier, sans espace")
-            audit.visit(newcomer, f"{base}/account/totp?espace=1", "enregistrer le TOTP")
+    with chromium() as browser:
+        # A citizen without a second factor yet: login, then the TOTP setup the space
+        # sends her to.
+        newcomer = french_page(browser)
+        newcomer.set_default_timeout(10_000)
+        audit.visit(newcomer, f"{base}/login", "connexion")
+        newcomer.fill("#email", NEWCOMER)
+        newcomer.fill("#password", "pas le bon mot de passe")
+        newcomer.click("#login-submit")
+        audit.check(newcomer, "connexion, mot de passe erroné")
+        newcomer.fill("#email", NEWCOMER)
+        newcomer.fill("#password", PASSWORD)
+        newcomer.click("#login-submit")
+        audit.visit(newcomer, f"{base}/espace/courrier", "courrier, sans espace")
+        audit.visit(newcomer, f"{base}/account/totp?espace=1", "enregistrer le TOTP")
 
-            citizen = browser.new_context(locale="fr-FR").new_page()
-            citizen.set_default_timeout(10_000)
-            citizen.goto(f"{base}/login")
-            citizen.fill("#email", EMAIL)
-            citizen.fill("#password", PASSWORD)
-            citizen.click("#login-submit")
-            expect(citizen.locator("#code")).to_be_visible()
-            audit.check(citizen, "second facteur")
-            citizen.fill("#code", pyotp.TOTP(secret).now())
-            citizen.click("#otp-submit")
-            expect(citizen.locator("#header-user")).to_be_visible()
+        citizen = french_page(browser)
+        citizen.set_default_timeout(10_000)
+        citizen.goto(f"{base}/login")
+        citizen.fill("#email", EMAIL)
+        citizen.fill("#password", PASSWORD)
+        citizen.click("#login-submit")
+        expect(citizen.locator("#code")).to_be_visible()
+        audit.check(citizen, "second facteur")
+        citizen.fill("#code", pyotp.TOTP(secret).now())
+        citizen.click("#otp-submit")
+        expect(citizen.locator("#header-user")).to_be_visible()
 
-            citizen.goto(f"{base}/espace/courrier")
-            citizen.fill("#ins", INS_NIR)
-            citizen.fill("#code", "AAAA-AAAA-AAAA")
-            citizen.click("button[value=activate]")
-            expect(citizen.locator("#space-error")).to_be_visible()
-            audit.check(citizen, "courrier, code erroné")
-            citizen.fill("#ins", INS_NIR)
-            citizen.fill("#code", code)
-            citizen.click("button[value=activate]")
-            expect(citizen).to_have_url(f"{base}/espace")
+        citizen.goto(f"{base}/espace/courrier")
+        citizen.fill("#ins", INS_NIR)
+        citizen.fill("#code", "AAAA-AAAA-AAAA")
+        citizen.click("button[value=activate]")
+        expect(citizen.locator("#space-error")).to_be_visible()
+        audit.check(citizen, "courrier, code erroné")
+        citizen.fill("#ins", INS_NIR)
+        citizen.fill("#code", code)
+        citizen.click("button[value=activate]")
+        expect(citizen).to_have_url(f"{base}/espace")
 
-            # Something in every page: a document (then hidden), each measure, an entry
-            # of the profile, an appointment, a block and a care-team member.
-            citizen.goto(f"{base}/espace/documents")
-            citizen.set_input_files("#file", str(document))
-            citizen.fill("#title", "Compte rendu de consultation")
-            citizen.click("#upload-form button[type=submit]")
-            expect(citizen.locator("#space-ok")).to_be_visible()
-            audit.check(citizen, "documents, après dépôt")
-            citizen.locator("#documents tbody tr").first.locator("button").click()
-            expect(citizen.locator("#space-ok")).to_contain_text("masqué")
-            audit.check(citizen, "documents, un document masqué")
-            audit.visit(citizen, f"{base}/espace/documents?categorie=autre",
-                        "documents d'une catégorie")
-            for kind, value in {"poids": "72,5", "taille": "168", "tension": "125",
-                                "glycemie": "0,95", "pouls": "64"}.items():
-                citizen.goto(f"{base}/espace/profil")
-                citizen.select_option("#kind", kind)
-                citizen.fill("#value", value)
-                if kind == "tension":
-                    citizen.fill("#second", "80")
-                citizen.click("#measure-form button[type=submit]")
-                expect(citizen.locator("#space-ok")).to_be_visible()
-                audit.check(citizen, f"courbe {kind}, après saisie")
+        # Something in every page: a document (then hidden), each measure, an entry
+        # of the profile, an appointment, a block and a care-team member.
+        citizen.goto(f"{base}/espace/documents")
+        citizen.set_input_files("#file", str(document))
+        citizen.fill("#title", "Compte rendu de consultation")
+        citizen.click("#upload-form button[type=submit]")
+        expect(citizen.locator("#space-ok")).to_be_visible()
+        audit.check(citizen, "documents, après dépôt")
+        citizen.locator("#documents tbody tr").first.locator("button").click()
+        expect(citizen.locator("#space-ok")).to_contain_text("masqué")
+        audit.check(citizen, "documents, un document masqué")
+        audit.visit(citizen, f"{base}/espace/documents?categorie=autre",
+                    "documents d'une catégorie")
+        for kind, value in {"poids": "72,5", "taille": "168", "tension": "125",
+                            "glycemie": "0,95", "pouls": "64"}.items():
             citizen.goto(f"{base}/espace/profil")
-            citizen.fill("#value", "900")
+            citizen.select_option("#kind", kind)
+            citizen.fill("#value", value)
+            if kind == "tension":
+                citizen.fill("#second", "80")
             citizen.click("#measure-form button[type=submit]")
-            expect(citizen.locator("#space-error")).to_be_visible()
-            audit.check(citizen, "profil, valeur impossible")
-            citizen.fill("#value", "25")
-            citizen.click("#measure-form button[type=submit]")
-            expect(citizen.locator("#confirm")).to_be_attached()
-            audit.check(citizen, "profil, valeur à confirmer")
-            citizen.fill("#text-allergies", "Pénicilline")
-            citizen.click("#form-allergies button[type=submit]")
             expect(citizen.locator("#space-ok")).to_be_visible()
-            citizen.goto(f"{base}/espace/agenda")
-            citizen.fill("#day", "2030-01-15")
-            citizen.fill("#hour", "09:30")
-            citizen.fill("#what", "Consultation de suivi")
-            citizen.click("#agenda-form button[type=submit]")
-            expect(citizen.locator("#space-ok")).to_be_visible()
-            audit.check(citizen, "agenda, après ajout")
-            citizen.goto(f"{base}/espace/confidentialite")
-            citizen.fill("#care-rpps", RPPS)
-            citizen.click("#care-form button[type=submit]")
-            expect(citizen.locator("#space-ok")).to_be_visible()
-            audit.check(citizen, "confidentialité, équipe déclarée")
+            audit.check(citizen, f"courbe {kind}, après saisie")
+        citizen.goto(f"{base}/espace/profil")
+        citizen.fill("#value", "900")
+        citizen.click("#measure-form button[type=submit]")
+        expect(citizen.locator("#space-error")).to_be_visible()
+        audit.check(citizen, "profil, valeur impossible")
+        citizen.fill("#value", "25")
+        citizen.click("#measure-form button[type=submit]")
+        expect(citizen.locator("#confirm")).to_be_attached()
+        audit.check(citizen, "profil, valeur à confirmer")
+        citizen.fill("#text-allergies", "Pénicilline")
+        citizen.click("#form-allergies button[type=submit]")
+        expect(citizen.locator("#space-ok")).to_be_visible()
+        citizen.goto(f"{base}/espace/agenda")
+        citizen.fill("#day", "2030-01-15")
+        citizen.fill("#hour", "09:30")
+        citizen.fill("#what", "Consultation de suivi")
+        citizen.click("#agenda-form button[type=submit]")
+        expect(citizen.locator("#space-ok")).to_be_visible()
+        audit.check(citizen, "agenda, après ajout")
+        citizen.goto(f"{base}/espace/confidentialite")
+        citizen.fill("#care-rpps", RPPS)
+        citizen.click("#care-form button[type=submit]")
+        expect(citizen.locator("#space-ok")).to_be_visible()
+        audit.check(citizen, "confidentialité, équipe déclarée")
 
-            _tour(audit, citizen, base, "")
-            # The same pages in the dark theme (DSFR follows the system's) and on a phone.
-            for label, options in (("sombre", {"color_scheme": "dark"}),
-                                   ("téléphone", {"viewport": {"width": 375, "height": 812},
-                                                  "is_mobile": True, "has_touch": True})):
-                other_page = browser.new_context(locale="fr-FR", **options).new_page()
-                other_page.set_default_timeout(10_000)
-                _login(other_page, base, EMAIL, secret)
-                expect(other_page.locator("#header-user")).to_be_attached()
-                if "color_scheme" in options:  # DSFR's script follows the system's theme
-                    expect(other_page.locator("html")).to_have_attribute(
-                        "data-fr-theme", "dark")
-                _tour(audit, other_page, base, f", {label}")
-                other_page.context.close()
-            citizen.goto(f"{base}/espace/cloture")
-            citizen.click("#close-form button[type=submit]")
-            expect(citizen.locator("#space-error")).to_be_visible()
-            audit.check(citizen, "clôture sans confirmation")
+        _tour(audit, citizen, base, "")
+        # The same pages in the dark theme (DSFR follows the system's) and on a phone.
+        for label, options in (("sombre", {"color_scheme": "dark"}),
+                               ("téléphone", {"viewport": {"width": 375, "height": 812},
+                                              "is_mobile": True, "has_touch": True})):
+            other_page = french_page(browser, **options)
+            other_page.set_default_timeout(10_000)
+            log_in(other_page, base, EMAIL, secret, landing=None)
+            expect(other_page.locator("#header-user")).to_be_attached()
+            if "color_scheme" in options:  # DSFR's script follows the system's theme
+                expect(other_page.locator("html")).to_have_attribute(
+                    "data-fr-theme", "dark")
+            _tour(audit, other_page, base, f", {label}")
+            other_page.context.close()
+        citizen.goto(f"{base}/espace/cloture")
+        citizen.click("#close-form button[type=submit]")
+        expect(citizen.locator("#space-error")).to_be_visible()
+        audit.check(citizen, "clôture sans confirmation")
 
-            # The professional: the patient's page, granted by the declared care team; and
-            # a record he has no access to, with its break-glass form and its error.
-            pro = browser.new_context(locale="fr-FR").new_page()
-            pro.set_default_timeout(10_000)
-            _login(pro, base, PRO, pro_secret)
-            expect(pro.locator("#header-user")).to_be_visible()
-            audit.visit(pro, f"{base}/espace/pro/camille", "professionnel, accès accordé")
-            expect(pro.locator("#why")).to_be_visible()
-            audit.visit(pro, f"{base}/espace/pro/paul", "professionnel, sans accès",
-                        status=403)
-            pro.click("#break-glass-form button")
-            expect(pro.locator("#space-error")).to_be_visible()
-            audit.check(pro, "professionnel, motif manquant")
-            audit.visit(pro, f"{base}/espace/pro/inconnu", "professionnel, dossier inconnu",
-                        status=404)
-        finally:
-            browser.close()
+        # The professional: the patient's page, granted by the declared care team; and
+        # a record he has no access to, with its break-glass form and its error.
+        pro = french_page(browser)
+        pro.set_default_timeout(10_000)
+        log_in(pro, base, PRO, pro_secret, landing=None)
+        expect(pro.locator("#header-user")).to_be_visible()
+        audit.visit(pro, f"{base}/espace/pro/camille", "professionnel, accès accordé")
+        expect(pro.locator("#why")).to_be_visible()
+        audit.visit(pro, f"{base}/espace/pro/paul", "professionnel, sans accès",
+                    status=403)
+        pro.click("#break-glass-form button")
+        expect(pro.locator("#space-error")).to_be_visible()
+        audit.check(pro, "professionnel, motif manquant")
+        audit.visit(pro, f"{base}/espace/pro/inconnu", "professionnel, dossier inconnu",
+                    status=404)
 
     assert len(audit.seen) >= 30, audit.seen
     assert not audit.failures, (
@@ -281,67 +277,63 @@ def _tab_to(page: Any, selector: str, limit: int = 120) -> dict[str, str]:
 @browser_test
 def test_keyboard_only_upload_and_hide(
         instance: Instance, start_server: Callable[..., Server], tmp_path: Path) -> None:  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     secret, code = _prepare(instance, tmp_path)
     document = tmp_path / "ordonnance.pdf"
     document.write_bytes(pdf_bytes("Ordonnance"))
     base = start_server().base_url
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(locale="fr-FR").new_page()
-            page.set_default_timeout(10_000)
-            # Login and activation with the keyboard too.
-            page.goto(f"{base}/login")
-            _tab_to(page, "#email")
-            page.keyboard.type(EMAIL)
-            _tab_to(page, "#password")
-            page.keyboard.type(PASSWORD)
-            page.keyboard.press("Enter")
-            expect(page.locator("#code")).to_be_visible()
-            _tab_to(page, "#code")
-            page.keyboard.type(pyotp.TOTP(secret).now())
-            page.keyboard.press("Enter")
-            expect(page.locator("#header-user")).to_be_visible()
-            page.goto(f"{base}/espace/courrier")
-            _tab_to(page, "#ins")
-            page.keyboard.type(INS_NIR)
-            _tab_to(page, "#code")
-            page.keyboard.type(code)
-            _tab_to(page, "button[value=activate]")
-            page.keyboard.press("Enter")
-            expect(page).to_have_url(f"{base}/espace")
+    with chromium() as browser:
+        page = french_page(browser)
+        page.set_default_timeout(10_000)
+        # Login and activation with the keyboard too.
+        page.goto(f"{base}/login")
+        _tab_to(page, "#email")
+        page.keyboard.type(EMAIL)
+        _tab_to(page, "#password")
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        expect(page.locator("#code")).to_be_visible()
+        _tab_to(page, "#code")
+        page.keyboard.type(pyotp.TOTP(secret).now())
+        page.keyboard.press("Enter")
+        expect(page.locator("#header-user")).to_be_visible()
+        page.goto(f"{base}/espace/courrier")
+        _tab_to(page, "#ins")
+        page.keyboard.type(INS_NIR)
+        _tab_to(page, "#code")
+        page.keyboard.type(code)
+        _tab_to(page, "button[value=activate]")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{base}/espace")
 
-            # The skip link comes first and leads to the content.
-            page.keyboard.press("Tab")
-            assert _focus_ring(page)["text"] == "Contenu"
-            # The space's menu reaches the documents.
-            _tab_to(page, "#space-nav a[href='/espace/documents']")
-            page.keyboard.press("Enter")
-            expect(page).to_have_url(f"{base}/espace/documents")
+        # The skip link comes first and leads to the content.
+        page.keyboard.press("Tab")
+        assert _focus_ring(page)["text"] == "Contenu"
+        # The space's menu reaches the documents.
+        _tab_to(page, "#space-nav a[href='/espace/documents']")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{base}/espace/documents")
 
-            # The file input opens the system's chooser on Space: Playwright answers it.
-            _tab_to(page, "#file")
-            with page.expect_file_chooser(timeout=30_000) as chooser:  # slow under load
-                page.keyboard.press("Space")
-            chooser.value.set_files(str(document))
-            _tab_to(page, "#title")
-            page.keyboard.type("Ordonnance au clavier")
-            _tab_to(page, "#category")
-            page.keyboard.press("ArrowDown")  # the second category: ordonnances
-            expect(page.locator("#category")).to_have_value("ordonnance")
-            _tab_to(page, "#upload-form button[type=submit]")
-            page.keyboard.press("Enter")
-            expect(page.locator("#space-ok")).to_have_text("Document ajouté.")
-            row = page.locator("#documents tbody tr").first
-            expect(row).to_contain_text("Ordonnance au clavier")
+        # The file input opens the system's chooser on Space: Playwright answers it.
+        _tab_to(page, "#file")
+        with page.expect_file_chooser(timeout=30_000) as chooser:  # slow under load
+            page.keyboard.press("Space")
+        chooser.value.set_files(str(document))
+        _tab_to(page, "#title")
+        page.keyboard.type("Ordonnance au clavier")
+        _tab_to(page, "#category")
+        page.keyboard.press("ArrowDown")  # the second category: ordonnances
+        expect(page.locator("#category")).to_have_value("ordonnance")
+        _tab_to(page, "#upload-form button[type=submit]")
+        page.keyboard.press("Enter")
+        expect(page.locator("#space-ok")).to_have_text("Document ajouté.")
+        row = page.locator("#documents tbody tr").first
+        expect(row).to_contain_text("Ordonnance au clavier")
 
-            _tab_to(page, "#documents tbody tr:first-child button")
-            page.keyboard.press("Enter")
-            expect(page.locator("#space-ok")).to_contain_text("masqué aux professionnels")
-            expect(page.locator("#documents tbody tr").first).to_contain_text("masqué")
-        finally:
-            browser.close()
+        _tab_to(page, "#documents tbody tr:first-child button")
+        page.keyboard.press("Enter")
+        expect(page.locator("#space-ok")).to_contain_text("masqué aux professionnels")
+        expect(page.locator("#documents tbody tr").first).to_contain_text("masqué")
 

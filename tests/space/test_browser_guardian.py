@@ -15,12 +15,12 @@ from typing import Any
 import pyotp
 from aiosmtpd.controller import Controller
 
+from tests.e2e.browser import browser_test, chromium, french_page, log_in
 from tests.e2e.conftest import instance, start_server  # noqa: F401
 from tests.e2e.server import PASSWORD, Instance, Server
-from tests.e2e.test_browser_login import CHROMIUM, CHROMIUM_ARGS, browser_test
 from tests.fhir.conftest import INS_NIR, patient_body
 from tests.space.conftest import pdf_bytes
-from tests.space.test_browser import EMAIL, _login
+from tests.space.test_browser import EMAIL
 
 MINOR_INS = "190017512345655"
 
@@ -32,7 +32,7 @@ def _code_of(out: str) -> str:
 @browser_test
 def test_guardian_opens_the_child_space_sees_the_delegation_and_a_document(
         instance: Instance, start_server: Callable[..., Server], tmp_path: Path) -> None:  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     instance.cli("user", "create", "--email", EMAIL, "--password", PASSWORD, "--role",
                  "citizen", "--scope", "self", "--name", "Camille Martin")
@@ -51,60 +51,56 @@ def test_guardian_opens_the_child_space_sees_the_delegation_and_a_document(
     document.write_bytes(pdf_bytes("Carnet de vaccination"))
     base = start_server().base_url
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(locale="fr-FR")
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            _login(page, base, EMAIL, secret)
-            page.goto(f"{base}/espace/courrier")
-            page.fill("#ins", INS_NIR)
-            page.fill("#code", own_code)
-            page.click("button[value=activate]")
-            expect(page).to_have_url(f"{base}/espace")
-            expect(page.locator("#space-owner")).to_have_text("Camille Martin")
+    with chromium() as browser:
+        context = browser.new_context(locale="fr-FR")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        log_in(page, base, EMAIL, secret, landing=None)
+        page.goto(f"{base}/espace/courrier")
+        page.fill("#ins", INS_NIR)
+        page.fill("#code", own_code)
+        page.click("button[value=activate]")
+        expect(page).to_have_url(f"{base}/espace")
+        expect(page.locator("#space-owner")).to_have_text("Camille Martin")
 
-            # The selector: "Moi" or Léa.
-            page.select_option("#espace", label="Léa Petit")
-            page.click("#space-switch button[type=submit]")
-            expect(page.locator("h1")).to_have_text("Espace santé de Léa Petit")
-            expect(page.locator("#space-whose")).to_contain_text("tuteur légal")
+        # The selector: "Moi" or Léa.
+        page.select_option("#espace", label="Léa Petit")
+        page.click("#space-switch button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Espace santé de Léa Petit")
+        expect(page.locator("#space-whose")).to_contain_text("tuteur légal")
 
-            page.click("#space-nav >> text=Tuteurs")
-            row = page.locator("#delegation tbody tr").first
-            expect(row).to_contain_text("Camille Martin (vous)")
-            expect(row).to_contain_text("livret de famille")
-            expect(row).to_contain_text("01/06/2015")
+        page.click("#space-nav >> text=Tuteurs")
+        row = page.locator("#delegation tbody tr").first
+        expect(row).to_contain_text("Camille Martin (vous)")
+        expect(row).to_contain_text("livret de famille")
+        expect(row).to_contain_text("01/06/2015")
 
-            page.click("#space-nav >> text=Documents")
-            expect(page.locator("#space-owner")).to_have_text("Léa Petit")
-            page.set_input_files("#file", str(document))
-            page.fill("#title", "Carnet de vaccination")
-            page.select_option("#category", "vaccination")
-            page.click("#upload-form button[type=submit]")
-            expect(page.locator("#space-ok")).to_have_text("Document ajouté.")
-            link = page.locator("#documents tbody tr").first.locator("a")
-            expect(link).to_have_text("Carnet de vaccination")
-            with context.expect_page() as opened:
-                link.click()
-            tab = opened.value
-            tab.wait_for_load_state()
-            assert re.search(r"/espace/documents/[^/]+$", tab.url)
-            href = link.get_attribute("href")
-            got = page.request.get(f"{base}{href}")
-            assert got.status == 200 and got.headers["content-type"] == "application/pdf"
-            assert got.body().startswith(b"%PDF-")
+        page.click("#space-nav >> text=Documents")
+        expect(page.locator("#space-owner")).to_have_text("Léa Petit")
+        page.set_input_files("#file", str(document))
+        page.fill("#title", "Carnet de vaccination")
+        page.select_option("#category", "vaccination")
+        page.click("#upload-form button[type=submit]")
+        expect(page.locator("#space-ok")).to_have_text("Document ajouté.")
+        link = page.locator("#documents tbody tr").first.locator("a")
+        expect(link).to_have_text("Carnet de vaccination")
+        with context.expect_page() as opened:
+            link.click()
+        tab = opened.value
+        tab.wait_for_load_state()
+        assert re.search(r"/espace/documents/[^/]+$", tab.url)
+        href = link.get_attribute("href")
+        got = page.request.get(f"{base}{href}")
+        assert got.status == 200 and got.headers["content-type"] == "application/pdf"
+        assert got.body().startswith(b"%PDF-")
 
-            # Back to her own space: the document is not there.
-            page.goto(f"{base}/espace/documents")
-            page.select_option("#espace", label="Moi")
-            page.click("#space-switch button[type=submit]")
-            expect(page.locator("h1")).to_have_text("Mon espace santé")
-            page.goto(f"{base}/espace/documents")
-            expect(page.locator("#documents tbody")).to_contain_text("Aucun document.")
-        finally:
-            browser.close()
+        # Back to her own space: the document is not there.
+        page.goto(f"{base}/espace/documents")
+        page.select_option("#espace", label="Moi")
+        page.click("#space-switch button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Mon espace santé")
+        page.goto(f"{base}/espace/documents")
+        expect(page.locator("#documents tbody")).to_contain_text("Aucun document.")
 
 
 class _Inbox:
@@ -119,7 +115,7 @@ class _Inbox:
 @browser_test
 def test_citizen_opens_her_space_with_an_e_mailed_code(
         instance: Instance, start_server: Callable[..., Server], tmp_path: Path) -> None:  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     instance.cli("user", "create", "--email", EMAIL, "--password", PASSWORD, "--role",
                  "citizen", "--scope", "self", "--name", "Camille Martin")
@@ -137,10 +133,9 @@ def test_citizen_opens_her_space_with_an_e_mailed_code(
                          "ESANTE_SMTP_STARTTLS": "false"})
     base = start_server().base_url
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(locale="fr-FR").new_page()
+    try:
+        with chromium() as browser:
+            page = french_page(browser)
             page.set_default_timeout(10_000)
             page.goto(f"{base}/login")
             page.fill("#email", EMAIL)
@@ -166,6 +161,5 @@ def test_citizen_opens_her_space_with_an_e_mailed_code(
             expect(page.locator("h1")).to_have_text("Mon espace santé")
             page.goto(f"{base}/espace/documents")
             expect(page.locator("h1")).to_have_text("Mes documents")
-        finally:
-            browser.close()
-            smtp.stop()
+    finally:
+        smtp.stop()
