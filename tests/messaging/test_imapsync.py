@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from esante.core.audit import AuditEvent
-from esante.messaging import imapsync, reading
+from esante.messaging import imap, imapsync, reading
 from esante.messaging.models import Delivery, ImapCopy, ImapLog, ImapSession, Message
 from tests.conftest import on_test_connection
 from tests.messaging.conftest import needs_dovecot, principal
@@ -203,6 +203,11 @@ def test_nothing_in_clear_in_dovecots_files(db, personas, boxes, stack):  # type
             assert b"confidentielle" not in data and b"Compte" not in data, path
             assert message_id.strip("<>").encode() not in data, path
     assert imapsync.pieces(root) == []
+    # A cache an earlier configuration let Dovecot write is removed at the next start.
+    old = root / "mail" / boxes.other.address / "Maildir" / "dovecot.index.cache"
+    old.write_bytes(b"Subject: Serologie confidentielle")
+    imap.prepare(db, cfg)
+    assert not old.exists()
 
 
 # --- without Dovecot: the log's lines and reading a piece exactly once --------------------

@@ -349,6 +349,9 @@ def prepare(session: Session, cfg: MessagingSettings) -> Prepared:
     _keys(layout, password)
     _write(layout.helper, _helper_script(layout, acct).encode(), 0o700)
     _write(layout.conf, render(cfg, layout, acct).encode(), 0o600)
+    # Caches an earlier configuration let Dovecot write (headers in clear): removed.
+    for cache in layout.mail.rglob("dovecot.index.cache"):
+        cache.unlink(missing_ok=True)
     pid_file = layout.run / "master.pid"
     if pid_file.exists() and not _alive(pid_file):
         pid_file.unlink()
