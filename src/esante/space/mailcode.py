@@ -26,7 +26,8 @@ from esante.core.notifications.models import OutboundMail
 from esante.core.notifications.service import SmtpRelay
 from esante.core.policy import Principal
 from esante.core.settings import Settings, get_settings
-from esante.space.models import MailFactor, SessionState
+from esante.space import browsing
+from esante.space.models import MailFactor
 from esante.space.service import _key
 
 CODE_MINUTES = 10
@@ -47,25 +48,9 @@ def _row(session: Session, user_id: int) -> MailFactor:
     return row
 
 
-def state(session: Session, ws: WebSession, user_id: int) -> SessionState:
-    """This browser session's state in the space (created on first use)."""
-    row = session.get(SessionState, ws.id)
-    if row is None or row.user_id != user_id:
-        if row is not None:  # a session now signed in as someone else: start afresh
-            session.delete(row)
-            session.flush()
-        row = SessionState(web_session_id=ws.id, user_id=user_id, acting_for="")
-        session.add(row)
-        session.flush()
-    return row
-
-
 def passed(session: Session, ws: WebSession | None, user_id: int) -> bool:
     """Whether this browser session passed an e-mailed code."""
-    if ws is None:
-        return False
-    row = session.get(SessionState, ws.id)
-    return row is not None and row.user_id == user_id and row.mail_verified_at is not None
+    return browsing.mail_passed(session, ws, user_id)
 
 
 def send(session: Session, p: Principal, *, settings: Settings | None = None) -> None:
@@ -135,7 +120,7 @@ def verify(session: Session, p: Principal, ws: WebSession, code: str) -> None:
                       "code incorrect : ce code est bloqué, demandez un nouveau code",
                       "wrong code", code="mail-code")
     row.code_hash, row.expires_at, row.chosen = "", None, True  # single use
-    state(session, ws, p.user.id).mail_verified_at = utcnow()
+    browsing.state(session, ws, p.user.id).mail_verified_at = utcnow()
     audit.record(session, actor=p.actor, action="space.mail-code-ok", object_type="user",
                  object_id=p.user.id, subject_user_id=p.user.id)
     session.flush()

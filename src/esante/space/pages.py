@@ -20,6 +20,7 @@ from esante.core.errors import DomainError
 from esante.core.policy import Principal, authorize
 from esante.space import (
     agenda,
+    browsing,
     documents,
     guardians,
     history,
@@ -89,7 +90,7 @@ def _gate(request: Request, session: SessionDep, ws: WebSession | None, p: Princ
     (history, privacy, delegation...), never shown read only. Only citizens have a space."""
     authorize(p, "space.activate")
     factor = mailcode.passed(session, ws, p.user.id)
-    acting = mailcode.state(session, ws, p.user.id).acting_for if ws else ""
+    acting = browsing.acting_for(session, ws, p.user.id)
     try:
         if acting and guardians.active(session, patient_fid=acting, user_id=p.user.id):
             space = guardians.require(session, p, acting, write=write, second_factor=factor)
@@ -101,7 +102,7 @@ def _gate(request: Request, session: SessionDep, ws: WebSession | None, p: Princ
             mode, name = "shared", guardians.patient_name(session, space.patient_fid)
         elif acting:  # the guardianship ended (removed, or she came of age), or the grant
             assert ws is not None
-            mailcode.state(session, ws, p.user.id).acting_for = ""
+            browsing.act_for(session, ws, p.user.id)
             return _back(BASE, "vous n'avez plus accès à cet espace : retour à votre espace")
         else:
             space = service.require(session, p, write=write, second_factor=factor)
@@ -111,7 +112,7 @@ def _gate(request: Request, session: SessionDep, ws: WebSession | None, p: Princ
     except DomainError:  # no active space of her own (the letter page lists the others)
         if acting:
             assert ws is not None
-            mailcode.state(session, ws, p.user.id).acting_for = ""
+            browsing.act_for(session, ws, p.user.id)
             return _back(BASE, "vous n'avez plus accès à cet espace : retour à votre espace")
         return RedirectResponse(BASE + "/courrier", status_code=303)
     request.state.space_view = View(space, mode, name or "enfant", _others(session, p))
@@ -241,7 +242,7 @@ def switch(p: PagePrincipal, session: SessionDep, ws: WebSessionDep,
             return RedirectResponse(BASE + "/second-facteur", status_code=303)
         except DomainError:
             return _back(BASE, "vous n'êtes pas tuteur de cet espace")
-    mailcode.state(session, ws, p.user.id).acting_for = espace
+    browsing.act_for(session, ws, p.user.id, espace)
     return RedirectResponse(BASE, status_code=303)
 
 
