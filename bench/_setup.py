@@ -1,16 +1,22 @@
 """What the benchmarks do first: a data folder, the platform's settings pointing at it and
 at the database to measure, the source tree on the path; then, for those that seed their
-own data, a fresh platform (migrated, with the demo's establishments and personas)."""
+own data, a fresh platform (migrated, with the demo's establishments and personas); and,
+for those that measure over HTTP, a real ``esante serve`` process."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+READY = "Application startup complete"
 
 
 def configure(work: str, database_url: str, prefix: str) -> Path:
@@ -44,3 +50,42 @@ def fresh_platform(*, personas: bool = True) -> dict[str, Any]:
         if not personas:
             return {}
         return {p.key: user for p, user, _ in demo.seed_personas(session)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(env: dict[str, str], *, workers: int = 1, profile: Path | None = None
+                 ) -> tuple[subprocess.Popen[bytes], str]:
+    """``esante serve`` on a free port, its log in the data folder; returns once every
+    worker process has started and ``/health`` answers. ``profile``: one process under
+    cProfile, its figures written there."""
+    import httpx
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [PYTHON, "-m", "esante.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    if profile:
+        cmd = [PYTHON, "-m", "cProfile", "-o", str(profile), "-m", "esante.cli", "serve",
+               "--port", str(port)]
+        workers = 1
+    log_path = Path(env["ESANTE_DATA_DIR"]) / "server.log"
+    seen = log_path.read_text().count(READY) if log_path.exists() else 0
+    log = open(log_path, "ab")  # noqa: SIM115 - the server's lifetime
+    proc = subprocess.Popen(cmd, env=env | {"ESANTE_BASE_URL": base}, cwd=ROOT,  # noqa: S603
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # Every worker process must have started: the first one answers /health while the
+    # others may still be importing the application (seconds on a busy machine).
+    for _ in range(1200):
+        ready = log_path.read_text().count(READY) - seen >= workers
+        try:
+            if ready and httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    sys.exit("le serveur ne répond pas")

@@ -28,7 +28,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,8 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
+from _setup import PYTHON, ROOT, start_server
 
 OID_INS_NIR_TEST = "urn:oid:1.2.250.1.213.1.4.10"
 RELIABILITY_URL = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability"
@@ -248,12 +246,6 @@ def timed_load(env: dict[str, str], path: Path, jobs: int) -> tuple[int, float]:
     seconds = time.perf_counter() - started
     line = [x for x in done.stdout.splitlines() if "chargée(s)," in x][-1]
     return int(line.split()[0].replace(",", "").replace("\u202f", "")), seconds
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 Op = Callable[[Any, random.Random], Awaitable[bool]]
@@ -487,38 +479,6 @@ def sql_ops(url: str, samples: list[Sample], n: int) -> dict[str, Op]:
             "__client__": Lazy}  # type: ignore[dict-item]
 
 
-READY = "Application startup complete"
-
-
-def start_server(env: dict[str, str], workers: int, profile: Path | None
-                 ) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    port = free_port()
-    cmd = [PYTHON, "-m", "esante.cli", "serve", "--port", str(port), "--workers", str(workers)]
-    if profile:
-        cmd = [PYTHON, "-m", "cProfile", "-o", str(profile), "-m", "esante.cli", "serve",
-               "--port", str(port)]
-    log_path = Path(env["ESANTE_DATA_DIR"]) / "server.log"
-    seen = log_path.read_text().count(READY) if log_path.exists() else 0
-    log = open(log_path, "ab")  # noqa: SIM115 - the server's lifetime
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log,  # noqa: S603
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    # Every worker process must have started: the first one answers /health while the
-    # others may still be importing the application (seconds on a busy machine).
-    for _ in range(1200):
-        ready = log_path.read_text().count(READY) - seen >= workers
-        try:
-            if ready and httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    sys.exit("le serveur ne répond pas")
-
-
 def table(http: dict[str, Result], sql: dict[str, Result], cores: int) -> str:
     head = (f"{'opération':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'err':>6}"
             f"{'CPU app':>9}{'CPU PG':>8}   "
@@ -653,7 +613,7 @@ def main() -> None:
     samples = sample_patients(patients_file, args.patients)
     wanted = [x for x in args.only.split(",") if x]
     workers = 1 if args.profile else args.workers
-    proc, base = start_server(env, workers, args.profile)
+    proc, base = start_server(env, workers=workers, profile=args.profile)
     http: dict[str, Result] = {}
     try:
         ops = http_ops(base, tokens, samples, args.patients)

@@ -32,7 +32,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,9 +40,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import PYTHON, ROOT, start_server
 
 HEAVY = "cit-heavy"
 EMAIL = "heavy@bench.esante.fr"
@@ -300,36 +298,6 @@ def _esante(*args: str) -> None:
         sys.exit(f"esante {' '.join(args)} : {done.stdout}\n{done.stderr}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(profile: Path | None) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    port = _free_port()
-    cmd = [PYTHON, "-m", "esante.cli", "serve", "--port", str(port), "--workers", "1"]
-    if profile:
-        cmd = [PYTHON, "-m", "cProfile", "-o", str(profile), "-m", "esante.cli", "serve",
-               "--port", str(port)]
-    log = open(Path(os.environ["ESANTE_DATA_DIR"]) / "server.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, env=os.environ | {"ESANTE_BASE_URL": f"http://127.0.0.1:{port}"},  # noqa: S603
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(1200):
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    sys.exit("le serveur ne répond pas")
-
-
 def login(base: str, secret: str) -> Any:
     """An httpx client logged in as the heavy citizen (password, then TOTP)."""
     import re
@@ -503,7 +471,7 @@ def main() -> None:
     if args.prepare_only:
         return
 
-    proc, base = start_server(args.profile)
+    proc, base = start_server(dict(os.environ), profile=args.profile)
     try:
         client = login(base, saved["totp"])
         http = time_pages(client, args.requests, [x for x in args.only.split(",") if x])
