@@ -42,6 +42,25 @@ def test_upload_list_open(client, personas, space) -> None:
     assert content.content == png_bytes()
 
 
+def test_the_list_comes_in_pages(client, personas, space, monkeypatch) -> None:
+    from esante.space import documents
+
+    monkeypatch.setattr(documents, "PAGE", 2)
+    auth = personas.auth("citizen")
+    for day in ("01", "02", "03"):
+        r = client.post(DOCS, headers=auth, data={"category": "imagerie", "title": f"Radio {day}",
+                                                  "date": f"2026-10-{day}"},
+                        files={"file": ("radio.png", png_bytes(), "image/png")})
+        assert r.status_code == 201, r.text
+    first = client.get(DOCS, headers=auth)
+    assert first.headers["x-total-count"] == "3"
+    assert [d["title"] for d in first.json()] == ["Radio 03", "Radio 02"]
+    second = client.get(f"{DOCS}?page=2&category=imagerie", headers=auth)
+    assert [d["title"] for d in second.json()] == ["Radio 01"]
+    assert second.headers["x-total-count"] == "3"
+    assert client.get(f"{DOCS}?page=0", headers=auth).status_code == 422
+
+
 def test_bad_files_are_refused_by_content_and_size(client, personas, space, db) -> None:
     auth = personas.auth("citizen")
     before = db.query(FhirResource).count()

@@ -75,12 +75,15 @@ def withdraw(body: LetterIn, request: Request, p: ApiPrincipal,
 
 # --- documents -----------------------------------------------------------------------------
 
-@router.get("/documents", summary="Mes documents, par catégorie et date")
-def list_documents(p: ApiPrincipal, session: SessionDep,
-                   category: Annotated[str, Query(max_length=20)] = "") -> list[dict[str, Any]]:
+@router.get("/documents", summary="Mes documents, par catégorie et date (par pages de 100)")
+def list_documents(p: ApiPrincipal, session: SessionDep, response: Response,
+                   category: Annotated[str, Query(max_length=20)] = "",
+                   page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> list[dict[str, Any]]:
+    """One page of the documents, newest first; ``X-Total-Count``: how many in all."""
     space = service.require(session, p)
-    return [asdict(d) | {"category_label": d.category_label}
-            for d in documents.list_documents(session, p, space, category=category)]
+    total, docs = documents.page_of_documents(session, p, space, category=category, page=page)
+    response.headers["X-Total-Count"] = str(total)
+    return [asdict(d) | {"category_label": d.category_label} for d in docs]
 
 
 @router.post("/documents", status_code=201, summary="Déposer un document (PDF, JPEG, PNG)")
