@@ -85,13 +85,21 @@ def _check_attachments(parsed: mime.Parsed, max_bytes: int) -> None:
         mime.check_attachment(att, max_bytes=max_bytes)
 
 
-def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mailbox | None,
-           actor: Actor) -> Message:
+def read(raw: bytes) -> mime.Parsed:
+    """The first checks of ``accept``, those that need no database: the size, then the MIME
+    reading (a caller may do them outside its transaction and hand ``accept`` the result)."""
     cfg = get_mss_settings()
     if len(raw) > cfg.max_message_bytes:
         raise Invalid(f"message trop gros ({len(raw)} octets, {cfg.max_message_bytes} au plus)",
                       "message too large", code="too-large")
-    parsed = mime.parse(raw)
+    return mime.parse(raw)
+
+
+def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mailbox | None,
+           actor: Actor, parsed: mime.Parsed | None = None) -> Message:
+    """``parsed``: ``read(raw)``, when the caller already did it."""
+    cfg = get_mss_settings()
+    parsed = parsed if parsed is not None else read(raw)
     sender_kind = _check_sender(session, parsed, envelope, sender_box)
     _check_attachments(parsed, cfg.max_attachment_bytes)
     recipients = list(dict.fromkeys(a.lower() for a in (envelope.rcpt_to or parsed.to)))
