@@ -26,11 +26,9 @@ from esante.core.accounts import service as accounts
 from esante.core.audit import Actor
 from esante.core.db import READ_ONLY
 from esante.core.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
-from esante.core.policy import Principal
 from esante.messaging import delivery, mailboxes, tls
-from esante.messaging.access import is_holder
+from esante.messaging.access import holds
 from esante.messaging.config import MessagingSettings
-from esante.messaging.models import Mailbox
 
 log = logging.getLogger("esante.messaging.smtp")
 
@@ -191,12 +189,10 @@ class Recent:
         self._seen[key] = time.monotonic()
 
 
-def _owns(s: Session, user_id: int, address: str) -> Mailbox | None:
-    """The mailbox of ``address`` if the user holds it."""
+def _owns(s: Session, user_id: int, address: str) -> bool:
+    """Whether the user holds the mailbox of ``address``."""
     box = mailboxes.by_address(s, address)
-    if box is None or not is_holder(s, Principal.of(accounts.get_user(s, user_id)), box):
-        return None
-    return box
+    return box is not None and holds(s, user_id, box)
 
 
 class Handler:
@@ -229,7 +225,7 @@ class Handler:
             key: tuple[Any, ...] = ("own", user_id, address)
             if not isinstance(user_id, int) or not (
                     self.recent.fresh(key)
-                    or await self._read(lambda s: _owns(s, user_id, address) is not None)):
+                    or await self._read(lambda s: _owns(s, user_id, address))):
                 return "553 5.7.1 sender address is not one of your mailboxes"
         else:
             domain = mailboxes.domain_of(address).removeprefix("patient.")
@@ -269,11 +265,13 @@ class Handler:
             return smtp_reply(exc)
 
         def store(s: Session) -> str:
-            # MAIL's answer may come from Recent: the sender is checked again here.
+            # One query for the sender's and the recipients' mailboxes. MAIL's answer may
+            # come from Recent: the sender is checked again here (RCPT's in accept).
+            found = mailboxes.by_addresses(s, [mail_from, *envelope.rcpt_tos])
             box = None
             if self.mode == "submission":
-                box = _owns(s, user_id, mail_from) if user_id is not None else None
-                if box is None:
+                box = found.get(mail_from)
+                if box is None or user_id is None or not holds(s, user_id, box):
                     raise Forbidden("l'adresse d'expédition n'est pas l'une de vos boîtes",
                                     "sender address is not one of your mailboxes",
                                     code="not-holder")
@@ -285,7 +283,7 @@ class Handler:
             actor = Actor(user_id=user_id, label=f"smtp-{self.mode}", ip=peer)
             msg = delivery.accept(s, raw=raw, envelope=delivery.Envelope(
                 mail_from, list(envelope.rcpt_tos), self.mode),
-                sender_box=box, actor=actor, parsed=parsed)
+                sender_box=box, actor=actor, parsed=parsed, found=found)
             return msg.message_id
         try:
             message_id = await self.writer.write(store)
