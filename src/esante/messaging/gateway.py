@@ -51,6 +51,14 @@ def smtp_reply(exc: DomainError) -> str:
     return f"554 5.0.0 {text}"
 
 
+def _sqlite(factory: sessionmaker[Session]) -> bool:
+    with factory() as s:
+        return s.get_bind().dialect.name == "sqlite"
+
+
+WRITERS = 3  # writers side by side where the database allows it
+
+
 class Writer:
     """Group commit: one thread writes the messages of every connection. What arrived while
     it committed the previous group is written in one transaction, each message in its own
@@ -158,6 +166,23 @@ class Writer:
             self._alone(job)
 
 
+class Writers:
+    """Writers side by side, for a database that takes concurrent writers (PostgreSQL):
+    while one waits for the database, another works. The messages of one sender with one
+    Message-ID always go to the same writer, one after the other: the second finds the
+    first (stored once)."""
+
+    def __init__(self, factory: sessionmaker[Session], count: int) -> None:
+        self.lanes = [Writer(factory) for _ in range(max(1, count))]
+
+    async def write(self, fn: Callable[[Session], Any], key: tuple[str, str]) -> Any:
+        return await self.lanes[hash(key) % len(self.lanes)].write(fn)
+
+    def close(self) -> None:
+        for lane in self.lanes:
+            lane.close()
+
+
 class _Job:
     __slots__ = ("fn", "future")
 
@@ -196,7 +221,7 @@ def _owns(s: Session, user_id: int, address: str) -> bool:
 
 
 class Handler:
-    def __init__(self, mode: str, factory: sessionmaker[Session], writer: Writer) -> None:
+    def __init__(self, mode: str, factory: sessionmaker[Session], writer: Writers) -> None:
         self.mode = mode  # submission or relay
         self.factory = factory
         self.writer = writer
@@ -286,7 +311,7 @@ class Handler:
                 sender_box=box, actor=actor, parsed=parsed, found=found)
             return msg.message_id
         try:
-            message_id = await self.writer.write(store)
+            message_id = await self.writer.write(store, (parsed.sender, parsed.message_id))
         except DomainError as exc:
             return smtp_reply(exc)
         except Exception:
@@ -318,7 +343,8 @@ def controllers(cfg: MessagingSettings, factory: sessionmaker[Session]) -> list[
     common: dict[str, Any] = {"hostname": cfg.host, "data_size_limit": cfg.max_message_bytes,
                               "require_starttls": True, "ident": f"esante MSS {cfg.domain}",
                               "timeout": cfg.smtp_timeout}
-    writer = Writer(factory)  # one for both ports
+    # One writer for both ports; on SQLite only one (it takes one writer at a time).
+    writer = Writers(factory, 1 if _sqlite(factory) else WRITERS)
     submission = _Controller(Handler("submission", factory, writer), writer,
                              port=cfg.submission_port,
                              tls_context=tls.server_context(folder, mutual=False),
@@ -333,7 +359,7 @@ class _Controller(Controller):
     """Stopping a port also writes what its writer has queued and stops its thread (started
     again if the other port still receives)."""
 
-    def __init__(self, handler: Handler, writer: Writer, **kwargs: Any) -> None:
+    def __init__(self, handler: Handler, writer: Writers, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.writer = writer
 
