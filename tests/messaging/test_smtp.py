@@ -174,3 +174,21 @@ def test_unreachable_peer_is_retried_later(db, personas, boxes, gw, certs):
                   draft=mime.Draft("", [f"dr.y@{PEER}"], "Essai", "Texte"))
     assert outbound.run_once(db, cfg=gw) == {"sent": 0, "retry": 1, "bounced": 0}
     assert outbound.run_once(db, cfg=gw) == {"sent": 0, "retry": 0, "bounced": 0}  # backoff
+
+
+def test_a_sender_closed_meanwhile_is_refused_at_data(db, personas, boxes, gw, certs):
+    """MAIL's yes is kept a few seconds (Recent): the DATA transaction checks again."""
+    with smtplib.SMTP(gw.host, gw.submission_port, timeout=10) as smtp:
+        smtp.starttls(context=_client_ctx(certs, None))
+        smtp.login("doctor@test.esante.fr", personas.tokens["doctor"])
+        smtp.sendmail(boxes.doctor.address, [boxes.other.address],
+                      _raw(boxes.doctor.address, boxes.other.address))
+        boxes.doctor.active = False
+        db.commit()
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.sendmail(boxes.doctor.address, [boxes.other.address],
+                          _raw(boxes.doctor.address, boxes.other.address))
+        assert refused.value.smtp_code == 550
+    db.expire_all()
+    copies = db.scalars(select(Delivery).where(Delivery.mailbox_id == boxes.other.id)).all()
+    assert len(copies) == 1

@@ -145,7 +145,7 @@ def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mail
         _deliver(session, message, sender_box, "sent", first=first)
     if parsed.report_kind:
         _record_report(session, parsed)
-    audit.record(session, actor=actor, action="messaging.message.accept",
+    audit.append(session, actor=actor, action="messaging.message.accept",
                  object_type="Message", object_id=message.id,
                  details={"via": envelope.via, "recipients": len(recipients),
                           "report": parsed.report_kind})

@@ -61,12 +61,13 @@ WRITERS = 3  # writers side by side where the database allows it
 
 class Writer:
     """Group commit: one thread writes the messages of every connection. What arrived while
-    it committed the previous group is written in one transaction, each message in its own
-    savepoint (a refused message leaves the others alone), then committed at once: one
+    it committed the previous group is written in one transaction, committed at once: one
     commit (one fsync) for the group instead of one each. Each caller gets its outcome only
-    after that commit succeeded; if it fails, every message of the group is written again
-    alone, so that one bad message cannot fail the others. One writer also means SQLite's
-    writers never queue on its lock."""
+    after that commit succeeded. A message refused (or failing) within the group rolls the
+    group back: the others are written again without it, and it alone, in the same order;
+    if the commit fails, every message of the group is written again alone, so that one bad
+    message cannot fail the others. One writer also means SQLite's writers never queue on
+    its lock."""
 
     MAX_GROUP = 64
 
@@ -134,36 +135,43 @@ class Writer:
             job.future.set_result(out)
 
     def _together(self, group: list[_Job]) -> None:
-        done: list[tuple[_Job, Any]] = []
-        refused: list[tuple[_Job, DomainError]] = []
-        again: list[_Job] = []
-        try:
-            with self.factory() as s:
-                try:
-                    for job in group:
-                        try:
-                            with s.begin_nested():
-                                done.append((job, job.fn(s)))
-                        except DomainError as exc:
-                            refused.append((job, exc))
-                        except Exception:  # written again alone below
-                            again.append(job)
-                    s.commit()
-                except BaseException:
-                    s.rollback()
-                    raise
-        except Exception:
-            log.warning("smtp: commit of a group of %d messages failed, each written alone",
-                        len(group))
+        if len(group) <= 1:
             for job in group:
                 self._alone(job)
             return
-        for job, out in done:
-            job.future.set_result(out)
-        for job, err in refused:
-            job.future.set_exception(err)
-        for job in again:
-            self._alone(job)
+        out: list[Any] = []
+        failed: int | None = None
+        try:
+            with self.factory() as s:
+                try:
+                    for i, job in enumerate(group):
+                        try:
+                            out.append(job.fn(s))
+                        except Exception:
+                            failed = i
+                            break
+                    if failed is None:
+                        s.commit()
+                    else:
+                        s.rollback()
+                except BaseException:
+                    s.rollback()
+                    raise
+        except Exception as exc:
+            log.warning("smtp: commit of a group of %d messages failed (%s), each written alone",
+                        len(group), type(exc).__name__)
+            for job in group:
+                self._alone(job)
+            return
+        if failed is not None:
+            # No savepoints (two more statements a message): the group is written again
+            # without the message that failed, which is written alone, in the same order.
+            self._together(group[:failed])
+            self._alone(group[failed])
+            self._together(group[failed + 1:])
+            return
+        for job, value in zip(group, out, strict=True):
+            job.future.set_result(value)
 
 
 class Writers:
