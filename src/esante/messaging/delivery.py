@@ -41,17 +41,17 @@ class Envelope:
 
 
 def check_recipient(session: Session, address: str, *, via: str,
-                    found: dict[str, Mailbox] | None = None) -> Mailbox | None:
+                    found: dict[str, Mailbox | None] | None = None) -> Mailbox | None:
     """The local mailbox, or None for another operator's; refuses unknown local addresses,
-    domains outside the trust space, and relaying for outsiders. ``found``: the mailboxes
-    the caller already looked up in this transaction (``mailboxes.by_addresses``), this
-    address among them."""
+    domains outside the trust space, and relaying for outsiders. ``found``: mailboxes the
+    caller already looked up in this transaction (``mailboxes.by_addresses``)."""
     address = address.strip().lower()
     if "@" not in address:
         raise Invalid(f"adresse invalide : {address[:100]}", "invalid address",
                       code="bad-address")
     if is_local(address):
-        box = found.get(address) if found is not None else mailboxes.by_address(session, address)
+        box = found[address] if found is not None and address in found \
+            else mailboxes.by_address(session, address)
         if box is None or not box.active:
             raise NotFound(f"destinataire inconnu : {address[:100]}", "unknown recipient",
                            code="unknown-recipient")
@@ -100,10 +100,10 @@ def read(raw: bytes) -> mime.Parsed:
 
 def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mailbox | None,
            actor: Actor, parsed: mime.Parsed | None = None,
-           found: dict[str, Mailbox] | None = None) -> Message:
-    """``parsed``: ``read(raw)``, when the caller already did it; ``found``: the mailboxes of
-    the envelope's recipients (``mailboxes.by_addresses``), when the caller looked them up in
-    this transaction."""
+           found: dict[str, Mailbox | None] | None = None) -> Message:
+    """``parsed``: ``read(raw)``, when the caller already did it; ``found``: mailboxes the
+    caller looked up in this transaction (``mailboxes.by_addresses``), those of the
+    recipients not looked up again."""
     cfg = get_mss_settings()
     parsed = parsed if parsed is not None else read(raw)
     sender_kind = _check_sender(session, parsed, envelope, sender_box)
@@ -111,8 +111,6 @@ def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mail
     recipients = list(dict.fromkeys(a.lower() for a in (envelope.rcpt_to or parsed.to)))
     if not recipients:
         raise Invalid("aucun destinataire", "no recipient", code="no-recipient")
-    if found is not None and not set(recipients) <= set(found):
-        found = None  # recipients from the headers: looked up here
     local = {r: check_recipient(session, r, via=envelope.via, found=found) for r in recipients}
     same_id = session.execute(select(Message.id, Message.sender).where(
         Message.message_id == parsed.message_id)).all()

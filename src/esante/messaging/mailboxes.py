@@ -43,11 +43,13 @@ def by_address(session: Session, address: str) -> Mailbox | None:
     return session.scalar(select(Mailbox).where(Mailbox.address == address.lower()))
 
 
-def by_addresses(session: Session, addresses: list[str]) -> dict[str, Mailbox]:
-    """The mailboxes of these addresses (one query), by address; those without are absent."""
-    wanted = {a.strip().lower() for a in addresses}
-    return {b.address: b for b in session.scalars(select(Mailbox).where(
-        Mailbox.address.in_(wanted)))}
+def by_addresses(session: Session, addresses: list[str]) -> dict[str, Mailbox | None]:
+    """``by_address`` of each address in one query: every address (lowercase) mapped to its
+    mailbox or None."""
+    found: dict[str, Mailbox | None] = dict.fromkeys(a.strip().lower() for a in addresses)
+    found.update((b.address, b) for b in session.scalars(select(Mailbox).where(
+        Mailbox.address.in_(list(found)))))
+    return found
 
 
 def create(session: Session, p: Principal, *, kind: str, local_part: str, display_name: str,
