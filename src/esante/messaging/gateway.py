@@ -81,7 +81,7 @@ class Writer:
         """``fn(session)`` in the next group; its result once committed, or its exception."""
         job = _Job(fn)
         with self._lock:  # started on first use, again after close()
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._queue = queue.SimpleQueue()
                 self._thread = threading.Thread(target=self._run, args=(self._queue,),
                                                 name="smtp-writer", daemon=True)
@@ -115,10 +115,15 @@ class Writer:
                     group.append(job)
             # A caller gone (its connection closed) before its turn: nothing to write.
             group = [j for j in group if j.future.set_running_or_notify_cancel()]
-            if len(group) == 1:
-                self._alone(group[0])
-            elif group:
+            try:
                 self._together(group)
+            except BaseException as exc:  # a bug here: no caller waits forever
+                log.exception("smtp: writer failed")
+                for j in group:
+                    if not j.future.done():
+                        j.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
 
     def _alone(self, job: _Job) -> None:
         try:
