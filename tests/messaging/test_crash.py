@@ -1,8 +1,9 @@
-"""A message acknowledged with 250 is never lost: a client submits messages through the
-real gateway (``esante messaging smtp``: STARTTLS, AUTH) as fast as it can, the gateway is
-killed with SIGKILL mid-stream and restarted on the same database; every acknowledged
-message is in its mailbox exactly once, and sending again the messages whose outcome was
-unknown (or acknowledged ones: a client retrying) stores none twice."""
+"""A message acknowledged with 250 is never lost: four clients at once (the gateway commits
+their messages in groups) submit messages through the real gateway (``esante messaging
+smtp``: STARTTLS, AUTH) as fast as they can, the gateway is killed with SIGKILL mid-stream
+and restarted on the same database; every acknowledged message is in its mailbox exactly
+once, and sending again the messages whose outcome was unknown (or acknowledged ones: a
+client retrying) stores none twice."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.slow
 ADMIN = "admin@e2e.esante.fr"
 DOMAIN = "mss.esante.localhost"
 SENDER, DEST = f"dr.crash@{DOMAIN}", f"dr.dest@{DOMAIN}"
+SENDERS = 4
 
 
 def _raw(message_id: str, i: int) -> bytes:
@@ -119,17 +121,21 @@ def test_acknowledged_messages_survive_sigkill_exactly_once(instance: Instance, 
     gateway = Gateway(instance, tmp_path / "smtp.log")
     gateway.start()
     stop = threading.Event()
-    sender = Sender(instance, token, stop)
-    sender.start()
+    # Several clients at once: the gateway commits their messages in groups.
+    senders = [Sender(instance, token, stop) for _ in range(SENDERS)]
+    for sender in senders:
+        sender.start()
     started = time.monotonic()
-    while time.monotonic() - started < 1.5 or len(sender.acked) < 30:
+    while time.monotonic() - started < 1.5 or sum(len(s.acked) for s in senders) < 30:
         assert time.monotonic() - started < 60, (tmp_path / "smtp.log").read_text()[-3000:]
         time.sleep(0.05)
     gateway.kill()
     stop.set()
-    sender.join(15)
-    acked = list(sender.acked)
-    print(f"{len(acked)} acknowledged, {len(sender.unknown)} cut by the kill")
+    for sender in senders:
+        sender.join(15)
+    acked = [m for s in senders for m in s.acked]
+    unknown = [u for s in senders for u in s.unknown]
+    print(f"{len(acked)} acknowledged, {len(unknown)} cut by the kill")
 
     gateway.start()
     try:
@@ -143,10 +149,10 @@ def test_acknowledged_messages_survive_sigkill_exactly_once(instance: Instance, 
                           timeout=10) as smtp:
             smtp.starttls(context=ctx)
             smtp.login(ADMIN, token)
-            for mid, i in [*sender.unknown, *[(m, 0) for m in acked[-5:]]]:
+            for mid, i in [*unknown, *[(m, 0) for m in acked[-5:]]]:
                 smtp.sendmail(SENDER, [DEST], _raw(mid, i))
         copies = _copies(instance.database_url)
         assert all(n == 1 for n in copies.values())
-        assert len(copies) == len(set(acked) | {m for m, _ in sender.unknown})
+        assert len(copies) == len(set(acked) | {m for m, _ in unknown})
     finally:
         gateway.kill()

@@ -183,3 +183,21 @@ def test_revoke_from_the_cli(certs: Path) -> None:
         out = CliRunner().invoke(app, ["messaging", "revoke", str(bad), "--folder", str(certs)])
         assert out.exit_code == 1 and out.output.count("\n") == 1, out.output
     assert (certs / tls.CRL).read_bytes() == before
+
+
+def test_a_sender_closed_meanwhile_is_refused_at_data(db, personas, boxes, gw, certs):
+    """MAIL's yes is kept a few seconds (Recent): the DATA transaction checks again."""
+    with smtplib.SMTP(gw.host, gw.submission_port, timeout=10) as smtp:
+        smtp.starttls(context=_client_ctx(certs, None))
+        smtp.login("doctor@test.esante.fr", personas.tokens["doctor"])
+        smtp.sendmail(boxes.doctor.address, [boxes.other.address],
+                      _raw(boxes.doctor.address, boxes.other.address))
+        boxes.doctor.active = False
+        db.commit()
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.sendmail(boxes.doctor.address, [boxes.other.address],
+                          _raw(boxes.doctor.address, boxes.other.address))
+        assert refused.value.smtp_code == 550
+    db.expire_all()
+    copies = db.scalars(select(Delivery).where(Delivery.mailbox_id == boxes.other.id)).all()
+    assert len(copies) == 1

@@ -55,6 +55,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Execution option of a session's connection (``session.connection(execution_options=
+# {READ_ONLY: True})`` before its first statement): the transaction only reads. SQLite then
+# begins it without the write lock; other engines ignore it.
+READ_ONLY = "esante_read_only"
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -81,7 +87,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that only reads (execution option ``READ_ONLY``) takes no write
+        # lock: in WAL mode it reads a snapshot and never waits for the writers.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY)
+                             else "BEGIN IMMEDIATE")
 
 
 @lru_cache

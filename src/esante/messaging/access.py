@@ -16,12 +16,17 @@ from esante.messaging.models import Mailbox, MailboxMember
 
 
 def is_holder(session: Session, p: Principal, mailbox: Mailbox) -> bool:
+    return holds(session, p.user.id, mailbox)
+
+
+def holds(session: Session, user_id: int, mailbox: Mailbox) -> bool:
+    """``is_holder`` knowing only the user's id."""
     if not mailbox.active:
         return False
-    if mailbox.owner_user_id == p.user.id:
+    if mailbox.owner_user_id == user_id:
         return True
     return session.scalar(select(MailboxMember.id).where(
-        MailboxMember.mailbox_id == mailbox.id, MailboxMember.user_id == p.user.id)) is not None
+        MailboxMember.mailbox_id == mailbox.id, MailboxMember.user_id == user_id)) is not None
 
 
 @rule("messaging.mailbox.use", write=False, label_fr="consulter une boîte aux lettres sécurisée")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from esante.core import audit
@@ -40,15 +40,18 @@ class Envelope:
     via: str = "web"
 
 
-def check_recipient(session: Session, address: str, *, via: str) -> Mailbox | None:
+def check_recipient(session: Session, address: str, *, via: str,
+                    found: dict[str, Mailbox | None] | None = None) -> Mailbox | None:
     """The local mailbox, or None for another operator's; refuses unknown local addresses,
-    domains outside the trust space, and relaying for outsiders."""
+    domains outside the trust space, and relaying for outsiders. ``found``: mailboxes the
+    caller already looked up in this transaction (``mailboxes.by_addresses``)."""
     address = address.strip().lower()
     if "@" not in address:
         raise Invalid(f"adresse invalide : {address[:100]}", "invalid address",
                       code="bad-address")
     if is_local(address):
-        box = mailboxes.by_address(session, address)
+        box = found[address] if found is not None and address in found \
+            else mailboxes.by_address(session, address)
         if box is None or not box.active:
             raise NotFound(f"destinataire inconnu : {address[:100]}", "unknown recipient",
                            code="unknown-recipient")
@@ -85,23 +88,38 @@ def _check_attachments(parsed: mime.Parsed, max_bytes: int) -> None:
         mime.check_attachment(att, max_bytes=max_bytes)
 
 
-def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mailbox | None,
-           actor: Actor) -> Message:
+def read(raw: bytes) -> mime.Parsed:
+    """The first checks of ``accept``, those that need no database: the size, then the MIME
+    reading (a caller may do them outside its transaction and hand ``accept`` the result)."""
     cfg = get_mss_settings()
     if len(raw) > cfg.max_message_bytes:
         raise Invalid(f"message trop gros ({len(raw)} octets, {cfg.max_message_bytes} au plus)",
                       "message too large", code="too-large")
-    parsed = mime.parse(raw)
+    return mime.parse(raw)
+
+
+def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mailbox | None,
+           actor: Actor, parsed: mime.Parsed | None = None,
+           found: dict[str, Mailbox | None] | None = None) -> Message:
+    """``parsed``: ``read(raw)``, when the caller already did it; ``found``: mailboxes the
+    caller looked up in this transaction (``mailboxes.by_addresses``), those of the
+    recipients not looked up again."""
+    cfg = get_mss_settings()
+    parsed = parsed if parsed is not None else read(raw)
     sender_kind = _check_sender(session, parsed, envelope, sender_box)
     _check_attachments(parsed, cfg.max_attachment_bytes)
     recipients = list(dict.fromkeys(a.lower() for a in (envelope.rcpt_to or parsed.to)))
     if not recipients:
         raise Invalid("aucun destinataire", "no recipient", code="no-recipient")
-    local = {r: check_recipient(session, r, via=envelope.via) for r in recipients}
-    existing = session.scalar(select(Message).where(Message.message_id == parsed.message_id,
-                                                    Message.sender == parsed.sender))
-    if existing is not None:
-        return existing  # a retry of a message already acknowledged: stored once
+    local = {r: check_recipient(session, r, via=envelope.via, found=found) for r in recipients}
+    same_id = session.execute(select(Message.id, Message.sender).where(
+        Message.message_id == parsed.message_id)).all()
+    existing = next((pk for pk, sender in same_id if sender == parsed.sender), None)
+    if existing is not None:  # a retry of a message already acknowledged: stored once
+        return session.get_one(Message, existing)
+    # No message bears this Message-ID yet, so no copy does either (a copy bears its
+    # message's): the copies need not be looked for.
+    first = not same_id
     thread = rules.find_thread(session, [*parsed.references, parsed.in_reply_to])
     rules.check(session, sender=parsed.sender, recipients=recipients, thread=thread,
                 report=bool(parsed.report_kind))
@@ -116,16 +134,16 @@ def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mail
     session.flush()
     for address, box in local.items():
         if box is not None:
-            _deliver(session, message, box, "inbox", parsed)
+            _deliver(session, message, box, "inbox", parsed, first=first)
             session.add(Receipt(message_pk=message.id, recipient=address, kind="delivered"))
         else:
             session.add(OutboundItem(message_pk=message.id, recipient=address,
                                      domain=domain_of(address)))
     if sender_box is not None:
-        _deliver(session, message, sender_box, "sent")
+        _deliver(session, message, sender_box, "sent", first=first)
     if parsed.report_kind:
         _record_report(session, parsed)
-    audit.record(session, actor=actor, action="messaging.message.accept",
+    audit.append(session, actor=actor, action="messaging.message.accept",
                  object_type="Message", object_id=message.id,
                  details={"via": envelope.via, "recipients": len(recipients),
                           "report": parsed.report_kind})
@@ -149,8 +167,8 @@ def _thread(session: Session, thread: Thread | None, parsed: mime.Parsed,
 
 
 def _deliver(session: Session, message: Message, box: Mailbox, folder: str,
-             parsed: mime.Parsed | None = None) -> None:
-    if session.scalar(select(Delivery.id).where(
+             parsed: mime.Parsed | None = None, *, first: bool = False) -> None:
+    if not first and session.scalar(select(Delivery.id).where(
             Delivery.mailbox_id == box.id, Delivery.folder == folder,
             Delivery.message_id == message.message_id)) is not None:
         return
@@ -170,13 +188,13 @@ def _deliver(session: Session, message: Message, box: Mailbox, folder: str,
 
 
 def holders(session: Session, box: Mailbox) -> list[User]:
-    ids = set(session.scalars(select(MailboxMember.user_id).where(
-        MailboxMember.mailbox_id == box.id)))
+    who: ColumnElement[bool] = User.id.in_(
+        select(MailboxMember.user_id).where(MailboxMember.mailbox_id == box.id))
     if box.owner_user_id:
-        ids.add(box.owner_user_id)
+        who = or_(User.id == box.owner_user_id, who)
     # Their roles are not needed here: not loaded (the model loads them eagerly by default).
     return list(session.scalars(select(User).options(lazyload(User.roles)).where(
-        User.id.in_(ids), User.is_active.is_(True))))
+        who, User.is_active.is_(True))))
 
 
 def _record_report(session: Session, parsed: mime.Parsed) -> None:

@@ -43,6 +43,15 @@ def by_address(session: Session, address: str) -> Mailbox | None:
     return session.scalar(select(Mailbox).where(Mailbox.address == address.lower()))
 
 
+def by_addresses(session: Session, addresses: list[str]) -> dict[str, Mailbox | None]:
+    """``by_address`` of each address in one query: every address (lowercase) mapped to its
+    mailbox or None."""
+    found: dict[str, Mailbox | None] = dict.fromkeys(a.strip().lower() for a in addresses)
+    found.update((b.address, b) for b in session.scalars(select(Mailbox).where(
+        Mailbox.address.in_(list(found)))))
+    return found
+
+
 def create(session: Session, p: Principal, *, kind: str, local_part: str, display_name: str,
            owner_email: str = "", rpps: str = "", profession: str = "", finess: str = "",
            establishment: str = "", town: str = "", members: list[str] | None = None,

@@ -37,8 +37,10 @@ def candidates(parsed: Parsed) -> set[str]:
 
 def warnings(session: Session, parsed: Parsed, *, finess: str) -> list[str]:
     """French lines naming each shared indicator found, empty when none."""
-    values = sorted(candidates(parsed))[:MAX_CANDIDATES]
     audience = audience_of_establishment(session, finess) if finess else Audience()
+    if audience.empty:  # sees no indicator (``visible_events`` is false): nothing to ask
+        return []
+    values = sorted(candidates(parsed))[:MAX_CANDIDATES]
     found = indicators.active_indicators(session, audience, values=values)
     return [f"{k.kind} « {k.value[:80].replace('.', '[.]')} » signalé par la cellule "
             f"(« {k.event_title[:80]} », TLP:{k.tlp})" for k in found]
