@@ -47,6 +47,17 @@ USER, PASSWORD = "bench@bench.esante.fr", "correct-horse-battery-staple-42"
 SENDER, DEST = f"dr.bench@{DOMAIN}", f"dr.dest@{DOMAIN}"
 
 
+SEED_ESTABLISHMENTS = """
+from sqlalchemy import select
+from esante.core import demo
+from esante.core.db import transaction
+from esante.core.orgs.models import Establishment
+with transaction() as session:
+    demo.seed_establishments(session)
+    print(session.scalar(select(Establishment.finess).order_by(Establishment.finess).limit(1)))
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -194,8 +205,13 @@ def main() -> None:
 
     cli("db", "upgrade")
     cli("user", "create", "--email", USER, "--password", PASSWORD, "--role", "admin")
+    # Mailboxes of an establishment, as professionals' are: each message received is
+    # checked against the shared indicators that establishment may see.
+    finess = subprocess.run([PY, "-c", SEED_ESTABLISHMENTS], env=env, check=True, text=True,  # noqa: S603
+                            capture_output=True).stdout.strip().splitlines()[-1]
     for part in ("dr.bench", "dr.dest"):
-        cli("messaging", "mailbox-create", part, "--owner", USER, "--as", USER)
+        cli("messaging", "mailbox-create", part, "--owner", USER, "--finess", finess,
+            "--as", USER)
     cli("messaging", "ca")
     token = cli("token", "create", "--user", USER, "--scope", "read", "--scope",
                 "write").strip().splitlines()[-1]

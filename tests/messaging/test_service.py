@@ -252,3 +252,14 @@ def test_parse_decodes_what_mail_clients_send():
     assert mime.parse(utf8).subject == "Compte rendu échographie"
     with pytest.raises(Invalid, match="mal formé"):
         mime.parse(raw.replace(b"--b--", b"--c--"))  # the closing boundary never comes
+
+
+def test_a_mailbox_of_an_establishment_names_a_known_finess(db, personas, boxes):
+    admin = principal(personas, "admin")
+    with pytest.raises(NotFound, match="FINESS 999999999 inconnu"):
+        mailboxes.create(db, admin, kind="organisational", local_part="urgences",
+                         display_name="Urgences", finess="999999999")
+    est = personas.est["A"]
+    box = mailboxes.create(db, admin, kind="organisational", local_part="urgences",
+                           display_name="Urgences", finess=est.finess)
+    assert box.establishment == est.name  # the directory names it

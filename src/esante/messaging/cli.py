@@ -4,6 +4,8 @@ gateway and the outbound queue."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -51,6 +53,9 @@ def mailbox_create(
     member: Annotated[list[str] | None, typer.Option(help="courriel d'un membre (répétable)")] = None,
     profession: Annotated[str, typer.Option()] = "",
     establishment: Annotated[str, typer.Option()] = "",
+    finess: Annotated[str, typer.Option(
+        help="FINESS de l'établissement (les indicateurs partagés qu'il voit sont cherchés "
+             "dans le courrier reçu)")] = "",
     town: Annotated[str, typer.Option()] = "",
     admin: Annotated[str, typer.Option("--as", help="courriel de l'administrateur")] = "",
 ) -> None:
@@ -65,7 +70,7 @@ def mailbox_create(
                                    local_part=local_part, display_name=name or local_part,
                                    owner_email=owner, members=member or [],
                                    profession=profession, establishment=establishment,
-                                   town=town)
+                                   finess=finess.strip(), town=town)
             address = box.address
     except DomainError as exc:
         _fail(exc.fr)
@@ -161,7 +166,8 @@ def revoke(certificate: Annotated[Path, typer.Argument(help="le certificat (PEM)
 
 @messaging_app.command("smtp")
 def smtp(queue_every: Annotated[float, typer.Option(
-        help="secondes entre deux passages de la file sortante")] = 10.0) -> None:
+        help="secondes entre deux passages de la file sortante")] = 10.0,
+         child: Annotated[bool, typer.Option("--child", hidden=True)] = False) -> None:
     """Démarre la passerelle SMTP (soumission et réception entre opérateurs) et la file."""
     from esante.core.db import session_factory, transaction
     from esante.core.errors import DomainError
@@ -171,21 +177,31 @@ def smtp(queue_every: Annotated[float, typer.Option(
     _interruptible()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stops like Ctrl-C
     cfg = get_mss_settings()
+    count = 1 if child else cfg.gateway_processes
     try:
-        servers = gateway.controllers(cfg, session_factory())
+        servers = gateway.controllers(cfg, session_factory(), shared=child or count > 1)
     except DomainError as exc:
         _fail(exc.fr)
         return
+    # The other processes share the ports; started before any thread of this one, they die
+    # with it (even killed).
+    others = [subprocess.Popen(
+        [sys.executable, "-m", "esante.cli", "messaging", "smtp", "--child"],
+        preexec_fn=_die_with_parent) for _ in range(count - 1)]
     started = []
     try:  # an interruption while starting still stops what had started
         for c in servers:
             c.start()
             started.append(c)
+        if child:
+            while True:
+                time.sleep(3600)
         if not cfg.product_ref:
             err.print("attention : ESANTE_MSS_PRODUCT_REF absent, les messages composés ici "
                       "partent sans X-MSS-NIL (référence produit Convergence)", highlight=False)
         console.print(f"soumission {cfg.host}:{cfg.submission_port} (STARTTLS + AUTH), "
-                      f"réception {cfg.host}:{cfg.relay_port} (TLS mutuel)", highlight=False)
+                      f"réception {cfg.host}:{cfg.relay_port} (TLS mutuel) ; "
+                      f"{count} processus", highlight=False)
         while True:
             with transaction() as session:
                 outbound.run_once(session, cfg=cfg)
@@ -193,8 +209,22 @@ def smtp(queue_every: Annotated[float, typer.Option(
     except KeyboardInterrupt:
         pass
     finally:
+        for p in others:
+            p.terminate()
         for c in started:
             c.stop()
+        for p in others:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _die_with_parent() -> None:
+    """In a child process: killed (SIGKILL) when its parent dies (Linux's PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
 
 
 @messaging_app.command("software")

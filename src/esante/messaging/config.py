@@ -3,6 +3,7 @@ here are settings (*unconfirmed* values get a default, never a constant)."""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,8 +52,15 @@ class MessagingSettings(BaseSettings):
     # Mutual TLS for IMAP (DOMAIN.md): a client certificate from the trust store, on top
     # of the token; off only for a client that cannot present one (a setting, said loudly).
     imap_client_cert: bool = True
+    # Processes of the SMTP gateway sharing its ports (SO_REUSEPORT; the kernel spreads the
+    # connections): 0 for one per core. Each is one Python interpreter, so one core at most.
+    smtp_processes: int = Field(default=0, ge=0, le=64)
     # Bare reads of SMTP reception answer quickly: seconds to wait for a client line.
     smtp_timeout: float = Field(default=60.0, gt=0)
+
+    @property
+    def gateway_processes(self) -> int:
+        return self.smtp_processes or max(1, os.cpu_count() or 1)
 
     @property
     def patient_domain(self) -> str:

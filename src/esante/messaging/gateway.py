@@ -351,11 +351,14 @@ def authenticator(factory: sessionmaker[Session]) -> Callable[..., AuthResult]:
     return check
 
 
-def controllers(cfg: MessagingSettings, factory: sessionmaker[Session]) -> list[Controller]:
+def controllers(cfg: MessagingSettings, factory: sessionmaker[Session], *,
+                shared: bool = False) -> list[Controller]:
+    """The submission and relay servers; ``shared``: their ports shared with the gateway's
+    other processes (``SO_REUSEPORT``)."""
     folder = cfg.resolved_tls_dir
     common: dict[str, Any] = {"hostname": cfg.host, "data_size_limit": cfg.max_message_bytes,
                               "require_starttls": True, "ident": f"esante MSS {cfg.domain}",
-                              "timeout": cfg.smtp_timeout}
+                              "timeout": cfg.smtp_timeout, "reuse_port": shared}
     # One writer for both ports; on SQLite only one (it takes one writer at a time).
     writer = Writers(factory, 1 if _sqlite(factory) else WRITERS)
     submission = _Controller(Handler("submission", factory, writer), writer,
@@ -372,9 +375,16 @@ class _Controller(Controller):
     """Stopping a port also writes what its writer has queued and stops its thread (started
     again if the other port still receives)."""
 
-    def __init__(self, handler: Handler, writer: Writers, **kwargs: Any) -> None:
+    def __init__(self, handler: Handler, writer: Writers, *, reuse_port: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.writer = writer
+        self.reuse_port = reuse_port
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, host=self.hostname,
+                                       port=self.port, ssl=self.ssl_context,
+                                       reuse_port=self.reuse_port or None)
 
     def stop(self, *args: Any, **kwargs: Any) -> None:
         super().stop(*args, **kwargs)

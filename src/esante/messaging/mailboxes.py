@@ -13,6 +13,7 @@ from esante.core import audit, policy
 from esante.core.accounts.models import User
 from esante.core.audit import Actor
 from esante.core.errors import Conflict, Invalid, NotFound
+from esante.core.orgs.models import Establishment
 from esante.core.policy import Principal
 from esante.messaging import access as _access  # noqa: F401 - registers the permissions
 from esante.messaging import fhirdir
@@ -69,6 +70,12 @@ def create(session: Session, p: Principal, *, kind: str, local_part: str, displa
     if by_address(session, address):
         raise Conflict(f"l'adresse {address} existe déjà", "address exists", code="address-taken")
     owner = _user(session, owner_email) if owner_email else None
+    if finess:
+        place = session.scalar(select(Establishment).where(Establishment.finess == finess))
+        if place is None:
+            raise NotFound(f"établissement FINESS {finess[:9]} inconnu", "unknown FINESS",
+                           code="finess")
+        establishment = establishment or place.name
     if kind == "personal" and owner is None:
         raise Invalid("une boîte personnelle a un titulaire (courriel de son compte)",
                       "personal mailbox needs an owner", code="owner")

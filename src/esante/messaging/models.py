@@ -86,7 +86,9 @@ class Message(Base):
     only what routing and the trust-space rules need (no subject, no body)."""
 
     __tablename__ = "msg_messages"
-    __table_args__ = (Index("ix_msg_messages_thread", "thread_id", "id"),)
+    # One sender's Message-ID is stored once, whichever gateway process takes it.
+    __table_args__ = (Index("ix_msg_messages_thread", "thread_id", "id"),
+                      UniqueConstraint("sender", "message_id", name="uq_msg_messages_sender_mid"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(250), index=True)

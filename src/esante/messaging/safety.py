@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from contextlib import suppress
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,11 @@ from esante.cyber.indicators import observables
 from esante.cyber.indicators import service as indicators
 from esante.cyber.indicators.access import Audience, audience_of_establishment
 from esante.messaging.mime import Parsed
+
+# Where an establishment stands for the TLP rule (its region, its GHT) changes rarely: kept
+# a minute per process instead of one more query for every message received.
+AUDIENCE_SECONDS = 60.0
+_audiences: dict[str, tuple[float, Audience]] = {}
 
 URL = re.compile(r"""(?:https?|ftp)://[^\s"'<>`]+""", re.IGNORECASE)
 MAX_CANDIDATES = 2000
@@ -37,10 +43,23 @@ def candidates(parsed: Parsed) -> set[str]:
 
 def warnings(session: Session, parsed: Parsed, *, finess: str) -> list[str]:
     """French lines naming each shared indicator found, empty when none."""
-    audience = audience_of_establishment(session, finess) if finess else Audience()
+    audience = _audience(session, finess) if finess else Audience()
     if audience.empty:  # sees no indicator (``visible_events`` is false): nothing to ask
         return []
     values = sorted(candidates(parsed))[:MAX_CANDIDATES]
     found = indicators.active_indicators(session, audience, values=values)
     return [f"{k.kind} « {k.value[:80].replace('.', '[.]')} » signalé par la cellule "
             f"(« {k.event_title[:80]} », TLP:{k.tlp})" for k in found]
+
+
+def _audience(session: Session, finess: str) -> Audience:
+    now = time.monotonic()
+    kept = _audiences.get(finess)
+    if kept is not None and now - kept[0] < AUDIENCE_SECONDS:
+        return kept[1]
+    audience = audience_of_establishment(session, finess)
+    if not audience.empty:  # an establishment not there yet is asked again
+        if len(_audiences) > 10_000:
+            _audiences.clear()
+        _audiences[finess] = (now, audience)
+    return audience

@@ -295,9 +295,11 @@ def active_indicators(session: Session, aud: Audience, *, now: datetime | None =
                    or_(IocEvent.expires_at.is_(None), IocEvent.expires_at > now),
                    or_(Indicator.expires_at.is_(None), Indicator.expires_at > now),
                    Indicator.warning.is_(None), Indicator.to_ids.is_(True)))
-    if values is not None:
+    if values is not None:  # a bounded look-up: one plain query
         stmt = stmt.where(Indicator.value.in_(sorted(values) or [""]))
-    for row in session.execute(stmt.execution_options(yield_per=10_000)):
+    else:  # every indicator (log matching): streamed (a server-side cursor on PostgreSQL)
+        stmt = stmt.execution_options(yield_per=10_000)
+    for row in session.execute(stmt):
         yield Known(*row)
 
 

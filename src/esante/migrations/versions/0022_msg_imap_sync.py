@@ -1,6 +1,7 @@
 """Messaging: what mail clients do over IMAP comes back to the platform (sessions, the
 UID of each copy in each IMAP folder, the pieces of Dovecot's event log already read, the
-copies a client deleted)
+copies a client deleted); one sender's Message-ID stored once, enforced by the database (the
+SMTP gateway runs in several processes)
 
 Revision ID: 0022
 Revises: 0021
@@ -19,6 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("msg_messages") as batch:
+        batch.create_unique_constraint("uq_msg_messages_sender_mid", ["sender", "message_id"])
     with op.batch_alter_table("msg_deliveries") as batch:
         batch.add_column(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
@@ -62,3 +65,5 @@ def downgrade() -> None:
     op.drop_table("msg_imap_sessions")
     with op.batch_alter_table("msg_deliveries") as batch:
         batch.drop_column("deleted_at")
+    with op.batch_alter_table("msg_messages") as batch:
+        batch.drop_constraint("uq_msg_messages_sender_mid", type_="unique")
