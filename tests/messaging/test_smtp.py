@@ -201,3 +201,27 @@ def test_a_sender_closed_meanwhile_is_refused_at_data(db, personas, boxes, gw, c
     db.expire_all()
     copies = db.scalars(select(Delivery).where(Delivery.mailbox_id == boxes.other.id)).all()
     assert len(copies) == 1
+
+
+def test_one_message_split_over_two_transactions_reaches_every_recipient(
+        db, personas, boxes, gw, certs):
+    """Another operator may send one message (one Message-ID) to our recipients in several
+    transactions: each gets it; sending the same again (a retry) adds nothing."""
+    mailboxes.add_domain(db, principal(personas, "admin"), domain=PEER, operator="Autre")
+    db.commit()
+    sender = f"dr.x@{PEER}"
+    raw = mime.build(mime.Draft(sender=sender, to=[boxes.other.address, boxes.doctor.address],
+                                subject="Deux destinataires", text="Bonjour"),
+                     domain=PEER, max_attachment_bytes=10**6, accept_html=True).as_bytes()
+    with smtplib.SMTP(gw.host, gw.relay_port, timeout=10) as smtp:
+        smtp.starttls(context=_client_ctx(certs, PEER))
+        smtp.sendmail(sender, [boxes.other.address], raw)
+        smtp.sendmail(sender, [boxes.doctor.address], raw)  # the second transaction
+        smtp.sendmail(sender, [boxes.doctor.address], raw)  # a retry
+    db.expire_all()
+    copies = db.scalars(select(Delivery).where(Delivery.folder == "inbox")).all()
+    assert sorted(c.mailbox_id for c in copies) == sorted([boxes.other.id, boxes.doctor.id])
+    assert len({c.message_pk for c in copies}) == 1  # one message, stored once
+    receipts = db.scalars(select(Receipt).where(Receipt.kind == "delivered")).all()
+    assert sorted(r.recipient for r in receipts) == sorted([boxes.other.address,
+                                                            boxes.doctor.address])

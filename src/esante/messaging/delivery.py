@@ -115,8 +115,10 @@ def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mail
     same_id = session.execute(select(Message.id, Message.sender).where(
         Message.message_id == parsed.message_id)).all()
     existing = next((pk for pk, sender in same_id if sender == parsed.sender), None)
-    if existing is not None:  # a retry of a message already acknowledged: stored once
-        return session.get_one(Message, existing)
+    if existing is not None:  # acknowledged before: stored once
+        message = session.get_one(Message, existing)
+        _more_recipients(session, message, local, parsed, envelope, actor)
+        return message
     # No message bears this Message-ID yet, so no copy does either (a copy bears its
     # message's): the copies need not be looked for.
     first = not same_id
@@ -149,6 +151,34 @@ def accept(session: Session, *, raw: bytes, envelope: Envelope, sender_box: Mail
                           "report": parsed.report_kind})
     session.flush()
     return message
+
+
+def _more_recipients(session: Session, message: Message, local: dict[str, Mailbox | None],
+                     parsed: mime.Parsed, envelope: Envelope, actor: Actor) -> None:
+    """The same message again: a retry (its recipients have it: nothing to do), or the same
+    message for other recipients (an operator may split them over several transactions),
+    who get it as the first ones did."""
+    delivered = set(session.scalars(select(Receipt.recipient).where(
+        Receipt.message_pk == message.id, Receipt.kind == "delivered")))
+    queued = set(session.scalars(select(OutboundItem.recipient).where(
+        OutboundItem.message_pk == message.id)))
+    new = {a: box for a, box in local.items()
+           if a not in (delivered if box is not None else queued)}
+    if not new:
+        return
+    rules.check(session, sender=parsed.sender, recipients=list(new),
+                thread=session.get(Thread, message.thread_id), report=bool(parsed.report_kind))
+    for address, box in new.items():
+        if box is not None:
+            _deliver(session, message, box, "inbox", parsed)
+            session.add(Receipt(message_pk=message.id, recipient=address, kind="delivered"))
+        else:
+            session.add(OutboundItem(message_pk=message.id, recipient=address,
+                                     domain=domain_of(address)))
+    audit.append(session, actor=actor, action="messaging.message.accept",
+                 object_type="Message", object_id=message.id,
+                 details={"via": envelope.via, "recipients": len(new), "more_recipients": True})
+    session.flush()
 
 
 def _thread(session: Session, thread: Thread | None, parsed: mime.Parsed,
