@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyotp
 
@@ -35,6 +36,17 @@ def _prepare(inst: Instance, tmp_path: Path) -> tuple[str, str]:
     out = inst.cli("space", "provision").stdout
     code = re.search(r"code ([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})", out).group(1)  # type: ignore[union-attr]
     return secret, code
+
+
+def activate(page: Any, base: str, code: str, *, then: str = "/espace") -> None:
+    """The letter's code and the INS typed on the letter page; lands on ``then``."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/espace/courrier")
+    page.fill("#ins", INS_NIR)
+    page.fill("#code", code)
+    page.click("button[value=activate]")
+    expect(page).to_have_url(f"{base}{then}")
 
 
 @browser_test
@@ -122,11 +134,7 @@ def test_break_glass_notifies_the_citizen_who_then_blocks_the_professional(
         citizen = french_page(browser)
         citizen.set_default_timeout(10_000)
         log_in(citizen, base, EMAIL, secret, landing=None)
-        citizen.goto(f"{base}/espace/courrier")
-        citizen.fill("#ins", INS_NIR)
-        citizen.fill("#code", code)
-        citizen.click("button[value=activate]")
-        expect(citizen).to_have_url(f"{base}/espace")
+        activate(citizen, base, code)
 
         pro = french_page(browser)
         pro.set_default_timeout(10_000)

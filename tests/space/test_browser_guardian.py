@@ -20,7 +20,7 @@ from tests.e2e.conftest import instance, start_server  # noqa: F401
 from tests.e2e.server import PASSWORD, Instance, Server
 from tests.fhir.conftest import INS_NIR, patient_body
 from tests.space.conftest import pdf_bytes
-from tests.space.test_browser import EMAIL
+from tests.space.test_browser import EMAIL, activate
 
 MINOR_INS = "190017512345655"
 
@@ -56,11 +56,7 @@ def test_guardian_opens_the_child_space_sees_the_delegation_and_a_document(
         page = context.new_page()
         page.set_default_timeout(10_000)
         log_in(page, base, EMAIL, secret, landing=None)
-        page.goto(f"{base}/espace/courrier")
-        page.fill("#ins", INS_NIR)
-        page.fill("#code", own_code)
-        page.click("button[value=activate]")
-        expect(page).to_have_url(f"{base}/espace")
+        activate(page, base, own_code)
         expect(page.locator("#space-owner")).to_have_text("Camille Martin")
 
         # The selector: "Moi" or Léa.
@@ -141,11 +137,7 @@ def test_citizen_opens_her_space_with_an_e_mailed_code(
             page.fill("#email", EMAIL)
             page.fill("#password", PASSWORD)
             page.click("#login-submit")  # no TOTP: signed in with the password alone
-            page.goto(f"{base}/espace/courrier")
-            page.fill("#ins", INS_NIR)
-            page.fill("#code", code)
-            page.click("button[value=activate]")
-            expect(page).to_have_url(f"{base}/espace/second-facteur")
+            activate(page, base, code, then="/espace/second-facteur")
             page.click("#mail-send button")
             expect(page.locator("#space-ok")).to_contain_text("code à 6 chiffres")
             assert len(inbox.messages) == 1
