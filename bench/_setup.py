@@ -6,6 +6,7 @@ for those that measure over HTTP, a real ``esante serve`` process."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -89,3 +90,13 @@ def start_server(env: dict[str, str], *, workers: int = 1, profile: Path | None 
         time.sleep(0.05)
     proc.kill()
     sys.exit("le serveur ne répond pas")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """Stops a server of ``start_server`` as Ctrl-C would, killed if it lingers."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)

@@ -27,7 +27,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _setup import PYTHON, ROOT, start_server
+from _setup import PYTHON, ROOT, start_server, stop_server
 
 OID_INS_NIR_TEST = "urn:oid:1.2.250.1.213.1.4.10"
 RELIABILITY_URL = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability"
@@ -625,12 +624,7 @@ def main() -> None:
                                            watch=Watch(proc.pid, url)))
             print(f"  HTTP {name:<26} {http[name].rate:>8,.0f} req/s", flush=True)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_server(proc)
     sql: dict[str, Result] = {}
     if url.startswith("postgresql"):
         ops = sql_ops(url, samples, args.patients)

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import PYTHON, ROOT, start_server
+from _setup import PYTHON, ROOT, start_server, stop_server
 
 HEAVY = "cit-heavy"
 EMAIL = "heavy@bench.esante.fr"
@@ -477,12 +476,7 @@ def main() -> None:
         http = time_pages(client, args.requests, [x for x in args.only.split(",") if x])
         client.close()
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_server(proc)
     sql = sql_peer(args.database_url, args.requests) if args.database_url.startswith(
         "postgresql") else {}
     load = os.getloadavg()

@@ -22,7 +22,7 @@ from esante.core.policy import Principal, authorize
 from esante.fhir.store import Store
 from esante.space import access  # noqa: F401 - registers the space's permissions
 from esante.space.models import Guardianship, Space
-from esante.space.service import SecondFactorRequired, get_by_patient
+from esante.space.service import get_by_patient, need_second_factor
 
 MAJORITY = 18
 
@@ -145,11 +145,7 @@ def require(session: Session, p: Principal, patient_fid: str, *, write: bool = F
     authorize(p, "space.guardian.manage" if write else "space.guardian.use",
               (space, g is not None))
     assert space is not None
-    if not (p.user.totp_confirmed or second_factor):
-        raise SecondFactorRequired(
-            "l'espace santé demande un second facteur : activez la double authentification "
-            "(Mon compte), puis reconnectez-vous", "second factor required",
-            code="second-factor-required")
+    need_second_factor(p, second_factor, own=False)
     audit.record(session, actor=p.actor, action="space.guardian-access", object_type="space",
                  object_id=space.id, patient_ref=f"Patient/{space.patient_fid}",
                  details={"acting_for": f"Patient/{space.patient_fid}", "write": write})

@@ -26,7 +26,7 @@ from esante.fhir.models import ConsentRule
 from esante.space.documents import fhir_for
 from esante.space.models import Guardianship, Space
 from esante.space.privacy import ROLE_SYSTEM, _consent
-from esante.space.service import SecondFactorRequired
+from esante.space.service import need_second_factor
 
 GUARD_ROLE = "GUARD"
 
@@ -187,11 +187,7 @@ def require_shared(session: Session, p: Principal, patient_fid: str, *,
     authorize(p, "space.shared.use", (space, space is not None and granted(
         session, p, space.patient_fid)))
     assert space is not None
-    if not (p.user.totp_confirmed or second_factor):
-        raise SecondFactorRequired(
-            "l'espace santé demande un second facteur : activez la double authentification "
-            "(Mon compte), puis reconnectez-vous", "second factor required",
-            code="second-factor-required")
+    need_second_factor(p, second_factor, own=False)
     audit.record(session, actor=p.actor, action="space.shared-access", object_type="space",
                  object_id=space.id, patient_ref=f"Patient/{space.patient_fid}")
     return space

@@ -264,12 +264,19 @@ def require(session: Session, p: Principal, *, write: bool = False,
     space = for_holder(session, p.user)
     authorize(p, "space.manage" if write else "space.use", space)
     assert space is not None  # the rule refuses None
+    need_second_factor(p, second_factor)
+    return space
+
+
+def need_second_factor(p: Principal, second_factor: bool, *, own: bool = True) -> None:
+    """A space opens only behind a second factor: TOTP at login, or ``second_factor`` (the
+    e-mailed code passed in this browser session). ``own``: the caller's own space."""
     if not (p.user.totp_confirmed or second_factor):
+        whose = "votre espace santé" if own else "l'espace santé"
         raise SecondFactorRequired(
-            "votre espace santé demande un second facteur : activez la double authentification "
+            f"{whose} demande un second facteur : activez la double authentification "
             "(Mon compte), puis reconnectez-vous", "second factor required",
             code="second-factor-required")
-    return space
 
 
 def close(session: Session, p: Principal, *, confirm: bool,
