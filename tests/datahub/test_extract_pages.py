@@ -6,24 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from esante.core.audit import AuditEvent
 from esante.datahub import extracts
 from esante.datahub.models import Extract
-from esante.datahub.pipeline.ttp import create_master_secret
 from tests.core.test_auth import csrf_of, login
 from tests.datahub.factories import make_project, principal
-
-
-@pytest.fixture
-def hub_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    secret = tmp_path / "ttp" / "master.key"
-    create_master_secret(secret)
-    monkeypatch.setenv("ESANTE_DATAHUB_TTP_SECRET_FILE", str(secret))
-    monkeypatch.setenv("ESANTE_DATAHUB_EXTRACTS_DIR", str(tmp_path / "extracts"))
-    return tmp_path / "extracts"
 
 
 def _launch(client, project_id: int, engine: str = "duckdb"):  # type: ignore[no-untyped-def]

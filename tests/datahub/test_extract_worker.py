@@ -18,18 +18,8 @@ from esante.core.audit import AuditEvent
 from esante.core.db import utcnow
 from esante.datahub import extracts
 from esante.datahub.models import Extract, ProjectEvent
-from esante.datahub.pipeline.ttp import create_master_secret
 from tests.conftest import on_test_connection
 from tests.datahub.factories import make_project, principal
-
-
-@pytest.fixture
-def hub_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    secret = tmp_path / "ttp" / "master.key"
-    create_master_secret(secret)
-    monkeypatch.setenv("ESANTE_DATAHUB_TTP_SECRET_FILE", str(secret))
-    monkeypatch.setenv("ESANTE_DATAHUB_EXTRACTS_DIR", str(tmp_path / "extracts"))
-    return tmp_path / "extracts"
 
 
 @pytest.fixture
