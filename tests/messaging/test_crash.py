@@ -59,9 +59,21 @@ class Gateway:
         raise AssertionError(self.log.read_text())
 
     def kill(self) -> None:
+        """SIGKILL to the gateway's first process; the others sharing its ports die with it
+        (PR_SET_PDEATHSIG) but not at the same instant: wait until nothing answers, so that a
+        dying one does not pass for the next start's listener."""
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
+        port = int(self.inst.env["ESANTE_MSS_SUBMISSION_PORT"])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+            except OSError:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"port {port} still answers: processes outlived the killed gateway")
 
 
 class Sender(threading.Thread):

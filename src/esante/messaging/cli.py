@@ -3,6 +3,7 @@ gateway and the outbound queue."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -185,9 +186,10 @@ def smtp(queue_every: Annotated[float, typer.Option(
         return
     # The other processes share the ports; started before any thread of this one, they die
     # with it (even killed).
+    parent = os.getpid()
     others = [subprocess.Popen(
         [sys.executable, "-m", "esante.cli", "messaging", "smtp", "--child"],
-        preexec_fn=_die_with_parent) for _ in range(count - 1)]
+        preexec_fn=lambda: _die_with_parent(parent)) for _ in range(count - 1)]
     started = []
     try:  # an interruption while starting still stops what had started
         for c in servers:
@@ -220,11 +222,14 @@ def smtp(queue_every: Annotated[float, typer.Option(
                 p.kill()
 
 
-def _die_with_parent() -> None:
-    """In a child process: killed (SIGKILL) when its parent dies (Linux's PR_SET_PDEATHSIG)."""
+def _die_with_parent(parent: int) -> None:
+    """In a child process: killed (SIGKILL) when its parent dies (Linux's PR_SET_PDEATHSIG);
+    a parent already gone before the request was made (adopted by init) ends it at once."""
     import ctypes
 
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 @messaging_app.command("software")
