@@ -315,13 +315,13 @@ def test_batch_matching_finds_what_publication_found(api, inventories, personas,
     publish(api)
     publish(api, title="OpenSSL", affected=[{"cpe": HTTPD.format("2.4.41")}])
     found = {(a, e, json.dumps(m)) for a, e, m in db.execute(select(
-        Alert.advisory_id, Alert.establishment_id, Alert.matched)).tuples()}
+        Alert.advisory_id, Alert.establishment_id, Alert.matched))}
     assert len(found) == 3
     db.execute(delete(AlertEvent))
     db.execute(delete(Alert))
     result = batch.match_all(db)
     assert result["advisories"] == 2 and result["alerts"] == 3
     again = {(a, e, json.dumps(m)) for a, e, m in db.execute(select(
-        Alert.advisory_id, Alert.establishment_id, Alert.matched)).tuples()}
+        Alert.advisory_id, Alert.establishment_id, Alert.matched))}
     assert again == found
     assert batch.match_all(db)["alerts"] == 0  # nothing twice

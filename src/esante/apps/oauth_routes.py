@@ -245,7 +245,7 @@ def _consent(request: Request, session: SessionDep, ws: Any, p: Any,
     server, grant, wanted, needs_patient = (asked.server, asked.grant, asked.wanted,
                                             asked.needs_patient)
     if decision != "allow":
-        return server.create_authorization_response(raw, grant_user=None)
+        return server.create_authorization_response(raw, grant_user=None, grant=grant)
     launched = bool(raw.query.get("launch"))
     if launched:
         ctx = _launch(session, p, grant.client.app, raw.query["launch"], wanted)
@@ -261,7 +261,7 @@ def _consent(request: Request, session: SessionDep, ws: Any, p: Any,
     app_grant = service.record_consent(session, p, grant.client.app, " ".join(wanted),
                                        patient if needs_patient else None, launched=launched)
     return server.create_authorization_response(
-        raw, grant_user=Owner(p.user, app_grant))
+        raw, grant_user=Owner(p.user, app_grant), grant=grant)
 
 
 # --- token, revocation, introspection --------------------------------------------------------

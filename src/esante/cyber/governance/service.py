@@ -64,13 +64,13 @@ def advisory_summary(session: Session, finess: str) -> AdvisorySummary:
     open_alerts = (select(Alert.status, func.count()).join(Advisory, Advisory.id == Alert.advisory_id)
                    .where(Alert.finess == finess, Advisory.status == "open")
                    .group_by(Alert.status))
-    counts = dict(session.execute(open_alerts).tuples().all())
+    counts = dict(session.execute(open_alerts).all())
     by_status = {label: counts.get(code, 0) for code, label in STATUS_LABELS.items()}
     rows = session.execute(
         select(Advisory.reference, Advisory.title, Advisory.cvss_score, Alert.status)
         .join(Alert, Alert.advisory_id == Advisory.id)
         .where(Alert.finess == finess, Advisory.status == "open", Alert.status.in_(UNRESOLVED))
-        .order_by(Advisory.cvss_score.desc().nulls_last(), Advisory.id).limit(10)).tuples()
+        .order_by(Advisory.cvss_score.desc().nulls_last(), Advisory.id).limit(10))
     return AdvisorySummary(by_status, [
         AdvisoryLine(ref, title, float(score) if score is not None else None,
                      STATUS_LABELS[status]) for ref, title, score, status in rows])

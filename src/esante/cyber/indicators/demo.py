@@ -45,7 +45,7 @@ def seed_indicators(session: Session) -> int:
     """Create the demo events that are missing; returns how many were created."""
     a, b = anchor_finess()
     names = dict(session.execute(select(Establishment.finess, Establishment.name).where(
-        Establishment.finess.in_([a, b]))).tuples().all())
+        Establishment.finess.in_([a, b]))).all())
     if a not in names or b not in names:
         return 0
     created = 0
