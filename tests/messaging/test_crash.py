@@ -41,13 +41,14 @@ def _raw(message_id: str, i: int) -> bytes:
 
 
 class Gateway:
-    def __init__(self, inst: Instance, log: Path) -> None:
-        self.inst, self.log = inst, log
+    def __init__(self, inst: Instance, log: Path, *options: str) -> None:
+        self.inst, self.log, self.options = inst, log, options
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([PYTHON, "-m", "esante.cli", "messaging", "smtp"],
+            self.proc = subprocess.Popen([PYTHON, "-m", "esante.cli", "messaging", "smtp",
+                                          *self.options],
                                          env=self.inst.env, cwd=ROOT, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         port = int(self.inst.env["ESANTE_MSS_SUBMISSION_PORT"])
@@ -166,5 +167,46 @@ def test_acknowledged_messages_survive_sigkill_exactly_once(instance: Instance, 
         copies = _copies(instance.database_url)
         assert all(n == 1 for n in copies.values())
         assert len(copies) == len(set(acked) | {m for m, _ in unknown})
+    finally:
+        gateway.kill()
+
+
+def _children(pid: int) -> set[int]:
+    return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def test_the_gateway_processes_sharing_its_ports_all_start_and_come_back(
+        instance: Instance, tmp_path: Path) -> None:  # noqa: F811
+    """Four processes share the ports: each gets ready although aiosmtpd's readiness check
+    connects to the port, which may reach another of them; one that dies is started again."""
+    instance.env.update({"ESANTE_MSS_SUBMISSION_PORT": str(free_port()),
+                         "ESANTE_MSS_RELAY_PORT": str(free_port()),
+                         "ESANTE_MSS_TLS_DIR": str(tmp_path / "tls"),
+                         "ESANTE_MSS_SMTP_PROCESSES": "4"})
+    instance.cli("messaging", "ca")
+    gateway = Gateway(instance, tmp_path / "smtp.log", "--queue-every", "0.5")
+    gateway.start()
+    assert gateway.proc is not None
+    try:
+        deadline = time.monotonic() + 30
+        while (log := (tmp_path / "smtp.log").read_text()).count("de la passerelle prêt") < 3:
+            assert time.monotonic() < deadline, log
+            time.sleep(0.1)
+        first = _children(gateway.proc.pid)
+        assert len(first) == 3 and all(f"processus {c} de la passerelle prêt" in log
+                                       for c in first)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while len(now := _children(gateway.proc.pid) - {victim}) < 3:
+            assert time.monotonic() < deadline, (tmp_path / "smtp.log").read_text()
+            time.sleep(0.1)
+        assert first - {victim} < now
+        (again,) = now - first
+        while f"processus {again} de la passerelle prêt" not in (
+                log := (tmp_path / "smtp.log").read_text()):
+            assert time.monotonic() < deadline, log
+            time.sleep(0.1)
+        assert f"processus {victim} de la passerelle arrêté (code -9) : relancé" in log
     finally:
         gateway.kill()

@@ -184,18 +184,23 @@ def smtp(queue_every: Annotated[float, typer.Option(
     except DomainError as exc:
         _fail(exc.fr)
         return
-    # The other processes share the ports; started before any thread of this one, they die
-    # with it (even killed).
+    # The other processes share the ports; they die with this one (even killed), and one
+    # that stops is started again.
     parent = os.getpid()
-    others = [subprocess.Popen(
-        [sys.executable, "-m", "esante.cli", "messaging", "smtp", "--child"],
-        preexec_fn=lambda: _die_with_parent(parent)) for _ in range(count - 1)]
+
+    def other() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "esante.cli", "messaging", "smtp", "--child"],
+            preexec_fn=lambda: _die_with_parent(parent))
+
+    others = [other() for _ in range(count - 1)]
     started = []
     try:  # an interruption while starting still stops what had started
         for c in servers:
             c.start()
             started.append(c)
         if child:
+            console.print(f"processus {os.getpid()} de la passerelle prêt", highlight=False)
             while True:
                 time.sleep(3600)
         if not cfg.product_ref:
@@ -207,6 +212,11 @@ def smtp(queue_every: Annotated[float, typer.Option(
         while True:
             with transaction() as session:
                 outbound.run_once(session, cfg=cfg)
+            for i, p in enumerate(others):
+                if p.poll() is not None:
+                    err.print(f"processus {p.pid} de la passerelle arrêté (code {p.returncode})"
+                              " : relancé", highlight=False)
+                    others[i] = other()
             time.sleep(queue_every)
     except KeyboardInterrupt:
         pass

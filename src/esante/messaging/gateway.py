@@ -386,6 +386,15 @@ class _Controller(Controller):
                                        port=self.port, ssl=self.ssl_context,
                                        reuse_port=self.reuse_port or None)
 
+    def _trigger_server(self) -> None:
+        """aiosmtpd connects once to check that its SMTP object can be built; with a shared
+        port that connection may reach another process and this one would never be ready:
+        the object is then built on this server's own loop instead."""
+        if not self.reuse_port:
+            super()._trigger_server()
+            return
+        self.loop.call_soon_threadsafe(self._factory_invoker)
+
     def stop(self, *args: Any, **kwargs: Any) -> None:
         super().stop(*args, **kwargs)
         self.writer.close()
