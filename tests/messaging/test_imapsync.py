@@ -158,6 +158,69 @@ def test_read_on_the_web_is_seen_in_the_mail_client(db, personas, boxes, stack):
     assert status == "OK" and b"\\Seen" in data[0]
 
 
+def _uids(cfg, box, token, folder: str) -> list[bytes]:  # type: ignore[no-untyped-def]
+    with _imaps(cfg) as client:
+        client.login(box.address, token)
+        client.select(folder, readonly=True)
+        return list(client.uid("SEARCH", "ALL")[1][0].split())
+
+
+def _folders(db: Session, copy: Delivery) -> set[str]:
+    return set(db.scalars(select(ImapCopy.folder).where(ImapCopy.delivery_id == copy.id)))
+
+
+def test_deleted_and_restored_on_the_web_moves_in_the_mail_client(db, personas, boxes, stack):  # type: ignore[no-untyped-def]
+    cfg, token = stack.cfg, personas.tokens["other_doctor"]
+    message_id = _submit(cfg, personas, boxes.doctor.address, boxes.other.address)
+    stack.feed()
+    copy = _copy(db, boxes.other.id, message_id)
+    _until(stack, lambda: _folders(db, copy) == {"INBOX"}, "the UID")
+    other = principal(personas, "other_doctor")
+    reading.delete(db, other, copy.id, via="web")
+    db.flush()
+    assert reading.folder(db, other, boxes.other) == []
+    assert [i.delivery.id for i in reading.folder(db, other, boxes.other, "trash")] == [copy.id]
+    assert stack.push() == 1
+    assert stack.push() == 0  # once
+    assert _uids(cfg, boxes.other, token, "INBOX") == []
+    assert len(_uids(cfg, boxes.other, token, "Trash")) == 1
+    _until(stack, lambda: _folders(db, copy) == {"Trash"}, "the move to Trash")
+    db.refresh(copy)
+    assert copy.deleted_at is not None
+    (deleted,) = _events(db, "messaging.message.delete")  # the web's, not again from IMAP
+    assert deleted.details == {"via": "web", "folder": "inbox"}
+
+    reading.restore(db, other, copy.id, via="api")
+    db.flush()
+    assert stack.push() == 1
+    assert len(_uids(cfg, boxes.other, token, "INBOX")) == 1
+    assert _uids(cfg, boxes.other, token, "Trash") == []
+    _until(stack, lambda: _folders(db, copy) == {"INBOX"}, "the move back")
+    db.refresh(copy)
+    assert copy.deleted_at is None and not copy.imap_pending
+    assert len(_events(db, "messaging.message.restore")) == 1
+    assert len(_events(db, "messaging.message.delete")) == 1
+
+    # Erased by the client (Trash emptied), then restored on the web: handed over again.
+    with _imaps(cfg) as client:
+        client.login(boxes.other.address, token)
+        client.select("INBOX")
+        client.store("1", "+FLAGS", "\\Deleted")
+        client.expunge()
+    _until(stack, lambda: (db.refresh(copy), copy.deleted_at is not None)[1], "the erasure")
+    reading.restore(db, other, copy.id, via="web")
+    db.flush()
+    assert copy.imap_pending
+    assert stack.feed()["fed"] == 1
+    _until(stack, lambda: _folders(db, copy) == {"INBOX"}, "the copy handed over again")
+
+    # Deleted before Dovecot had it: never handed over.
+    later = _submit(cfg, personas, boxes.doctor.address, boxes.other.address, subject="Plus tard")
+    reading.delete(db, other, _copy(db, boxes.other.id, later).id, via="web")
+    db.flush()
+    assert stack.feed()["fed"] == 1  # the doctor's Sent copy only
+
+
 def test_the_clients_own_sent_copy_is_not_duplicated(db, personas, boxes, stack):  # type: ignore[no-untyped-def]
     cfg = stack.cfg.model_copy(update={"imap_sent_grace_seconds": 300})
     stack.cfg = cfg
@@ -247,6 +310,11 @@ def test_parse_keeps_what_the_platform_acts_on() -> None:
     assert (copy.folder, copy.uid) == ("Trash", 3) and "\\Seen" in flag.flags
     assert expunge.at.isoformat() == "2026-11-29T20:41:09+00:00"
     assert (rename.folder, rename.new_folder) == ("Old", "New") and gone.folder == "New"
+    # What doveadm prints when the platform moves a copy: no time, no session.
+    (moved,) = imapsync.parse(["doveadm(Dr.A@x.fr): Info: copy from INBOX: box=Trash, uid=4, "
+                               "msgid=<m1@x>, flags=(\\Seen)"])
+    assert (moved.kind, moved.user, moved.folder, moved.uid, moved.session) == (
+        "copy", "dr.a@x.fr", "Trash", 4, "")
 
 
 def test_a_piece_is_read_once_even_if_found_again(db, personas, boxes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

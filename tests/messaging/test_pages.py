@@ -8,7 +8,8 @@ import base64
 
 from sqlalchemy import func, select
 
-from esante.messaging.models import Message
+from esante.core.audit import AuditEvent
+from esante.messaging.models import Delivery, Message
 from tests.core.test_auth import csrf_of, login
 from tests.messaging.conftest import cda
 
@@ -84,6 +85,53 @@ def test_citizen_sees_the_message_and_cannot_reply_after_fin(client, db, persona
     assert r.status_code == 403
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "X-MSS-MES: FIN" in r.text
+
+
+def test_delete_and_restore_from_the_pages_and_the_api(client, db, personas, boxes):
+    h = personas.auth("doctor")
+    sent = client.post("/api/messaging/messages", headers=h, json={
+        "from_mailbox_id": boxes.doctor.id, "to": [boxes.other.address], "subject": "À classer",
+        "text": "t"})
+    assert sent.status_code == 201
+    copy = db.scalars(select(Delivery).where(Delivery.mailbox_id == boxes.other.id,
+                                             Delivery.message_id == sent.json()["message_id"])
+                      ).one()
+    login(client, personas, "other_doctor")
+    opened = client.get(f"/messagerie/messages/{copy.id}")
+    assert 'id="delete"' in opened.text and 'id="restore"' not in opened.text
+    r = client.post(f"/messagerie/messages/{copy.id}/supprimer",
+                    data={"csrf_token": csrf_of(opened.text)})
+    assert r.status_code == 200 and r.url.path == "/messagerie"
+    assert "placé dans la corbeille" in r.text and "À classer" not in r.text
+    trash = client.get(f"/messagerie?boite={boxes.other.id}&dossier=trash")
+    assert "Corbeille" in trash.text and "À classer" in trash.text and "supprimé le" in trash.text
+    opened = client.get(f"/messagerie/messages/{copy.id}")
+    assert "dans la corbeille depuis le" in opened.text and 'id="restore"' in opened.text
+    r = client.post(f"/messagerie/messages/{copy.id}/restaurer",
+                    data={"csrf_token": csrf_of(opened.text)})
+    assert r.status_code == 200 and 'id="delete"' in r.text
+    assert "À classer" in client.get("/messagerie").text
+    # Someone else's copy: refused, unchanged.
+    r = client.delete(f"/api/messaging/messages/{copy.id}", headers=h)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem")
+    db.refresh(copy)
+    assert copy.deleted_at is None
+    # The API: to the trash (listed there only) and back; twice changes nothing more.
+    mine = personas.auth("other_doctor")
+    for _ in range(2):
+        r = client.delete(f"/api/messaging/messages/{copy.id}", headers=mine)
+        assert r.status_code == 200 and r.json()["deleted_at"]
+    folder = f"/api/messaging/mailboxes/{boxes.other.id}/messages"
+    assert [m["id"] for m in client.get(f"{folder}?folder=trash", headers=mine).json()] == [copy.id]
+    assert client.get(folder, headers=mine).json() == []
+    r = client.post(f"/api/messaging/messages/{copy.id}/restore", headers=mine)
+    assert r.status_code == 200 and r.json()["deleted_at"] is None
+    bad = client.get(f"{folder}?folder=spam", headers=mine)
+    assert bad.status_code == 422 and "inbox, sent ou trash" in bad.text
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action.in_(
+        ["messaging.message.delete", "messaging.message.restore"])).order_by(AuditEvent.id)).all()
+    assert [(e.action.rsplit(".", 1)[1], e.details["via"]) for e in events] == [
+        ("delete", "web"), ("restore", "web"), ("delete", "api"), ("restore", "api")]
 
 
 def test_directory_by_name_profession_and_town(client, personas, boxes):

@@ -10,10 +10,11 @@ import binascii
 from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from esante.core.errors import Invalid
 from esante.messaging import delivery, mailboxes, mime, reading
-from esante.messaging.models import OutboundItem
+from esante.messaging.models import Delivery, Message, OutboundItem
 from esante.messaging.schemas import (
     AttachmentOut,
     DirectoryEntryOut,
@@ -57,7 +58,8 @@ def my_mailboxes(p: ApiPrincipal, session: SessionDep) -> list[MailboxOut]:
             for b in mailboxes.of_user(session, p)]
 
 
-@router.get("/mailboxes/{mailbox_id}/messages", summary="Messages d'un dossier (inbox, sent)")
+@router.get("/mailboxes/{mailbox_id}/messages",
+            summary="Messages d'un dossier (inbox, sent, trash : la corbeille)")
 def folder(mailbox_id: int, p: ApiPrincipal, session: SessionDep,
            folder: str = Query(default="inbox", max_length=10)) -> list[SummaryOut]:
     box = mailboxes.get(session, p, mailbox_id)
@@ -89,6 +91,21 @@ def attachment(delivery_id: int, index: int, p: ApiPrincipal, session: SessionDe
 def receipts(delivery_id: int, p: ApiPrincipal, session: SessionDep) -> list[ReceiptOut]:
     return [ReceiptOut(recipient=r.recipient, kind=r.kind, detail=r.detail, at=r.at)
             for r in reading.receipts(session, p, delivery_id)]
+
+
+@router.delete("/messages/{delivery_id}", summary="Placer un message dans la corbeille")
+def delete(delivery_id: int, p: ApiPrincipal, session: SessionDep) -> SummaryOut:
+    return _summary_of(session, reading.delete(session, p, delivery_id, via="api"))
+
+
+@router.post("/messages/{delivery_id}/restore", summary="Sortir un message de la corbeille")
+def restore(delivery_id: int, p: ApiPrincipal, session: SessionDep) -> SummaryOut:
+    return _summary_of(session, reading.restore(session, p, delivery_id, via="api"))
+
+
+def _summary_of(session: Session, copy: Delivery) -> SummaryOut:
+    message = session.get_one(Message, copy.message_pk)
+    return summary(reading.Item(copy, message, reading.decode(session, message)))
 
 
 @router.post("/messages/{delivery_id}/phishing", summary="Signaler un message comme hameçonnage")

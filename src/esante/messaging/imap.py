@@ -468,7 +468,7 @@ def feed_once(factory: Callable[[], Session], lmtp_path: Path, *, limit: int = 2
     with factory() as session:
         ids = list(session.scalars(
             select(Delivery.id).join(Message, Message.id == Delivery.message_pk)
-            .where(Delivery.imap_pending.is_(True),
+            .where(Delivery.imap_pending.is_(True), Delivery.deleted_at.is_(None),
                    ~(and_(Delivery.folder == "sent", Message.received_via == "submission",
                           Delivery.created_at > recent)))
             .order_by(Delivery.id).limit(limit)))
@@ -607,21 +607,33 @@ class Service:
                              self.dovecot.pid if running else None, wait=wait)
 
     def push(self) -> int:
-        """Messages read on the web get ``\\Seen`` in Dovecot too; returns how many."""
-        return imapsync.push_seen(self.factory, self._mark_seen)
+        """What was done on the web reaches the mail clients: messages read get ``\\Seen``,
+        deleted ones go to ``Trash``, restored ones come back; returns how many copies."""
+        return (imapsync.push_seen(self.factory, self._mark_seen)
+                + imapsync.push_moves(self.factory, self._move))
 
     def _mark_seen(self, address: str, folder: str, uids: list[int]) -> bool:
+        return self._doveadm("flags", "add", "-u", address, "\\Seen", "mailbox", folder,
+                             "uid", ",".join(map(str, uids))) is not None
+
+    def _move(self, address: str, source: str, target: str, uids: list[int]) -> list[str] | None:
+        return self._doveadm("move", "-u", address, target, "mailbox", source,
+                             "uid", ",".join(map(str, uids)))
+
+    def _doveadm(self, *args: str) -> list[str] | None:
+        """Runs doveadm as Dovecot's account; what it logged (its mail_log lines go to its
+        standard error), or None when it failed."""
         p = self.prepared
         switch = p.account.switch
         done = subprocess.run(  # noqa: S603 - a fixed program, no shell
-            [self.cfg.doveadm, "-c", str(p.layout.conf), "flags", "add", "-u", address,
-             "\\Seen", "mailbox", folder, "uid", ",".join(map(str, uids))],
+            [self.cfg.doveadm, "-c", str(p.layout.conf), *args],
             env=p.env, cwd=p.layout.root, capture_output=True, timeout=60, check=False,
             user=p.account.uid if switch else None, group=p.account.gid if switch else None,
             extra_groups=[] if switch else None)
         if done.returncode != 0:
-            log.warning("imap: doveadm could not set \\Seen (exit %d)", done.returncode)
-        return done.returncode == 0
+            log.warning("imap: doveadm %s failed (exit %d)", args[0], done.returncode)
+            return None
+        return done.stderr.decode("utf-8", errors="replace").splitlines()
 
     def run_forever(self) -> None:
         while not self._stop.is_set():

@@ -22,8 +22,9 @@ From those lines:
   for it: the mail client asks its user and sends its own); the other way, a message read on
   the web gets ``\\Seen`` in Dovecot (``push_seen``, through ``doveadm``);
 - a copy whose IMAP copies are all gone, or only in ``Trash``, is deleted for its mailbox
-  (``Delivery.deleted_at``: hidden from the web mailbox, kept in the platform's record),
-  audited; moved back out of Trash, it is restored;
+  (``Delivery.deleted_at``: in the web mailbox's trash, kept in the platform's record),
+  audited; moved back out of Trash, it is restored. The other way, a copy deleted or
+  restored on the web or by the API is moved into or out of ``Trash`` (``push_moves``);
 - a message the client saved itself in ``Sent`` after sending it through the submission
   port is taken as the platform's sent copy, which is then not filed again (no duplicate).
 """
@@ -64,8 +65,11 @@ BODY_REASONS = {"imap:fetch_body", "mail:snippet"}
 # mail_log, with ``mail_log_prefix = "%s(%u)<%{pid}><%{session}>: "``:
 # 2026-11-29T20:41:06 imap(dr.a@x)<10137><oJv2T3BhCKV/AAAB>: Info: expunge: box=INBOX,
 #   uid=2, msgid=<...>, flags=(\Deleted \Seen)
+# and the same without time nor session when ``doveadm`` (run by the platform) prints it:
+# doveadm(dr.a@x): Info: copy from INBOX: box=Trash, uid=1, msgid=<...>, flags=()
 _MAIL = re.compile(
-    r"^(?P<at>\S+) (?:imap|lmtp)\((?P<user>[^)]*)\)<\d+><(?P<session>[^>]*)>: Info: "
+    r"^(?:(?P<at>\S+) )?(?:imap|lmtp|doveadm)\((?P<user>[^)]*)\)(?:<\d+><(?P<session>[^>]*)>)?"
+    r": Info: "
     r"(?P<event>save|copy from .+?|flag_change|expunge): box=(?P<box>.*?), uid=(?P<uid>\d+), "
     r"msgid=(?P<msgid>.*?), flags=\((?P<flags>[^)]*)\)$")
 _FOLDER = re.compile(
@@ -106,8 +110,9 @@ def parse(lines: Iterable[str]) -> list[Line]:
         raw = raw.rstrip("\n")
         if m := _MAIL.match(raw):
             event = m["event"]
-            out.append(Line(at=_at(m["at"]), kind="copy" if event.startswith("copy") else event,
-                            user=m["user"].lower(), session=m["session"], folder=m["box"],
+            out.append(Line(at=_at(m["at"] or ""),
+                            kind="copy" if event.startswith("copy") else event,
+                            user=m["user"].lower(), session=m["session"] or "", folder=m["box"],
                             uid=int(m["uid"]), msgid=m["msgid"],
                             flags=frozenset(m["flags"].split())))
         elif m := _FOLDER.match(raw):
@@ -140,6 +145,9 @@ class _Apply:
         self.boxes: dict[str, Mailbox | None] = {}
         self.sessions: dict[str, ImapSession | None] = {}
         self.listed: Counter[tuple[str, str, str]] = Counter()  # session, user, folder
+        # Copies whose IMAP copies changed, settled once the piece is applied (a move is a
+        # copy then an expunge: only where it ends counts), with their last line.
+        self.touched: dict[int, tuple[Mailbox, Delivery, Line]] = {}
 
     def box(self, address: str) -> Mailbox | None:
         if address not in self.boxes:
@@ -195,7 +203,7 @@ class _Apply:
         else:
             row.delivery_id, row.seen = copy.id, seen
         self.s.flush()
-        self.settle(box, copy, line)
+        self.touched[copy.id] = (box, copy, line)
 
     def on_flag_change(self, box: Mailbox, line: Line) -> None:
         row = self.copy_of(box, line.folder, line.uid)
@@ -213,7 +221,7 @@ class _Apply:
         copy = self.s.get_one(Delivery, row.delivery_id)
         self.s.delete(row)
         self.s.flush()
-        self.settle(box, copy, line)
+        self.touched[copy.id] = (box, copy, line)
 
     def on_mailbox_delete(self, box: Mailbox, line: Line) -> None:
         affected = list(self.s.scalars(select(Delivery).join(
@@ -222,7 +230,7 @@ class _Apply:
         self.s.execute(delete(ImapCopy).where(ImapCopy.mailbox_id == box.id,
                                               ImapCopy.folder == line.folder))
         for copy in affected:
-            self.settle(box, copy, line)
+            self.touched[copy.id] = (box, copy, line)
 
     def on_mailbox_rename(self, box: Mailbox, line: Line) -> None:
         if not line.new_folder:
@@ -260,6 +268,9 @@ class _Apply:
                               "at": line.at.isoformat(timespec="seconds")})
 
     def finish(self) -> None:
+        self.s.flush()
+        for box, copy, line in self.touched.values():
+            self.settle(box, copy, line)
         for (session, user, folder), count in self.listed.items():
             box = self.box(user)
             if box is None:
@@ -304,6 +315,40 @@ def push_seen(factory: Callable[[], Session],
                 for c in copies:
                     c.seen = True
                 done += len(copies)
+        session.commit()
+    return done
+
+
+def push_moves(factory: Callable[[], Session],
+               move: Callable[[str, str, str, list[int]], list[str] | None], *,
+               limit: int = 500) -> int:
+    """Copies deleted on the platform go to ``Trash`` in Dovecot, restored ones come back
+    out of it: ``move(address, from_folder, to_folder, uids)`` moves them (``doveadm``) and
+    returns what it logged (None if it failed), applied at once in the same transaction (the
+    copies' new UIDs; doveadm logs only there, not in the event log). Returns how many."""
+    with factory() as session:
+        copies = (select(ImapCopy, Mailbox.address, Delivery.folder)
+                  .join(Delivery, Delivery.id == ImapCopy.delivery_id)
+                  .join(Mailbox, Mailbox.id == ImapCopy.mailbox_id)
+                  .order_by(ImapCopy.id).limit(limit))
+        deleted = session.execute(copies.where(Delivery.deleted_at.is_not(None),
+                                               ImapCopy.folder != TRASH)).all()
+        outside = select(ImapCopy.delivery_id).where(ImapCopy.folder != TRASH)
+        restored = session.execute(copies.where(Delivery.deleted_at.is_(None),
+                                                ImapCopy.folder == TRASH,
+                                                ImapCopy.delivery_id.not_in(outside))).all()
+        back = {platform: imap for imap, platform in PLATFORM_FOLDERS.items()}
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for row, address, _folder in deleted:
+            groups.setdefault((address, row.folder, TRASH), []).append(row.uid)
+        for row, address, folder in restored:
+            groups.setdefault((address, TRASH, back[folder]), []).append(row.uid)
+        done = 0
+        for (address, source, target), uids in groups.items():
+            logged = move(address, source, target, uids)
+            if logged is not None:
+                apply(session, parse(logged))
+                done += len(uids)
         session.commit()
     return done
 

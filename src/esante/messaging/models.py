@@ -128,8 +128,9 @@ class Delivery(Base):
     safety: Mapped[str] = mapped_column(Text, default="")
     # Still to hand to the IMAP server (Dovecot, over LMTP): professional mailboxes only.
     imap_pending: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Deleted by the holder's mail client (no IMAP copy left but in Trash): hidden from
-    # the mailbox's lists, kept in the platform's record (``imapsync``).
+    # In the mailbox's trash: deleted on the web or by the API, or by the holder's mail
+    # client (no IMAP copy left but in Trash, ``imapsync``); out of the folder's lists,
+    # kept in the platform's record.
     deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

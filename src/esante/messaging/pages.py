@@ -22,7 +22,7 @@ from esante.web.render import render
 
 router = APIRouter(include_in_schema=False)
 BASE = "/messagerie"
-FOLDERS = {"inbox": "Boîte de réception", "sent": "Messages envoyés"}
+FOLDERS = {"inbox": "Boîte de réception", "sent": "Messages envoyés", "trash": "Corbeille"}
 RECEIPTS = {"delivered": "remis", "displayed": "lu", "failed": "non distribué",
             "relayed": "transmis à l'opérateur"}
 
@@ -44,7 +44,8 @@ def inbox(request: Request, p: PagePrincipal, session: SessionDep, ws: WebSessio
     items = reading.folder(session, p, box, dossier) if box else []
     return render(request, "messaging/inbox.html", {
         "box": box, "mine": mine, "items": items, "folder": dossier, "folders": FOLDERS,
-        "when": reading.when, "sent": request.query_params.get("envoye", "")},
+        "when": reading.when, "sent": request.query_params.get("envoye", ""),
+        "deleted": request.query_params.get("supprime", "")},
         principal=p, ws=ws)
 
 
@@ -71,6 +72,19 @@ def report_phishing(delivery_id: int, p: PagePrincipal, session: SessionDep) -> 
         session.rollback()
         return RedirectResponse(f"{BASE}/messages/{delivery_id}?erreur={quote(exc.fr[:300])}",
                                 status_code=303)
+    return RedirectResponse(f"{BASE}/messages/{delivery_id}", status_code=303)
+
+
+@router.post(BASE + "/messages/{delivery_id}/supprimer", dependencies=[Csrf])
+def delete(delivery_id: int, p: PagePrincipal, session: SessionDep) -> Response:
+    copy = reading.delete(session, p, delivery_id, via="web")
+    return RedirectResponse(f"{BASE}?boite={copy.mailbox_id}&dossier={copy.folder}"
+                            f"&supprime={copy.id}", status_code=303)
+
+
+@router.post(BASE + "/messages/{delivery_id}/restaurer", dependencies=[Csrf])
+def restore(delivery_id: int, p: PagePrincipal, session: SessionDep) -> Response:
+    reading.restore(session, p, delivery_id, via="web")
     return RedirectResponse(f"{BASE}/messages/{delivery_id}", status_code=303)
 
 

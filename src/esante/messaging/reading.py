@@ -1,6 +1,6 @@
-"""Reading mailboxes: a folder's list, a message with its thread, attachments, receipts.
-Every opening of a message is audited; opening a message that asks for a read receipt
-sends it (MDN) once."""
+"""Reading mailboxes: a folder's list, a message with its thread, attachments, receipts;
+moving a copy to the mailbox's trash and back. Every opening of a message is audited;
+opening a message that asks for a read receipt sends it (MDN) once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from esante.core import audit, policy
@@ -18,7 +18,7 @@ from esante.core.errors import Invalid, NotFound
 from esante.core.policy import Principal
 from esante.messaging import delivery, mailboxes, mime, reports
 from esante.messaging.config import get_mss_settings
-from esante.messaging.models import Delivery, Mailbox, Message, Receipt, Thread
+from esante.messaging.models import Delivery, ImapCopy, Mailbox, Message, Receipt, Thread
 
 
 @dataclass
@@ -37,14 +37,20 @@ def raw_of(session: Session, message: Message) -> bytes:
     return Vault(session).decrypt(message.raw_enc, context=message.message_id)
 
 
+FOLDERS = ("inbox", "sent", "trash")
+
+
 def folder(session: Session, p: Principal, box: Mailbox, name: str = "inbox",
            limit: int = 50) -> list[Item]:
-    if name not in ("inbox", "sent"):
-        raise Invalid("dossier : inbox ou sent", "folder must be inbox or sent", code="folder")
+    """A folder's newest copies; ``trash`` holds the deleted ones of both folders."""
+    if name not in FOLDERS:
+        raise Invalid("dossier : inbox, sent ou trash", "folder must be inbox, sent or trash",
+                      code="folder")
     policy.authorize(p, "messaging.mailbox.use", (session, box))
+    where = (Delivery.deleted_at.is_not(None) if name == "trash"
+             else and_(Delivery.folder == name, Delivery.deleted_at.is_(None)))
     rows = session.execute(select(Delivery, Message).join(Message, Message.id == Delivery.message_pk)
-                           .where(Delivery.mailbox_id == box.id, Delivery.folder == name,
-                                  Delivery.deleted_at.is_(None))
+                           .where(Delivery.mailbox_id == box.id, where)
                            .order_by(Delivery.id.desc()).limit(limit)).all()
     audit.record(session, actor=p.actor, action="messaging.folder.read", object_type="Mailbox",
                  object_id=box.id, subject_user_id=box.owner_user_id, details={"folder": name})
@@ -124,6 +130,35 @@ def report_phishing(session: Session, p: Principal, delivery_id: int) -> Deliver
     audit.record(session, actor=p.actor, action="messaging.message.phishing",
                  object_type="Message", object_id=row.message_pk)
     session.flush()
+    return row
+
+
+def delete(session: Session, p: Principal, delivery_id: int, *, via: str) -> Delivery:
+    """Moves this mailbox's copy to its trash (kept in the platform's record; the IMAP
+    service moves it to ``Trash`` in the mail clients too); deleting it again does nothing."""
+    row, box = get_delivery(session, p, delivery_id)
+    if row.deleted_at is None:
+        row.deleted_at = utcnow()
+        audit.record(session, actor=p.actor, action="messaging.message.delete",
+                     object_type="Message", object_id=row.message_pk,
+                     subject_user_id=box.owner_user_id, details={"via": via, "folder": row.folder})
+        session.flush()
+    return row
+
+
+def restore(session: Session, p: Principal, delivery_id: int, *, via: str) -> Delivery:
+    """Takes the copy out of the trash, back into its folder (and into the mail clients':
+    out of ``Trash``, or handed to Dovecot again when a client had erased it)."""
+    row, box = get_delivery(session, p, delivery_id)
+    if row.deleted_at is not None:
+        row.deleted_at = None
+        if box.kind in mailboxes.PROFESSIONAL_KINDS and not row.imap_pending and not \
+                session.scalar(select(exists().where(ImapCopy.delivery_id == row.id))):
+            row.imap_pending = True
+        audit.record(session, actor=p.actor, action="messaging.message.restore",
+                     object_type="Message", object_id=row.message_pk,
+                     subject_user_id=box.owner_user_id, details={"via": via, "folder": row.folder})
+        session.flush()
     return row
 
 

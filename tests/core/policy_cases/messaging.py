@@ -28,6 +28,8 @@ API_CASES: list[Case] = [
     _c("GET", COPY + "/attachments/{index}", OTHER, label=M + "/messages/{other_copy}/attachments/0"),
     _c("GET", COPY + "/receipts", OTHER, label=M + "/messages/{other_copy}/receipts"),
     _c("POST", COPY + "/phishing", OTHER, label=M + "/messages/{other_copy}/phishing"),
+    _c("DELETE", COPY, OTHER, label=M + "/messages/{other_copy}"),
+    _c("POST", COPY + "/restore", OTHER, label=M + "/messages/{other_copy}/restore"),
     _c("POST", M + "/messages", DOCTOR, ok=(201,),
        body={"from_mailbox_id": "{doctor_box}", "to": ["dr.other@mss.esante.localhost"],
              "subject": "Matrice", "text": "Texte"}),
@@ -50,6 +52,12 @@ ROLE_PAGES: list[Case] = [
     _p("GET", "/messagerie/annuaire", DIRECTORY),
     _p("POST", "/messagerie/messages/{delivery_id}/hameconnage", OTHER,
        label="/messagerie/messages/{other_copy}/hameconnage",
+       extra={"to": "/messagerie/messages/{other_copy}", "rewrites": True}),
+    _p("POST", "/messagerie/messages/{delivery_id}/supprimer", OTHER,
+       label="/messagerie/messages/{other_copy}/supprimer",
+       extra={"to": "/messagerie?boite=", "rewrites": True}),
+    _p("POST", "/messagerie/messages/{delivery_id}/restaurer", OTHER,
+       label="/messagerie/messages/{other_copy}/restaurer",
        extra={"to": "/messagerie/messages/{other_copy}", "rewrites": True}),
 ]
 
