@@ -1,7 +1,7 @@
 """A real Chromium on a real server: a doctor finds a colleague in the directory from the
 compose form (htmx look-up), sends a message with a PDF and asks for a read receipt; the
-colleague reads it in her inbox, an image and the PDF previewed in the page; the doctor
-then sees the read receipt."""
+colleague reads it in her inbox, an image and the PDF previewed in the page, puts it in the
+trash and takes it back; the doctor then sees the read receipt."""
 
 from __future__ import annotations
 
@@ -83,6 +83,15 @@ def test_compose_with_directory_lookup_read_and_receipt(
         assert served.headers["content-type"] == "application/pdf"
         assert served.headers["content-disposition"].startswith("inline")
         assert not [m for m in console if "Content Security Policy" in m]
+        # To the trash and back.
+        page.click("#delete")
+        expect(page.locator("#deleted-notice")).to_contain_text("placé dans la corbeille")
+        expect(page.locator("#messages")).not_to_contain_text("Avis cardiologique")
+        page.click("#folder-trash")
+        page.click("text=Avis cardiologique")
+        expect(page.locator("#deleted")).to_contain_text("dans la corbeille depuis le")
+        page.click("#restore")
+        expect(page.locator("#delete")).to_be_visible()
         page.click("#logout")
 
         log_in(page, base, DOCTOR, secrets[DOCTOR])
