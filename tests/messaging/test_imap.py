@@ -12,6 +12,7 @@ import os
 import smtplib
 import socket
 import ssl
+import time
 from email import policy
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from esante.core.audit import AuditEvent
-from esante.messaging import imap, mailboxes, mime
+from esante.messaging import imap, mailboxes, mime, tls
 from esante.messaging.config import MessagingSettings, get_mss_settings
 from esante.messaging.models import Delivery
 from tests.messaging.conftest import CLIENT, needs_dovecot
@@ -167,6 +168,29 @@ def test_starttls_required_before_login(db, personas, boxes, stack):  # type: ig
         client.starttls(ssl_context=_ctx(cfg))
         assert client.login(boxes.doctor.address, personas.tokens["doctor"])[0] == "OK"
         assert client.select("INBOX")[0] == "OK"
+
+
+def test_a_certificate_revoked_while_dovecot_runs_is_refused(db, personas, boxes, stack):  # type: ignore[no-untyped-def]
+    cfg = stack.cfg
+    crt = tls.issue(cfg.resolved_tls_dir, "clients/poste-perdu", names=[CLIENT], client=True)
+    stem = crt.with_suffix("")
+    assert not stack.refresh_tls()  # nothing changed
+    with _imaps(cfg, "127.0.0.30", _ctx(cfg, stem)) as client:
+        assert client.login(boxes.other.address, personas.tokens["other_doctor"])[0] == "OK"
+    tls.revoke(cfg.resolved_tls_dir, crt)  # esante messaging revoke, Dovecot not restarted
+    assert stack.refresh_tls()  # the next cycle: Dovecot reloaded
+    for n in range(31, 60):  # Dovecot's processes take the new list a moment later
+        try:
+            with _imaps(cfg, f"127.0.0.{n}", _ctx(cfg, stem)) as client:
+                client.login(boxes.other.address, personas.tokens["other_doctor"])
+        except (imaplib.IMAP4.error, ssl.SSLError, OSError):
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError("still accepted after its revocation")
+    with _imaps(cfg, "127.0.0.60") as client:  # the others' certificates still open
+        assert client.login(boxes.other.address, personas.tokens["other_doctor"])[0] == "OK"
+    assert not stack.refresh_tls()
 
 
 def test_storage_encrypted_and_dovecot_unprivileged(db, personas, boxes, stack):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,6 +130,32 @@ def test_reception_needs_a_trusted_client_certificate_and_a_whitelisted_domain(
     db.expire_all()
     copies = db.scalars(select(Delivery).where(Delivery.mailbox_id == boxes.other.id)).all()
     assert len(copies) == 1
+
+
+def test_a_certificate_revoked_while_the_gateway_runs_is_refused(db, personas, boxes, gw,
+                                                                  certs):
+    mailboxes.add_domain(db, principal(personas, "admin"), domain=PEER, operator="Autre")
+    db.commit()
+    sender = f"dr.x@{PEER}"
+
+    def send() -> None:
+        with smtplib.SMTP(gw.host, gw.relay_port, timeout=10) as smtp:
+            smtp.starttls(context=_client_ctx(certs, PEER))
+            smtp.sendmail(sender, [boxes.other.address], _raw(sender, boxes.other.address))
+
+    send()
+    tls.revoke(certs, certs / "clients" / f"{PEER}.crt")  # esante messaging revoke, no restart
+    deadline = time.monotonic() + 10  # the gateway looks at its files once a second at most
+    while True:
+        try:
+            send()
+        except (ssl.SSLError, smtplib.SMTPServerDisconnected, OSError):
+            break
+        assert time.monotonic() < deadline, "still accepted after its revocation"
+        time.sleep(0.3)
+    db.expire_all()
+    assert len(db.scalars(select(Delivery).where(Delivery.mailbox_id == boxes.other.id)).all()) \
+        >= 1
 
 
 def test_outbound_refusal_bounces_with_a_dsn(db, personas, boxes, gw, certs):

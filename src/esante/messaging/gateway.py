@@ -363,23 +363,29 @@ def controllers(cfg: MessagingSettings, factory: sessionmaker[Session], *,
     writer = Writers(factory, 1 if _sqlite(factory) else WRITERS)
     submission = _Controller(Handler("submission", factory, writer), writer,
                              port=cfg.submission_port,
-                             tls_context=tls.server_context(folder, mutual=False),
+                             contexts=tls.ServerContexts(folder, mutual=False),
                              auth_required=True, auth_require_tls=True,
                              authenticator=authenticator(factory), **common)
     relay = _Controller(Handler("relay", factory, writer), writer, port=cfg.relay_port,
-                        tls_context=tls.server_context(folder, mutual=True), **common)
+                        contexts=tls.ServerContexts(folder, mutual=True), **common)
     return [submission, relay]
 
 
 class _Controller(Controller):
-    """Stopping a port also writes what its writer has queued and stops its thread (started
-    again if the other port still receives)."""
+    """Each connection gets the port's current TLS context (a new revocation list applies
+    without a restart). Stopping a port also writes what its writer has queued and stops
+    its thread (started again if the other port still receives)."""
 
-    def __init__(self, handler: Handler, writer: Writers, *, reuse_port: bool = False,
-                 **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
+    def __init__(self, handler: Handler, writer: Writers, *, contexts: tls.ServerContexts,
+                 reuse_port: bool = False, **kwargs: Any) -> None:
+        super().__init__(handler, tls_context=contexts.current(), **kwargs)
         self.writer = writer
+        self.contexts = contexts
         self.reuse_port = reuse_port
+
+    def factory(self) -> SMTP:
+        self.SMTP_kwargs["tls_context"] = self.contexts.current()
+        return super().factory()
 
     def _create_server(self) -> Any:
         return self.loop.create_server(self._factory_invoker, host=self.hostname,

@@ -57,7 +57,7 @@ from esante.core.accounts import service as accounts
 from esante.core.audit import Actor
 from esante.core.crypto import Vault
 from esante.core.db import utcnow
-from esante.core.errors import Invalid, Unauthenticated
+from esante.core.errors import DomainError, Invalid, Unauthenticated
 from esante.core.policy import Principal
 from esante.messaging import imapsync, mailboxes, tls
 from esante.messaging.access import is_holder
@@ -342,13 +342,10 @@ def prepare(session: Session, cfg: MessagingSettings) -> Prepared:
               layout.root / "tls", layout.root / "crypt"):
         d.mkdir(parents=True, exist_ok=True)
         os.chmod(d, 0o755 if d == layout.run else 0o700)  # Dovecot wants its base_dir 0755
-    for name in ("server.crt", "server.key"):
-        _write(layout.root / "tls" / name, (certs / name).read_bytes(), 0o600)
-    _write(layout.root / "tls" / "trust.pem", tls.trust_with_crls(certs), 0o600)
+    write_tls(cfg, layout, acct)
     password = key_password(session)
     _keys(layout, password)
     _write(layout.helper, _helper_script(layout, acct).encode(), 0o700)
-    _write(layout.conf, render(cfg, layout, acct).encode(), 0o600)
     # Caches an earlier configuration let Dovecot write (headers in clear): removed.
     for cache in layout.mail.rglob("dovecot.index.cache"):
         cache.unlink(missing_ok=True)
@@ -360,6 +357,19 @@ def prepare(session: Session, cfg: MessagingSettings) -> Prepared:
                      *(layout.root / "tls").iterdir(), *(layout.root / "crypt").iterdir()]:
             os.chown(path, acct.uid, acct.gid)
     return Prepared(layout, acct, {KEY_ENV: password, "TZ": "UTC"})
+
+
+def write_tls(cfg: MessagingSettings, layout: Layout, acct: Account) -> None:
+    """Dovecot's copies of the server certificate, the trust store with the revocation
+    lists, and its configuration (which says whether lists are required), for its account."""
+    certs = cfg.resolved_tls_dir
+    for name in ("server.crt", "server.key"):
+        _write(layout.root / "tls" / name, (certs / name).read_bytes(), 0o600)
+    _write(layout.root / "tls" / "trust.pem", tls.trust_with_crls(certs), 0o600)
+    _write(layout.conf, render(cfg, layout, acct).encode(), 0o600)
+    if acct.switch:
+        for path in [layout.conf, *(layout.root / "tls").iterdir()]:
+            os.chown(path, acct.uid, acct.gid)
 
 
 def _alive(pid_file: Path) -> bool:
@@ -583,6 +593,7 @@ class Service:
         with factory() as session:
             self.prepared = prepare(session, cfg)
             session.commit()  # the key's password (a data key) is created on first start
+        self._tls_made = tls.signature(cfg.resolved_tls_dir)
         self.dovecot = Dovecot(cfg, self.prepared)
         self.auth = AuthServer(self.prepared.layout.auth_socket, factory, self.prepared.account)
         self._threads: list[threading.Thread] = []
@@ -605,6 +616,25 @@ class Service:
         running = self.dovecot.proc is not None and self.dovecot.proc.poll() is None
         return imapsync.sync(self.factory, self.prepared.layout.root,
                              self.dovecot.pid if running else None, wait=wait)
+
+    def refresh_tls(self) -> bool:
+        """A new revocation list (``esante messaging revoke``), trust store or server
+        certificate reaches Dovecot without a restart: its copies and configuration written
+        again, then Dovecot reloaded (``SIGHUP`` to its master). Says whether it did."""
+        seen = tls.signature(self.cfg.resolved_tls_dir)
+        if seen == self._tls_made:
+            return False
+        p = self.prepared
+        try:
+            write_tls(self.cfg, p.layout, p.account)
+        except (OSError, DomainError):
+            log.warning("imap: new certificate files unreadable, Dovecot keeps the previous")
+            return False
+        self._tls_made = seen
+        if self.dovecot.proc is not None and self.dovecot.proc.poll() is None:
+            os.kill(self.dovecot.proc.pid, signal.SIGHUP)
+            log.info("imap: Dovecot reloaded (certificates or revocation lists)")
+        return True
 
     def push(self) -> int:
         """What was done on the web reaches the mail clients: messages read get ``\\Seen``,
@@ -642,6 +672,7 @@ class Service:
             except (OSError, smtplib.SMTPException):
                 log.warning("imap: Dovecot unreachable for feeding, retrying")
             try:
+                self.refresh_tls()
                 self.sync()
                 self.push()
             except Exception:  # the pieces stay on disk and are read at the next cycle

@@ -269,8 +269,8 @@ class _Apply:
 
     def finish(self) -> None:
         self.s.flush()
-        for box, copy, line in self.touched.values():
-            self.settle(box, copy, line)
+        for holder, copy, last in self.touched.values():
+            self.settle(holder, copy, last)
         for (session, user, folder), count in self.listed.items():
             box = self.box(user)
             if box is None:

@@ -7,12 +7,18 @@ each authority of ``trust.pem`` (the test authority's is made with it and signed
 ``esante messaging revoke``; in production, the lists the authorities publish). When it is
 there, every certificate a peer or a mail client presents is checked against it, and
 refused if revoked, or if its authority has no list or an expired one (closed by default:
-a trust space does not take a certificate it cannot check). The servers read it at start."""
+a trust space does not take a certificate it cannot check). The servers see a new list (or
+a renewed certificate, a new trust store) without a restart: the SMTP gateway checks the
+files' times at most once a second when a connection comes (``ServerContexts``), the IMAP
+service at each cycle (Dovecot reloaded)."""
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import os
 import ssl
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +28,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from esante.core.errors import Invalid
+
+log = logging.getLogger("esante.messaging.tls")
+# What a server's TLS set-up is made of.
+SERVER_FILES = ("server.crt", "server.key", "trust.pem")
 
 
 def _name(cn: str) -> x509.Name:
@@ -79,7 +89,10 @@ def _sign_crl(folder: Path, revoked: list[x509.RevokedCertificate]) -> None:
     for entry in revoked:
         builder = builder.add_revoked_certificate(entry)
     crl = builder.sign(ca_key, hashes.SHA256())
-    (folder / CRL).write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    # Written aside then renamed: a server reading it meanwhile sees the old list or the new.
+    part = folder / f".{CRL}.part"
+    part.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    os.replace(part, folder / CRL)
 
 
 def revoke(folder: Path, certificate: Path) -> int:
@@ -178,6 +191,43 @@ def server_context(folder: Path, *, mutual: bool) -> ssl.SSLContext:
         ctx.load_verify_locations(folder / "trust.pem")
         _check_revocation(ctx, folder)
     return ctx
+
+
+def signature(folder: Path) -> tuple[int, ...]:
+    """The modification times of what a server's TLS set-up is made from (0: absent)."""
+    out = []
+    for name in (*SERVER_FILES, CRL):
+        try:
+            out.append((folder / name).stat().st_mtime_ns)
+        except FileNotFoundError:
+            out.append(0)
+    return tuple(out)
+
+
+class ServerContexts:
+    """A server's context, made again when its files change (a revocation list, a renewed
+    certificate): looked at at most once a ``every`` seconds. A change that does not load
+    (a file being replaced) keeps the previous context and is tried again."""
+
+    def __init__(self, folder: Path, *, mutual: bool, every: float = 1.0) -> None:
+        self.folder, self.mutual, self.every = folder, mutual, every
+        self._made = signature(folder)
+        self._ctx = server_context(folder, mutual=mutual)
+        self._checked = time.monotonic()
+
+    def current(self) -> ssl.SSLContext:
+        now = time.monotonic()
+        if now - self._checked >= self.every:
+            self._checked = now
+            seen = signature(self.folder)
+            if seen != self._made:
+                try:
+                    self._ctx = server_context(self.folder, mutual=self.mutual)
+                    self._made = seen
+                    log.info("tls: certificates or revocation lists read again")
+                except (OSError, ssl.SSLError, Invalid):
+                    log.warning("tls: new certificate files unreadable, previous ones kept")
+        return self._ctx
 
 
 def client_context(folder: Path) -> ssl.SSLContext:
