@@ -223,6 +223,32 @@ def test_links_and_attachments_checked_against_shared_indicators(db, personas, b
     assert clean.delivery.safety == ""
 
 
+def test_mailboxes_of_no_establishment_checked_against_what_everyone_may_see(
+        db, personas, boxes):
+    """A professional's mailbox of no establishment: TLP:CLEAR and TLP:GREEN shared
+    nationally; a citizen's: TLP:CLEAR only; never what a region keeps to itself."""
+    from esante.cyber.indicators import service as indicators
+    from esante.cyber.indicators.schemas import EventIn
+
+    for title, tlp, scope, domain in (("Publique", "clear", "national", "clear-phish.net"),
+                                      ("Nationale", "green", "national", "green-phish.net"),
+                                      ("Régionale", "green", "region", "region-phish.net")):
+        indicators.create_event(db, principal(personas, "rssi_a"), EventIn.model_validate(
+            {"title": title, "tlp": tlp, "scope": scope, "indicators": [{"value": domain}],
+             "source_finess": personas.est["A"].finess}))
+    assert not boxes.other.finess
+    text = " ".join(f"https://www.{d}/x" for d in ("clear-phish.net", "green-phish.net",
+                                                      "region-phish.net"))
+    _send(db, personas, "doctor", boxes.doctor, [boxes.other.address, boxes.citizen.address],
+          text=text)
+    [professional] = _inbox(db, personas, "other_doctor", boxes.other)
+    assert sorted(x.split("« ")[2].split(" »")[0] for x in
+                  professional.delivery.safety.splitlines()) == ["Nationale", "Publique"]
+    [citizen] = _inbox(db, personas, "citizen", boxes.citizen)
+    assert [x.split("« ")[2].split(" »")[0] for x in
+            citizen.delivery.safety.splitlines()] == ["Publique"]
+
+
 def test_parse_decodes_what_mail_clients_send():
     """Encoded words (subject, file name), RFC 2231 file names, raw UTF-8 headers, folded
     headers and several To/Cc: read as the modern policy would, without its cost."""

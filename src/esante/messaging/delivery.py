@@ -202,7 +202,7 @@ def _deliver(session: Session, message: Message, box: Mailbox, folder: str,
             Delivery.mailbox_id == box.id, Delivery.folder == folder,
             Delivery.message_id == message.message_id)) is not None:
         return
-    found = safety.warnings(session, parsed, finess=box.finess) \
+    found = safety.warnings(session, parsed, finess=box.finess, citizen=box.kind == "citizen") \
         if parsed is not None and folder == "inbox" else []
     copy = Delivery(mailbox_id=box.id, message_pk=message.id, message_id=message.message_id,
                     folder=folder, safety="\n".join(found)[:5000],

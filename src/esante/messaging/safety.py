@@ -1,7 +1,9 @@
 """Links and attachments of an incoming message checked against the indicators the
 cyber-vigilance cell shares (``esante.cyber.indicators``): the sender, every link, its host
 and parent domains, every attachment's hashes. What an establishment may see (TLP) is what
-its mailboxes are checked against."""
+its mailboxes are checked against; a professional's mailbox of no establishment is checked
+against what is shared with the whole community (TLP:CLEAR, TLP:GREEN national), a
+citizen's against TLP:CLEAR."""
 
 from __future__ import annotations
 
@@ -41,9 +43,12 @@ def candidates(parsed: Parsed) -> set[str]:
     return {c.lower() for c in out if c}
 
 
-def warnings(session: Session, parsed: Parsed, *, finess: str) -> list[str]:
+NATIONAL, PUBLIC = Audience(general="national"), Audience(general="clear")
+
+
+def warnings(session: Session, parsed: Parsed, *, finess: str, citizen: bool = False) -> list[str]:
     """French lines naming each shared indicator found, empty when none."""
-    audience = _audience(session, finess) if finess else Audience()
+    audience = _audience(session, finess) if finess else PUBLIC if citizen else NATIONAL
     if audience.empty:  # sees no indicator (``visible_events`` is false): nothing to ask
         return []
     values = sorted(candidates(parsed))[:MAX_CANDIDATES]

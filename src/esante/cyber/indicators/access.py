@@ -11,6 +11,11 @@ never loaded, exported or counted for them.
 - TLP:AMBER+STRICT — one establishment only (scope ``establishment``): never another;
 - TLP:RED — the named establishments only (scope ``organisations``);
 - the establishment that shared an event always sees it; the national cell sees all.
+
+Secure messaging checks incoming mail for the people it serves: a mailbox of an
+establishment as that establishment; a professional's mailbox of no establishment with what
+is shared with the whole community (TLP:CLEAR, and TLP:GREEN shared nationally); a citizen's
+with TLP:CLEAR only (``Audience.general``).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class Audience:
     cell: bool = False
     places: tuple[Place, ...] = ()
     agency_regions: frozenset[str] = frozenset()
+    # Beyond places: "clear" sees TLP:CLEAR, "national" also TLP:GREEN shared nationally.
+    general: str = ""
 
     @property
     def finesses(self) -> list[str]:
@@ -51,7 +58,7 @@ class Audience:
 
     @property
     def empty(self) -> bool:
-        return not (self.cell or self.places or self.agency_regions)
+        return not (self.cell or self.places or self.agency_regions or self.general)
 
 
 def _places(session: Session, finesses: set[str]) -> tuple[Place, ...]:
@@ -81,12 +88,16 @@ def visible_events(audience: Audience) -> Any:
         return true()
     if audience.empty:
         return false()
+    e = IocEvent
+    if not (audience.places or audience.agency_regions):
+        if audience.general == "national":
+            return or_(e.tlp == "clear", and_(e.tlp == "green", e.scope == "national"))
+        return e.tlp == "clear"
     finesses = audience.finesses
     regions = sorted({pl.region_code for pl in audience.places} | audience.agency_regions)
     ghts = sorted({pl.ght_id for pl in audience.places if pl.ght_id is not None})
     named = exists().where(IocEventRecipient.event_id == IocEvent.id,
                            IocEventRecipient.finess.in_(finesses or [""]))
-    e = IocEvent
     scoped = or_(
         e.scope == "national",
         and_(e.scope == "region", e.scope_region.in_(regions or [""])),
