@@ -157,6 +157,23 @@ def test_read_on_the_web_is_seen_in_the_mail_client(db, personas, boxes, stack):
         status, data = client.fetch("1", "(FLAGS)")
     assert status == "OK" and b"\\Seen" in data[0]
 
+    # Marked unread on the web: \Seen taken away in Dovecot.
+    reading.mark_unread(db, principal(personas, "other_doctor"), copy.id)
+    db.flush()
+    assert stack.push() == 1
+    with _imaps(cfg) as client:
+        client.login(boxes.other.address, personas.tokens["other_doctor"])
+        client.select("INBOX")
+        assert b"\\Seen" not in client.fetch("1", "(FLAGS)")[1][0]
+        client.store("1", "+FLAGS", "\\Seen")  # read in the client, then unread again
+    _until(stack, lambda: (db.refresh(copy), copy.read_at is not None)[1], "\\Seen")
+    with _imaps(cfg) as client:
+        client.login(boxes.other.address, personas.tokens["other_doctor"])
+        client.select("INBOX")
+        client.store("1", "-FLAGS", "\\Seen")
+    _until(stack, lambda: (db.refresh(copy), copy.read_at is None)[1], "unread")
+    assert stack.push() == 0  # nothing to give back
+
 
 def _uids(cfg, box, token, folder: str) -> list[bytes]:  # type: ignore[no-untyped-def]
     with _imaps(cfg) as client:

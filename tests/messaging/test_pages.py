@@ -99,6 +99,12 @@ def test_delete_and_restore_from_the_pages_and_the_api(client, db, personas, box
     login(client, personas, "other_doctor")
     opened = client.get(f"/messagerie/messages/{copy.id}")
     assert 'id="delete"' in opened.text and 'id="restore"' not in opened.text
+    r = client.post(f"/messagerie/messages/{copy.id}/non-lu",
+                    data={"csrf_token": csrf_of(opened.text)})
+    assert r.status_code == 200 and "<strong>À classer</strong>" in r.text  # unread again
+    db.refresh(copy)
+    assert copy.read_at is None
+    opened = client.get(f"/messagerie/messages/{copy.id}")
     r = client.post(f"/messagerie/messages/{copy.id}/supprimer",
                     data={"csrf_token": csrf_of(opened.text)})
     assert r.status_code == 200 and r.url.path == "/messagerie"
@@ -126,6 +132,9 @@ def test_delete_and_restore_from_the_pages_and_the_api(client, db, personas, box
     assert client.get(folder, headers=mine).json() == []
     r = client.post(f"/api/messaging/messages/{copy.id}/restore", headers=mine)
     assert r.status_code == 200 and r.json()["deleted_at"] is None
+    assert client.get(f"/api/messaging/messages/{copy.id}", headers=mine).json()["read"]
+    r = client.post(f"/api/messaging/messages/{copy.id}/unread", headers=mine)
+    assert r.status_code == 200 and r.json()["read"] is False
     bad = client.get(f"{folder}?folder=spam", headers=mine)
     assert bad.status_code == 422 and "inbox, sent ou trash" in bad.text
     events = db.scalars(select(AuditEvent).where(AuditEvent.action.in_(

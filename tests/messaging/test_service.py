@@ -192,12 +192,20 @@ def test_read_receipt_and_exactly_once(db, personas, boxes):
     assert kinds == ["delivered", "displayed"]
     mdn = [i for i in _inbox(db, personas, "doctor", boxes.doctor) if i.message.report_kind]
     assert len(mdn) == 1 and mdn[0].message.report_kind == "mdn"
-    # opening again sends no second receipt
+    # opening again, even after marking it unread, sends no second receipt
     reading.open_message(db, principal(personas, "other_doctor"), item.delivery.id)
+    copy = reading.mark_unread(db, principal(personas, "other_doctor"), item.delivery.id)
+    assert copy.read_at is None and reading.unread(db, principal(personas, "other_doctor")) == 1
+    reading.open_message(db, principal(personas, "other_doctor"), item.delivery.id)
+    assert copy.read_at is not None
     assert db.scalar(select(Receipt).where(Receipt.message_pk == msg.id,
                                            Receipt.kind == "displayed").offset(1)) is None
     reads = db.scalars(select(AuditEvent).where(AuditEvent.action == "messaging.message.read"))
-    assert len(reads.all()) == 2
+    assert len(reads.all()) == 3
+    sent = db.scalars(select(Delivery).where(Delivery.mailbox_id == boxes.doctor.id,
+                                             Delivery.folder == "sent")).first()
+    with pytest.raises(Invalid, match="seul un message reçu"):
+        reading.mark_unread(db, principal(personas, "doctor"), sent.id)
 
 
 def test_links_and_attachments_checked_against_shared_indicators(db, personas, boxes):

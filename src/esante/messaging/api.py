@@ -103,6 +103,11 @@ def restore(delivery_id: int, p: ApiPrincipal, session: SessionDep) -> SummaryOu
     return _summary_of(session, reading.restore(session, p, delivery_id, via="api"))
 
 
+@router.post("/messages/{delivery_id}/unread", summary="Marquer un message reçu comme non lu")
+def unread(delivery_id: int, p: ApiPrincipal, session: SessionDep) -> SummaryOut:
+    return _summary_of(session, reading.mark_unread(session, p, delivery_id))
+
+
 def _summary_of(session: Session, copy: Delivery) -> SummaryOut:
     message = session.get_one(Message, copy.message_pk)
     return summary(reading.Item(copy, message, reading.decode(session, message)))

@@ -637,14 +637,15 @@ class Service:
         return True
 
     def push(self) -> int:
-        """What was done on the web reaches the mail clients: messages read get ``\\Seen``,
-        deleted ones go to ``Trash``, restored ones come back; returns how many copies."""
+        """What was done on the web reaches the mail clients: messages read get ``\\Seen``
+        (marked unread, lose it), deleted ones go to ``Trash``, restored ones come back;
+        returns how many copies."""
         return (imapsync.push_seen(self.factory, self._mark_seen)
                 + imapsync.push_moves(self.factory, self._move))
 
-    def _mark_seen(self, address: str, folder: str, uids: list[int]) -> bool:
-        return self._doveadm("flags", "add", "-u", address, "\\Seen", "mailbox", folder,
-                             "uid", ",".join(map(str, uids))) is not None
+    def _mark_seen(self, address: str, folder: str, uids: list[int], seen: bool) -> bool:
+        return self._doveadm("flags", "add" if seen else "remove", "-u", address, "\\Seen",
+                             "mailbox", folder, "uid", ",".join(map(str, uids))) is not None
 
     def _move(self, address: str, source: str, target: str, uids: list[int]) -> list[str] | None:
         return self._doveadm("move", "-u", address, target, "mailbox", source,

@@ -19,8 +19,9 @@ From those lines:
   token opened the IMAP session, with the client's address; opening **headers only** (the
   list a client shows) is one ``messaging.folder.read`` per session and folder, with a count;
 - ``\\Seen`` set by the client marks the copy read on the platform (no read receipt is sent
-  for it: the mail client asks its user and sends its own); the other way, a message read on
-  the web gets ``\\Seen`` in Dovecot (``push_seen``, through ``doveadm``);
+  for it: the mail client asks its user and sends its own), removing it marks it unread; the
+  other way, a message read on the web gets ``\\Seen`` in Dovecot and one marked unread there
+  loses it (``push_seen``, through ``doveadm``);
 - a copy whose IMAP copies are all gone, or only in ``Trash``, is deleted for its mailbox
   (``Delivery.deleted_at``: in the web mailbox's trash, kept in the platform's record),
   audited; moved back out of Trash, it is restored. The other way, a copy deleted or
@@ -44,7 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -211,8 +212,14 @@ class _Apply:
             return
         copy = self.s.get_one(Delivery, row.delivery_id)
         row.seen = "\\Seen" in line.flags
-        if row.seen and copy.read_at is None and copy.folder == "inbox":
+        if copy.folder != "inbox":
+            return
+        if row.seen and copy.read_at is None:
             copy.read_at = line.at
+            # The client asks its user about a read receipt: the platform sends none.
+            copy.mdn_settled_at = copy.mdn_settled_at or line.at
+        elif not row.seen and copy.read_at is not None:
+            copy.read_at = None  # marked unread in the mail client
 
     def on_expunge(self, box: Mailbox, line: Line) -> None:
         row = self.copy_of(box, line.folder, line.uid)
@@ -296,24 +303,27 @@ def apply(session: Session, lines: Iterable[Line]) -> int:
 
 
 def push_seen(factory: Callable[[], Session],
-              mark: Callable[[str, str, list[int]], bool], *, limit: int = 500) -> int:
-    """Gives ``\\Seen`` in Dovecot to the copies read on the platform: ``mark(address,
-    folder, uids)`` sets it (``doveadm``) and says whether it did; returns how many."""
+              mark: Callable[[str, str, list[int], bool], bool], *, limit: int = 500) -> int:
+    """Gives ``\\Seen`` in Dovecot to the copies read on the platform, and takes it from
+    those marked unread there: ``mark(address, folder, uids, seen)`` does it (``doveadm``)
+    and says whether it did; returns how many."""
     done = 0
     with factory() as session:
         rows = session.execute(
             select(ImapCopy, Mailbox.address)
             .join(Delivery, Delivery.id == ImapCopy.delivery_id)
             .join(Mailbox, Mailbox.id == ImapCopy.mailbox_id)
-            .where(ImapCopy.seen.is_(False), Delivery.read_at.is_not(None))
+            .where(Delivery.folder == "inbox", or_(
+                and_(ImapCopy.seen.is_(False), Delivery.read_at.is_not(None)),
+                and_(ImapCopy.seen.is_(True), Delivery.read_at.is_(None))))
             .order_by(ImapCopy.id).limit(limit)).all()
-        groups: dict[tuple[str, str], list[ImapCopy]] = {}
+        groups: dict[tuple[str, str, bool], list[ImapCopy]] = {}
         for row, address in rows:
-            groups.setdefault((address, row.folder), []).append(row)
-        for (address, folder), copies in groups.items():
-            if mark(address, folder, [c.uid for c in copies]):
+            groups.setdefault((address, row.folder, not row.seen), []).append(row)
+        for (address, folder, seen), copies in groups.items():
+            if mark(address, folder, [c.uid for c in copies], seen):
                 for c in copies:
-                    c.seen = True
+                    c.seen = seen
                 done += len(copies)
         session.commit()
     return done

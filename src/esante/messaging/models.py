@@ -122,7 +122,12 @@ class Delivery(Base):
                                             index=True)
     message_id: Mapped[str] = mapped_column(String(250))
     folder: Mapped[str] = mapped_column(String(10))  # inbox, sent
+    # Read (inbox): set when first opened, on the web, by the API or by a mail client's
+    # \Seen; cleared when marked unread again.
     read_at: Mapped[datetime | None]
+    # When its read receipt was settled: sent when first opened here, or left to the mail
+    # client that showed it first (it asks its user). Never twice.
+    mdn_settled_at: Mapped[datetime | None]
     flagged_phishing: Mapped[bool] = mapped_column(Boolean, default=False)
     # Shared indicators found in its links or attachments when it arrived (one per line).
     safety: Mapped[str] = mapped_column(Text, default="")

@@ -82,6 +82,12 @@ def delete(delivery_id: int, p: PagePrincipal, session: SessionDep) -> Response:
                             f"&supprime={copy.id}", status_code=303)
 
 
+@router.post(BASE + "/messages/{delivery_id}/non-lu", dependencies=[Csrf])
+def mark_unread(delivery_id: int, p: PagePrincipal, session: SessionDep) -> Response:
+    copy = reading.mark_unread(session, p, delivery_id)
+    return RedirectResponse(f"{BASE}?boite={copy.mailbox_id}", status_code=303)
+
+
 @router.post(BASE + "/messages/{delivery_id}/restaurer", dependencies=[Csrf])
 def restore(delivery_id: int, p: PagePrincipal, session: SessionDep) -> Response:
     reading.restore(session, p, delivery_id, via="web")

@@ -73,10 +73,12 @@ def open_message(session: Session, p: Principal, delivery_id: int) -> tuple[Item
     item = Item(row, message, decode(session, message))
     audit.record(session, actor=p.actor, action="messaging.message.read", object_type="Message",
                  object_id=message.id, subject_user_id=box.owner_user_id)
-    if row.read_at is None and row.folder == "inbox":
-        row.read_at = utcnow()
-        if message.wants_mdn and not message.report_kind:
-            _send_mdn(session, p, box, message, item.parsed)
+    if row.folder == "inbox":
+        row.read_at = row.read_at or utcnow()
+        if row.mdn_settled_at is None:
+            row.mdn_settled_at = row.read_at
+            if message.wants_mdn and not message.report_kind:
+                _send_mdn(session, p, box, message, item.parsed)
     thread = [Item(d, m, decode(session, m)) for d, m in session.execute(
         select(Delivery, Message).join(Message, Message.id == Delivery.message_pk).where(
             Delivery.mailbox_id == box.id, Message.thread_id == message.thread_id)
@@ -143,6 +145,18 @@ def delete(session: Session, p: Principal, delivery_id: int, *, via: str) -> Del
                      object_type="Message", object_id=row.message_pk,
                      subject_user_id=box.owner_user_id, details={"via": via, "folder": row.folder})
         session.flush()
+    return row
+
+
+def mark_unread(session: Session, p: Principal, delivery_id: int) -> Delivery:
+    """A received message shown as unread again (its read receipt is not sent again); the
+    mail clients' copies lose ``\\Seen``."""
+    row, _box = get_delivery(session, p, delivery_id)
+    if row.folder != "inbox":
+        raise Invalid("seul un message reçu se marque comme non lu",
+                      "only a received message can be marked unread", code="not-received")
+    row.read_at = None
+    session.flush()
     return row
 
 
