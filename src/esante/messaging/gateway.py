@@ -33,6 +33,17 @@ from esante.messaging.config import MessagingSettings
 log = logging.getLogger("esante.messaging.smtp")
 
 
+class _MutualTlsIsMeant(logging.Filter):
+    """aiosmtpd warns that a context requiring client certificates may trouble clients:
+    reception between operators requires them on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("tls_context.verify_mode not in")
+
+
+logging.getLogger("mail.log").addFilter(_MutualTlsIsMeant())
+
+
 def smtp_reply(exc: DomainError) -> str:
     """A domain error as an SMTP reply (RFC 5321 codes, RFC 3463 enhanced codes)."""
     text = exc.en[:200]
