@@ -203,6 +203,14 @@ def main() -> None:
         return subprocess.run([PY, "-m", "esante.cli", *a], env=env, check=True, text=True,  # noqa: S603
                               capture_output=True).stdout
 
+    if args.database_url:  # a benchmark never writes into someone's data
+        from sqlalchemy import create_engine, inspect
+
+        probe = create_engine(args.database_url)
+        if inspect(probe).get_table_names():
+            sys.exit("la base n'est pas vide : donnez une base neuve (--database-url) / "
+                     "the database is not empty: give a fresh one")
+        probe.dispose()
     cli("db", "upgrade")
     cli("user", "create", "--email", USER, "--password", PASSWORD, "--role", "admin")
     # Mailboxes of an establishment, as professionals' are: each message received is
