@@ -59,6 +59,7 @@ def test_extract_queued_through_the_api_is_run_by_the_worker(
     assert task is not None and task.name == "run_extract_job" and task.args == (extract_id,)
     assert huey.execute(task) == "done"
     assert huey.dequeue() is None
+    assert db.get_one(Extract, extract_id).heartbeat_at is not None  # the worker said it lived
     listed = client.get(f"/api/datahub/projects/{project.id}/extracts",
                         headers=personas.auth("hub_reviewer")).json()
     assert [(x["id"], x["status"]) for x in listed] == [(extract_id, "done")]
@@ -106,6 +107,50 @@ def test_sweep_requeues_an_extract_whose_worker_died(personas, worker_db, hub_di
     # The worker runs it again, this time to the end.
     assert extracts.execute(db, ex.id).status == "done"
     assert (Path(ex.out_dir) / "report.json").is_file()
+
+
+def test_sweep_judges_a_worker_run_by_its_heartbeat(personas, worker_db, hub_dirs) -> None:
+    db = worker_db
+    project = make_project(db, personas, "approved")
+    ex = extracts.launch(db, principal(personas, "hub_reviewer"), project, engine="duckdb")
+    _crash(db, ex, hours=7)
+    ex.heartbeat_at = utcnow() - timedelta(minutes=2)  # a long run, its worker still alive
+    assert extracts.sweep(db) == [] and ex.status == "running"
+    ex.started_at = utcnow() - timedelta(minutes=10)
+    ex.heartbeat_at = utcnow() - timedelta(minutes=6)  # silent for longer than 5 minutes
+    assert extracts.sweep(db) == [ex.id]
+    assert ex.status == "queued" and ex.heartbeat_at is None
+
+
+def test_the_worker_beats_while_the_pipeline_runs(
+        personas, worker_db, hub_dirs, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    db = worker_db
+    project = make_project(db, personas, "approved")
+    ex = extracts.launch(db, principal(personas, "hub_reviewer"), project, engine="duckdb")
+    db.commit()
+    monkeypatch.setenv("ESANTE_DATAHUB_EXTRACT_HEARTBEAT_SECONDS", "0.05")
+    beats: list[float] = []
+    beat = extracts._Heartbeat.beat
+
+    def counted(self):  # type: ignore[no-untyped-def]
+        beats.append(time.monotonic())
+        beat(self)
+
+    real = extracts.pipeline
+
+    def slow(started):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)  # the database untouched here: only the heartbeat writes
+        return real(started)
+
+    monkeypatch.setattr(extracts._Heartbeat, "beat", counted)
+    monkeypatch.setattr(extracts, "pipeline", slow)
+    assert extracts.run_job(ex.id) == "done"
+    assert len(beats) >= 4  # one at the start, then every 0.05 s of the run
+    db.expire_all()
+    done = db.get_one(Extract, ex.id)
+    assert done.heartbeat_at is not None and done.heartbeat_at <= done.finished_at
 
 
 def test_an_extract_that_keeps_killing_its_worker_fails_after_two_retries(

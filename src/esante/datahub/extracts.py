@@ -13,12 +13,15 @@ folder renamed at the end)."""
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from esante.core import audit, policy
@@ -32,6 +35,8 @@ from esante.datahub.extract import extract_request
 from esante.datahub.models import Extract, Project, ProjectEvent
 from esante.datahub.pipeline.spec import ExtractReport, ExtractSpec
 from esante.datahub.pipeline.ttp import PipelineSettings
+
+log = logging.getLogger("esante.datahub.extracts")
 
 ENGINES = {"duckdb": "DuckDB (embarqué)", "spark": "Apache Spark"}
 STATUS_LABELS = {"queued": "En file d'attente", "running": "En cours", "done": "Terminée",
@@ -94,7 +99,7 @@ def start(session: Session, extract_id: int) -> _Started | None:
     ex = session.get(Extract, extract_id, with_for_update=True)  # two messages, one run
     if ex is None or ex.status != "queued":
         return None
-    ex.status, ex.started_at = "running", utcnow()
+    ex.status, ex.started_at, ex.heartbeat_at = "running", utcnow(), None
     try:
         spec = extraction.build_spec(session, ex.project_id, actor=_actor(ex))
     except DomainError as exc:
@@ -167,9 +172,44 @@ def run_job(extract_id: int) -> str:
         started = start(session, extract_id)
     if started is None:
         return "nothing to do"
-    outcome = pipeline(started)
+    with _Heartbeat(extract_id, PipelineSettings().extract_heartbeat_seconds):
+        outcome = pipeline(started)
     with transaction() as session:
         return finish(session, extract_id, outcome).status
+
+
+class _Heartbeat(threading.Thread):
+    """While the pipeline runs, stamps the extract's ``heartbeat_at`` every ``every``
+    seconds, each in its own short transaction (a failed stamp is tried again later)."""
+
+    def __init__(self, extract_id: int, every: float) -> None:
+        super().__init__(name=f"extract-{extract_id}-heartbeat", daemon=True)
+        self.extract_id, self.every = extract_id, every
+        self.stopped = threading.Event()
+
+    def __enter__(self) -> _Heartbeat:
+        self.beat()
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopped.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self.beat()
+
+    def beat(self) -> None:
+        from esante.core.db import transaction
+
+        try:
+            with transaction() as session:
+                session.execute(update(Extract).where(
+                    Extract.id == self.extract_id, Extract.status == "running")
+                    .values(heartbeat_at=utcnow()))
+        except SQLAlchemyError:
+            log.warning("datahub: extract %d heartbeat not recorded", self.extract_id)
 
 
 # --- sweep -------------------------------------------------------------------------------------
@@ -181,8 +221,10 @@ MAX_REQUEUES = 2  # an extract that kills its worker each time fails after this 
 def sweep(session: Session) -> list[int]:
     """Extracts a worker left behind, to hand to the worker again (after commit).
 
-    Still ``running`` past ``ESANTE_DATAHUB_EXTRACT_STALE_MINUTES`` after their start: the
-    worker died mid-run (its process killed, the machine restarted); the half-written folder
+    Still ``running`` but not heard of by their worker for
+    ``ESANTE_DATAHUB_EXTRACT_SILENT_MINUTES`` (or, never heard of, past
+    ``ESANTE_DATAHUB_EXTRACT_STALE_MINUTES`` after their start): the worker died mid-run (its process killed, the machine restarted); the
+    half-written folder
     it may have left (the pipeline's temporary one) is removed and the run goes back to the
     queue, at most ``MAX_REQUEUES`` times, after which it fails with a French error. Still
     ``queued`` long after launch: the queue message was lost (the queue was down). Each
@@ -190,10 +232,14 @@ def sweep(session: Session) -> list[int]:
     import shutil
 
     now = utcnow()
-    stale = now - timedelta(minutes=PipelineSettings().extract_stale_minutes)
+    settings = PipelineSettings()
+    stale = now - timedelta(minutes=settings.extract_stale_minutes)
+    silent = now - timedelta(minutes=settings.extract_silent_minutes)
     again: list[int] = []
     for ex in session.scalars(select(Extract).where(
-            Extract.status == "running", Extract.started_at <= stale).with_for_update()):
+            Extract.status == "running",
+            or_(and_(Extract.heartbeat_at.is_(None), Extract.started_at <= stale),
+                Extract.heartbeat_at <= silent)).with_for_update()):
         out = out_dir(ex)
         for leftover in out.parent.glob(f".{out.name}.tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
@@ -204,7 +250,7 @@ def sweep(session: Session) -> list[int]:
             _failed(session, ex, f"extraction interrompue {tries + 1} fois (processus de fond arrêté "
                     "en cours de route) : relancez-la ou réduisez les jeux demandés")
             continue
-        ex.status, ex.started_at = "queued", None
+        ex.status, ex.started_at, ex.heartbeat_at = "queued", None, None
         audit.record(session, actor=Actor.system("worker"), action="datahub.extract.requeued",
                      object_type="project", object_id=ex.project_id,
                      details={"extract": ex.id, "engine": ex.engine, "retry": tries + 1})

@@ -151,6 +151,8 @@ class Extract(Base):
     requested_by_label: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
+    # Its worker's last sign of life while it runs (every ``extract_heartbeat_seconds``).
+    heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     out_dir: Mapped[str] = mapped_column(String(1000), default="")
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # ExtractReport

@@ -39,8 +39,12 @@ class PipelineSettings(BaseSettings):
     inline_rows_max: int = Field(default=500_000, ge=0)
     # Where extracts are written (one folder per run); relative to the data directory.
     extracts_dir: Path = Path("datahub/extracts")
-    # An extract still running this long after its start is taken for one whose worker died:
-    # the worker's sweep puts it back in the queue (longer than the largest extract's run).
+    # The worker running an extract says it is alive this often; an extract it has not been
+    # heard of for ``extract_silent_minutes`` is taken for one whose worker died, and the
+    # sweep puts it back in the queue. One that never had a heartbeat (run in a request)
+    # is judged by its start, ``extract_stale_minutes`` (longer than the largest run).
+    extract_heartbeat_seconds: float = Field(default=30.0, gt=0)
+    extract_silent_minutes: float = Field(default=5.0, gt=0)
     extract_stale_minutes: int = Field(default=360, ge=1)
 
 
