@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
+from esante.core.children import die_with_parent
 from esante.core.errors import DomainError
 
 app = typer.Typer(help="esante — plateforme ouverte du virage numérique en santé.",
@@ -109,9 +110,11 @@ def _messaging_procs(exe: list[str]) -> list[subprocess.Popen[bytes]]:
     if not (cfg.resolved_tls_dir / "server.crt").exists():
         console.print("messagerie non démarrée : certificats absents (`esante messaging ca`)")
         return []
-    procs = [subprocess.Popen([*exe, "messaging", "smtp"])]  # noqa: S603
+    procs = [subprocess.Popen([*exe, "messaging", "smtp"],  # noqa: S603
+                              preexec_fn=die_with_parent())]
     if Path(cfg.dovecot).exists():
-        procs.append(subprocess.Popen([*exe, "messaging", "imap"]))  # noqa: S603
+        procs.append(subprocess.Popen([*exe, "messaging", "imap"],  # noqa: S603
+                                      preexec_fn=die_with_parent()))
     else:
         console.print(f"IMAP non démarré : Dovecot absent ({cfg.dovecot} ; apt-get install "
                       "dovecot-imapd dovecot-lmtpd)")
@@ -121,9 +124,14 @@ def _messaging_procs(exe: list[str]) -> list[subprocess.Popen[bytes]]:
 @app.command("run")
 def run_all(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Démarre le worker, la messagerie (passerelle SMTP, IMAP) puis le serveur web ;
-    Ctrl-C arrête tout."""
+    Ctrl-C (ou SIGTERM) arrête tout ; tué, il emporte les autres."""
+    # SIGTERM stops like Ctrl-C: uvicorn raises the signal again once it has stopped, and
+    # the processes started here are then stopped in order (killed outright, this process
+    # takes them with it: die_with_parent).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     exe = [sys.executable, "-m", "esante.cli"]
-    worker_proc = subprocess.Popen([*exe, "worker"])  # noqa: S603
+    worker_proc = subprocess.Popen([*exe, "worker"],  # noqa: S603
+                                   preexec_fn=die_with_parent())
     console.print(f"esante : http://{host}:{port}/  (worker pid {worker_proc.pid})")
     procs = [worker_proc]
     procs.extend(_messaging_procs(exe))

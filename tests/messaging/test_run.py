@@ -5,9 +5,11 @@ demo data make test certificates and the demo doctors' mailboxes."""
 from __future__ import annotations
 
 import imaplib
+import os
 import shutil
 import signal
 import smtplib
+import socket
 import ssl
 import subprocess
 import sys
@@ -19,7 +21,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from esante import cli
-from esante.messaging import demo, mailboxes, tls
+from esante.core.policy import Principal
+from esante.messaging import demo, mailboxes, reading, tls
 from esante.messaging.config import get_mss_settings
 from tests.freshdb import fresh_database_url
 from tests.messaging.test_smtp import _port
@@ -97,17 +100,104 @@ def _run_starts_smtp_and_imap(tmp_path, monkeypatch, capsys, url: str) -> None: 
         shutil.rmtree(imap_dir, ignore_errors=True)
 
 
-def test_demo_makes_certificates_and_mailboxes(db: Session, personas, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_demo_makes_certificates_mailboxes_and_a_first_exchange(db: Session, personas, tmp_path,  # type: ignore[no-untyped-def]
+                                                               monkeypatch):
     monkeypatch.setenv("ESANTE_MSS_TLS_DIR", str(tmp_path / "certs"))
     get_mss_settings.cache_clear()
-    doctors = (("dr.demo", personas.users["doctor"].email, "Dr Démo", "Paris"),)
+    doctors = (("dr.demo", personas.users["doctor"].email, "Dr Démo", "Paris",
+                personas.est["A"].finess),
+               ("dr.autre", personas.users["other_doctor"].email, "Dr Autre", "Lyon",
+                personas.est["B"].finess))
     admin = personas.users["admin"].email
     try:
         said = demo.seed(db, admin_email=admin, doctors=doctors)
-        assert "1 boîte(s) créée(s)" in said and (tmp_path / "certs" / "server.crt").exists()
+        assert "2 boîte(s) créée(s), 2 message(s)" in said
+        assert (tmp_path / "certs" / "server.crt").exists()
         box = mailboxes.by_address(db, f"dr.demo@{get_mss_settings().domain}")
         assert box is not None and box.owner_user_id == personas.users["doctor"].id
-        assert "0 boîte(s) créée(s), certificats déjà présents" in demo.seed(db, admin_email=admin,
-                                                                    doctors=doctors)
+        assert box.finess == personas.est["A"].finess
+        [report] = reading.folder(db, Principal.of(personas.users["doctor"]), box)
+        assert report.parsed.subject == "Compte rendu de consultation"
+        assert report.message.wants_mdn and report.parsed.attachments[0].data.startswith(b"%PDF")
+        assert "0 boîte(s) créée(s), 0 message(s), certificats déjà présents" in demo.seed(
+            db, admin_email=admin, doctors=doctors)
     finally:
         get_mss_settings.cache_clear()
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Dovecot's included: it runs in a session of its own)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        here = todo.pop()
+        kids = [p for p, parent in parents.items() if parent == here]
+        found.update(kids)
+        todo.extend(kids)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/sbin/dovecot").exists(), reason="Dovecot absent")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_run_leaves_nothing_behind(tmp_path, sig):  # type: ignore[no-untyped-def]
+    """Stopped (SIGTERM, as systemd does) or killed outright, `esante run` leaves none of
+    its processes running: the worker, the gateway's, IMAP's and Dovecot's."""
+    imap_dir = Path(tempfile.mkdtemp(prefix="esante-run-imap-"))
+    web, submission = _port(), _port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESANTE_")}
+    env.update({"ESANTE_MODE": "test", "ESANTE_DATA_DIR": str(tmp_path / "data"),
+                "ESANTE_MSS_SUBMISSION_PORT": str(submission),
+                "ESANTE_MSS_RELAY_PORT": str(_port()), "ESANTE_MSS_IMAP_PORT": str(_port()),
+                "ESANTE_MSS_IMAPS_PORT": str(_port()), "ESANTE_MSS_IMAP_DIR": str(imap_dir),
+                "ESANTE_MSS_TLS_DIR": str(tmp_path / "certs")})
+    exe = [sys.executable, "-m", "esante.cli"]
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        with fresh_database_url(tmp_path) as url:
+            env["ESANTE_DATABASE_URL"] = url
+            subprocess.run([*exe, "db", "upgrade"], env=env, check=True, capture_output=True,
+                           timeout=300)
+            subprocess.run([*exe, "messaging", "ca"], env=env, check=True, capture_output=True,
+                           timeout=60)
+            proc = subprocess.Popen([*exe, "run", "--port", str(web)], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)
+
+            def up() -> None:
+                with smtplib.SMTP("127.0.0.1", submission, timeout=5) as s:
+                    assert s.ehlo()[0] == 250
+                socket.create_connection(("127.0.0.1", web), 5).close()
+
+            _wait(up)
+            deadline = time.monotonic() + 30
+            while not any(b"dovecot" in Path(f"/proc/{p}/cmdline").read_bytes()
+                          for p in _descendants(proc.pid) if _alive(p)):
+                assert time.monotonic() < deadline, "Dovecot never started"
+                time.sleep(0.3)
+            below = _descendants(proc.pid)
+            assert len(below) >= 5  # worker, gateway (2), IMAP, Dovecot and its own
+            os.kill(proc.pid, sig)
+            proc.wait(40)
+            deadline = time.monotonic() + 30
+            while left := [p for p in below if _alive(p)]:
+                assert time.monotonic() < deadline, [
+                    Path(f"/proc/{p}/cmdline").read_bytes() for p in left if _alive(p)]
+                time.sleep(0.3)
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(imap_dir, ignore_errors=True)

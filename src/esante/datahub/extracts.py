@@ -223,12 +223,12 @@ def sweep(session: Session) -> list[int]:
 
     Still ``running`` but not heard of by their worker for
     ``ESANTE_DATAHUB_EXTRACT_SILENT_MINUTES`` (or, never heard of, past
-    ``ESANTE_DATAHUB_EXTRACT_STALE_MINUTES`` after their start): the worker died mid-run (its process killed, the machine restarted); the
-    half-written folder
-    it may have left (the pipeline's temporary one) is removed and the run goes back to the
-    queue, at most ``MAX_REQUEUES`` times, after which it fails with a French error. Still
-    ``queued`` long after launch: the queue message was lost (the queue was down). Each
-    re-queue is on the project's timeline and in the audit."""
+    ``ESANTE_DATAHUB_EXTRACT_STALE_MINUTES`` after their start): the worker died mid-run (its
+    process killed, the machine restarted); the half-written folder it may have left (the
+    pipeline's temporary one) is removed and the run goes back to the queue, at most
+    ``MAX_REQUEUES`` times, after which it fails with a French error. Still ``queued`` long
+    after launch: the queue message was lost (the queue was down). Each re-queue is on the
+    project's timeline and in the audit."""
     import shutil
 
     now = utcnow()

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from esante.core.children import die_with_parent
 from esante.core.policy import Principal
 
 messaging_app = typer.Typer(help="Messagerie sécurisée de santé (MSSanté).",
@@ -186,12 +187,9 @@ def smtp(queue_every: Annotated[float, typer.Option(
         return
     # The other processes share the ports; they die with this one (even killed), and one
     # that stops is started again.
-    parent = os.getpid()
-
     def other() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "esante.cli", "messaging", "smtp", "--child"],
-            preexec_fn=lambda: _die_with_parent(parent))
+        return subprocess.Popen([sys.executable, "-m", "esante.cli", "messaging", "smtp",
+                                 "--child"], preexec_fn=die_with_parent(signal.SIGKILL))
 
     others = [other() for _ in range(count - 1)]
     started = []
@@ -230,16 +228,6 @@ def smtp(queue_every: Annotated[float, typer.Option(
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
-
-
-def _die_with_parent(parent: int) -> None:
-    """In a child process: killed (SIGKILL) when its parent dies (Linux's PR_SET_PDEATHSIG);
-    a parent already gone before the request was made (adopted by init) ends it at once."""
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
 
 
 @messaging_app.command("software")

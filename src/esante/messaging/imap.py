@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session
 from esante.core import audit
 from esante.core.accounts import service as accounts
 from esante.core.audit import Actor
+from esante.core.children import die_with_parent
 from esante.core.crypto import Vault
 from esante.core.db import utcnow
 from esante.core.errors import DomainError, Invalid, Unauthenticated
@@ -538,6 +539,7 @@ class Dovecot:
         self.proc = subprocess.Popen(  # noqa: S603 - a fixed program, no shell
             [self.cfg.dovecot, "-F", "-c", str(p.layout.conf)], env=p.env,
             stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, start_new_session=True,
+            preexec_fn=die_with_parent(),  # a killed service does not leave Dovecot behind
             cwd=p.layout.root, user=p.account.uid if switch else None,
             group=p.account.gid if switch else None, extra_groups=[] if switch else None)
         errors.close()
