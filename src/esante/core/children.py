@@ -19,8 +19,10 @@ def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> Callable[[], None]:
     parent = os.getpid()
     # Looked up here, not in the child: between fork and exec a process with threads must
     # not take locks (the dynamic loader's) another thread may have held at the fork.
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
     number = int(sig)
+    if prctl is None:  # not Linux: the children are stopped in order only
+        return lambda: None
 
     def preexec() -> None:
         prctl(PR_SET_PDEATHSIG, number)
