@@ -36,21 +36,27 @@ def fresh_platform(*, personas: bool = True) -> dict[str, Any]:
     """Migrates an empty database (exits if it holds tables: a benchmark never writes into
     someone's data) and seeds the demo's 3,089 establishments and, unless told not to, its
     personas; returns the personas' users by key."""
-    from sqlalchemy import inspect
-
     from esante.core import demo, migrate
     from esante.core.db import get_engine, transaction
 
     engine = get_engine()
-    if inspect(engine).get_table_names():
-        sys.exit("la base n'est pas vide : donnez une base neuve (--database-url) / "
-                 "the database is not empty: give a fresh one")
+    require_empty(engine)
     migrate.upgrade(engine)
     with transaction() as session:
         demo.seed_establishments(session)
         if not personas:
             return {}
         return {p.key: user for p, user, _ in demo.seed_personas(session)}
+
+
+def require_empty(engine: Any) -> None:
+    """Exits unless the database holds no table: a benchmark never writes into someone's
+    data."""
+    from sqlalchemy import inspect
+
+    if inspect(engine).get_table_names():
+        sys.exit("la base n'est pas vide : donnez une base neuve (--database-url) / "
+                 "the database is not empty: give a fresh one")
 
 
 def free_port() -> int:

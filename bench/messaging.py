@@ -40,6 +40,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
+from _setup import require_empty
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 DOMAIN = "mss.esante.localhost"
@@ -203,13 +205,11 @@ def main() -> None:
         return subprocess.run([PY, "-m", "esante.cli", *a], env=env, check=True, text=True,  # noqa: S603
                               capture_output=True).stdout
 
-    if args.database_url:  # a benchmark never writes into someone's data
-        from sqlalchemy import create_engine, inspect
+    if args.database_url:
+        from sqlalchemy import create_engine
 
         probe = create_engine(args.database_url)
-        if inspect(probe).get_table_names():
-            sys.exit("la base n'est pas vide : donnez une base neuve (--database-url) / "
-                     "the database is not empty: give a fresh one")
+        require_empty(probe)
         probe.dispose()
     cli("db", "upgrade")
     cli("user", "create", "--email", USER, "--password", PASSWORD, "--role", "admin")

@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 from esante.core import audit
 from esante.core.audit import Actor
 from esante.core.db import utcnow
-from esante.messaging import mailboxes
+from esante.messaging import mailboxes, reading
 from esante.messaging.models import Delivery, ImapCopy, ImapLog, ImapSession, Mailbox
 
 log = logging.getLogger("esante.messaging.imap")
@@ -254,11 +254,7 @@ class _Apply:
         if gone == (copy.deleted_at is not None):
             return
         copy.deleted_at = line.at if gone else None
-        audit.record(self.s, actor=self.actor(line),
-                     action="messaging.message.delete" if gone else "messaging.message.restore",
-                     object_type="Message", object_id=copy.message_pk,
-                     subject_user_id=box.owner_user_id,
-                     details={"via": "imap", "folder": copy.folder})
+        reading.record_trash(self.s, self.actor(line), copy, box, deleted=gone, via="imap")
 
     def on_opened(self, box: Mailbox, line: Line) -> None:
         if not line.body:

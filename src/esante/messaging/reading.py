@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from esante.core import audit, policy
+from esante.core.audit import Actor
 from esante.core.crypto import Vault
 from esante.core.db import utcnow
 from esante.core.errors import Invalid, NotFound
@@ -141,9 +142,7 @@ def delete(session: Session, p: Principal, delivery_id: int, *, via: str) -> Del
     row, box = get_delivery(session, p, delivery_id)
     if row.deleted_at is None:
         row.deleted_at = utcnow()
-        audit.record(session, actor=p.actor, action="messaging.message.delete",
-                     object_type="Message", object_id=row.message_pk,
-                     subject_user_id=box.owner_user_id, details={"via": via, "folder": row.folder})
+        record_trash(session, p.actor, row, box, deleted=True, via=via)
         session.flush()
     return row
 
@@ -169,11 +168,19 @@ def restore(session: Session, p: Principal, delivery_id: int, *, via: str) -> De
         if box.kind in mailboxes.PROFESSIONAL_KINDS and not row.imap_pending and not \
                 session.scalar(select(exists().where(ImapCopy.delivery_id == row.id))):
             row.imap_pending = True
-        audit.record(session, actor=p.actor, action="messaging.message.restore",
-                     object_type="Message", object_id=row.message_pk,
-                     subject_user_id=box.owner_user_id, details={"via": via, "folder": row.folder})
+        record_trash(session, p.actor, row, box, deleted=False, via=via)
         session.flush()
     return row
+
+
+def record_trash(session: Session, actor: Actor, copy: Delivery, box: Mailbox, *,
+                 deleted: bool, via: str) -> None:
+    """The audit event of a copy put in its mailbox's trash, or taken out of it, and by which
+    way (web, api, imap)."""
+    audit.record(session, actor=actor,
+                 action="messaging.message.delete" if deleted else "messaging.message.restore",
+                 object_type="Message", object_id=copy.message_pk,
+                 subject_user_id=box.owner_user_id, details={"via": via, "folder": copy.folder})
 
 
 def thread_of(session: Session, message: Message) -> Thread:
